@@ -1,0 +1,124 @@
+"""The hepfm_root error family.
+
+Every error a user can trigger derives from :class:`HepfmError` and subclasses the
+builtin that fits (``KeyError`` for missing names, ``ValueError`` for bad values,
+``OSError`` for unreadable files), so ``except KeyError`` keeps working for callers
+that do not know this package.  Messages say *what* went wrong, *where* (file,
+tree, branch) and *expected vs got*, and suggest the nearest valid name.
+
+Example:
+    >>> from hepfm_root.errors import BranchNotFoundError
+    >>> err = BranchNotFoundError("Jet_btag", where="Events of nano.root",
+    ...                           candidates=["Jet_btagDeepFlavB"], available=["Jet_btagPNetB"])
+    >>> print(err)
+    'Jet_btag' not in Events of nano.root (looked for: Jet_btagDeepFlavB); did you mean 'Jet_btagPNetB'?
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "BranchNotFoundError",
+    "CollectionNotFoundError",
+    "EmptyInputError",
+    "HepfmError",
+    "InvalidInputFileError",
+    "InvalidSpecError",
+    "NonFiniteInputError",
+    "OutputExistsError",
+    "SpecNotFoundError",
+    "TreeNotFoundError",
+    "closest",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+def closest(name: str, choices: Iterable[str], n: int = 1) -> list[str]:
+    """Return up to ``n`` names from ``choices`` that look most like ``name``.
+
+    Example:
+        >>> closest("Jet_btagDeepFlav", ["Jet_btagDeepFlavB", "Muon_pt"])
+        ['Jet_btagDeepFlavB']
+    """
+    return difflib.get_close_matches(name, list(choices), n=n, cutoff=0.5)
+
+
+def _did_you_mean(name: str, available: Iterable[str]) -> str:
+    near = closest(name, available)
+    return f"; did you mean {near[0]!r}?" if near else ""
+
+
+class HepfmError(Exception):
+    """Base class of every error raised on purpose by hepfm_root."""
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidSpecError(HepfmError, ValueError):
+    """A feature spec is malformed: unknown key, bad value, inconsistent references."""
+
+
+class SpecNotFoundError(HepfmError, FileNotFoundError):
+    """A spec name or path names neither a built-in spec nor a readable file."""
+
+
+class InvalidInputFileError(HepfmError, OSError):
+    """An input file is not ROOT, is truncated, or cannot be read."""
+
+
+class TreeNotFoundError(HepfmError, KeyError):
+    """The requested tree (or RNTuple) is not in the file."""
+
+
+class EmptyInputError(HepfmError, ValueError):
+    """An input holds no events where events are required."""
+
+
+class OutputExistsError(HepfmError, FileExistsError):
+    """An output file exists and overwriting was not asked for."""
+
+
+class BranchNotFoundError(HepfmError, KeyError):
+    """None of the candidate branch names for a needed field exists in the input.
+
+    Args:
+        name: the logical name that was needed (e.g. ``Jet_btag``).
+        where: human description of the place searched (``"Events of nano.root"``).
+        candidates: the names that were tried, in order.
+        available: names that do exist, used for a "did you mean" hint.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        where: str,
+        candidates: Iterable[str] = (),
+        available: Iterable[str] = (),
+    ) -> None:
+        cands = list(candidates)
+        avail = list(available)
+        tried = f" (looked for: {', '.join(cands)})" if cands else ""
+        hint = ""
+        for c in cands or [name]:
+            hint = _did_you_mean(c, avail)
+            if hint:
+                break
+        super().__init__(f"{name!r} not in {where}{tried}{hint}")
+        self.name = name
+        self.where = where
+        self.candidates = cands
+
+
+class CollectionNotFoundError(BranchNotFoundError):
+    """None of the candidate collection names (``MET``, ``PFMET`` …) exists in the input."""
+
+
+class NonFiniteInputError(HepfmError, ValueError):
+    """A branch used to build tensors holds NaN or infinite values."""

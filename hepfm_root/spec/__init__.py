@@ -1,0 +1,34 @@
+"""The versioned feature spec: the one feature list every path compiles from.
+
+Example:
+    >>> from hepfm_root.spec import load_spec
+    >>> load_spec("six_object").feature_names
+    ['log_pt', 'eta', 'sin_phi', 'cos_phi', 'log_mass', 'type_lepton', 'type_met', 'type_bjet', 'type_light_jet']
+"""
+
+from ._load import SCHEMAS, builtin_specs, load_spec, spec_from_dict
+from ._resolve import FieldSource, Resolution, SourceResolution, resolve
+from ._v1 import DERIVED_FIELDS, Block, Constituents, Cut, Feature, FeatureSpec, Selection, Source
+
+__all__ = [
+    "DERIVED_FIELDS",
+    "SCHEMAS",
+    "Block",
+    "Constituents",
+    "Cut",
+    "Feature",
+    "FeatureSpec",
+    "FieldSource",
+    "Resolution",
+    "Selection",
+    "Source",
+    "SourceResolution",
+    "builtin_specs",
+    "load_spec",
+    "resolve",
+    "spec_from_dict",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__

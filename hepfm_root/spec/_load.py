@@ -1,0 +1,97 @@
+"""Loading specs: built-in names, YAML/JSON files, dicts; dispatch on ``schema_version``."""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import yaml
+
+from ..errors import InvalidSpecError, SpecNotFoundError, closest
+from ._v1 import FeatureSpec
+
+__all__ = ["SCHEMAS", "builtin_specs", "load_spec", "spec_from_dict"]
+
+#: schema_version -> model class.  A new schema version adds an entry (and a
+#: migration if old artifacts must keep loading); nothing else dispatches.
+SCHEMAS: dict[int, type[FeatureSpec]] = {1: FeatureSpec}
+
+_BUILTIN = resources.files(__package__) / "builtin"
+
+
+def builtin_specs() -> list[str]:
+    """Names of the specs shipped with hepfm_root.
+
+    Example:
+        >>> builtin_specs()
+        ['event_graph', 'jet_constituents', 'six_object']
+    """
+    return sorted(p.name[: -len(".yaml")] for p in _BUILTIN.iterdir() if p.name.endswith(".yaml"))
+
+
+def spec_from_dict(data: Any, *, origin: str = "<dict>") -> FeatureSpec:
+    """Validate a parsed spec document, dispatching on its ``schema_version``.
+
+    Raises:
+        InvalidSpecError: naming ``origin`` and every field that failed.
+    """
+    if not isinstance(data, dict):
+        raise InvalidSpecError(f"spec {origin}: expected a mapping at top level, got {type(data).__name__}")
+    version = data.get("schema_version")
+    if version not in SCHEMAS:
+        raise InvalidSpecError(
+            f"spec {origin}: schema_version {version!r} is not supported; expected one of {sorted(SCHEMAS)}"
+        )
+    try:
+        return SCHEMAS[version].model_validate(data)
+    except pydantic.ValidationError as err:
+        lines = []
+        for e in err.errors():
+            loc = ".".join(str(x) for x in e["loc"]) or "<top>"
+            lines.append(f"  {loc}: {e['msg']}")
+        raise InvalidSpecError(f"spec {origin} is invalid:\n" + "\n".join(lines)) from None
+
+
+def load_spec(spec: FeatureSpec | dict | str | os.PathLike) -> FeatureSpec:
+    """Return a :class:`FeatureSpec` from a spec, a dict, a built-in name or a file path.
+
+    Files ending in ``.json`` are read as JSON, anything else as YAML (JSON is
+    valid YAML too).
+
+    Example:
+        >>> load_spec("six_object").name
+        'six_object'
+        >>> load_spec("six_objects")
+        Traceback (most recent call last):
+        ...
+        hepfm_root.errors.SpecNotFoundError: no spec 'six_objects': not a built-in (six_object, ...) nor a file; did you mean 'six_object'?
+    """
+    if isinstance(spec, FeatureSpec):
+        return spec
+    if isinstance(spec, dict):
+        return spec_from_dict(spec)
+    text_name = os.fspath(spec)
+    path = Path(text_name)
+    if text_name in builtin_specs() and not path.exists():
+        return _load_file(_BUILTIN / f"{text_name}.yaml", origin=f"built-in '{text_name}'")
+    if not path.is_file():
+        names = builtin_specs()
+        near = closest(text_name, names)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise SpecNotFoundError(
+            f"no spec {text_name!r}: not a built-in ({', '.join(names)}) nor a file{hint}"
+        )
+    return _load_file(path, origin=str(path))
+
+
+def _load_file(path: Any, *, origin: str) -> FeatureSpec:
+    text = path.read_text()
+    try:
+        data = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as err:
+        raise InvalidSpecError(f"spec {origin} is not valid {'JSON' if str(path).endswith('.json') else 'YAML'}: {err}") from None
+    return spec_from_dict(data, origin=origin)

@@ -1,0 +1,249 @@
+"""Resolve a spec's logical names against the branches one input really has.
+
+NanoAOD versions rename things (``MET`` became ``PFMET`` in v15, b-taggers come
+and go, PFNano renamed ``pFCandsIdx``).  A spec lists candidates; resolution picks
+the first present one, records the choice (so a user can see which tagger was
+used), and fails with the file, the collection and the candidates when none is
+there.  The awkward path and the RDataFrame path both consume a
+:class:`Resolution`, so they read the very same branches.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..errors import BranchNotFoundError, CollectionNotFoundError
+from ._v1 import DERIVED_FIELDS, FeatureSpec, Source
+
+__all__ = ["EVENT_KEYS", "FieldSource", "Resolution", "SourceResolution", "resolve"]
+
+log = logging.getLogger(__name__)
+
+#: Branches that identify an event; read when present.
+EVENT_KEYS = ("run", "luminosityBlock", "event")
+
+
+@dataclass(frozen=True)
+class FieldSource:
+    """Where one logical field comes from: a branch, or a constant default."""
+
+    branch: str | None
+    default: float | None = None
+
+    def describe(self) -> str:
+        return self.branch if self.branch is not None else f"default {self.default}"
+
+
+@dataclass(frozen=True)
+class SourceResolution:
+    """The resolved collection of one source and the origin of each field it needs."""
+
+    collection: str | None  # None: optional source absent from this input
+    singleton: bool
+    type_id: int
+    fields: dict[str, FieldSource] = field(default_factory=dict)
+
+    @property
+    def present(self) -> bool:
+        return self.collection is not None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A spec bound to one input's branch names.
+
+    Attributes:
+        spec: the spec.
+        where: description of the input (``"Events of nano.root"``).
+        blocks: block name -> one :class:`SourceResolution` per source.
+        constituents: the constituent collection's resolution (None without constituents).
+        link: resolution of the link collection (fields ``parent_index``, ``candidate_index``).
+        event_keys: the event-identity branches present (subset of ``run, luminosityBlock, event``).
+    """
+
+    spec: FeatureSpec
+    where: str
+    blocks: dict[str, list[SourceResolution]]
+    constituents: SourceResolution | None
+    link: SourceResolution | None
+    event_keys: tuple[str, ...]
+
+    def branches(self) -> list[str]:
+        """Every branch this spec reads from the input (sorted, without counters)."""
+        out = set(self.event_keys)
+        for srcs in self.blocks.values():
+            for s in srcs:
+                out.update(f.branch for f in s.fields.values() if f.branch)
+        for s in (self.constituents, self.link):
+            if s is not None:
+                out.update(f.branch for f in s.fields.values() if f.branch)
+        return sorted(out)
+
+    def report(self) -> list[str]:
+        """Human-readable lines: which collection and branch each name resolved to."""
+        lines = [f"spec {self.spec.name!r} v{self.spec.version} on {self.where}:"]
+        for bname, srcs in self.blocks.items():
+            for s, src in zip(srcs, self.spec.block(bname).sources):
+                if not s.present:
+                    lines.append(f"  {bname}: {'/'.join(src.collection)} absent (optional source, no objects)")
+                    continue
+                fields = ", ".join(f"{k}={v.describe()}" for k, v in sorted(s.fields.items()))
+                lines.append(f"  {bname}: {s.collection} [{fields}]")
+        if self.constituents is not None and self.link is not None:
+            fields = ", ".join(f"{k}={v.describe()}" for k, v in sorted(self.constituents.fields.items()))
+            lines.append(f"  constituents: {self.constituents.collection} [{fields}]")
+            links = ", ".join(f"{k}={v.describe()}" for k, v in sorted(self.link.fields.items()))
+            lines.append(f"  link: {self.link.collection} [{links}]")
+        return lines
+
+
+def resolve(spec: FeatureSpec, branches: Iterable[str], *, where: str = "the input") -> Resolution:
+    """Bind ``spec`` to an input whose branch names are ``branches``.
+
+    Args:
+        spec: the feature spec.
+        branches: flat NanoAOD branch names of the input (``Jet_pt``, ``MET_phi`` …).
+        where: description used in messages, e.g. ``"Events of nano_tt_v12.root"``.
+
+    Raises:
+        CollectionNotFoundError: no candidate of a required collection exists.
+        BranchNotFoundError: a needed field has no present branch and no default.
+
+    Example:
+        >>> from hepfm_root.spec import load_spec
+        >>> names = ["Muon_pt", "Muon_eta", "Muon_phi", "Muon_mass"]
+        >>> resolve(load_spec("six_object"), names, where="Events of toy.root")
+        Traceback (most recent call last):
+        ...
+        hepfm_root.errors.CollectionNotFoundError: 'Electron' not in Events of toy.root (looked for: Electron); did you mean 'Muon'?
+    """
+    available = set(branches)
+    collections = _collections(available)
+    needs = _needed_fields(spec)
+
+    blocks: dict[str, list[SourceResolution]] = {}
+    for block in spec.blocks:
+        resolved = []
+        for i, src in enumerate(block.sources):
+            resolved.append(
+                _resolve_source(
+                    src.collection, src, needs[(block.name, i)], spec.object_types.index(src.type),
+                    available, collections, where, singleton=src.singleton, optional=src.optional,
+                )
+            )
+        blocks[block.name] = resolved
+
+    cons = link = None
+    if spec.constituents is not None:
+        c = spec.constituents
+        cons = _resolve_source(c.collection, c, needs[("constituents", 0)], -1, available, collections, where)
+        link_coll = _pick_collection(c.link, available, collections, where, optional=False)
+        link_fields = {
+            "parent_index": _pick_field(link_coll, "parent_index", c.link_parent_index, {}, available, where),
+            "candidate_index": _pick_field(link_coll, "candidate_index", c.link_candidate_index, {}, available, where),
+        }
+        link = SourceResolution(link_coll, False, -1, link_fields)
+
+    keys = tuple(k for k in EVENT_KEYS if k in available)
+    res = Resolution(spec, where, blocks, cons, link, keys)
+    for line in res.report():
+        log.debug(line)
+    return res
+
+
+def _collections(available: set[str]) -> set[str]:
+    return {b.split("_", 1)[0] for b in available if "_" in b}
+
+
+def _base_fields(name: str) -> set[str]:
+    if name in DERIVED_FIELDS:
+        return set(DERIVED_FIELDS[name])
+    return {name}
+
+
+def _needed_fields(spec: FeatureSpec) -> dict[tuple[str, int], set[str]]:
+    """Logical base fields each source must provide (derived fields expanded)."""
+    needs: dict[tuple[str, int], set[str]] = {}
+    feature_fields = set()
+    for f in spec.features:
+        if f.field is not None:
+            feature_fields |= _base_fields(f.field)
+    parent_extra: set[str] = set()
+    if spec.constituents is not None:
+        c = spec.constituents
+        cfields = _base_fields(c.sort_by)
+        for cut in c.cuts:
+            cfields |= _base_fields(cut.field)
+        for f in c.features:
+            if f.transform == "delta_r":
+                cfields |= {"eta", "phi"}
+                parent_extra |= {"eta", "phi"}
+            elif f.field is not None:
+                cfields |= _base_fields(f.field)
+                if f.relative:
+                    parent_extra |= _base_fields(f.field)
+        needs[("constituents", 0)] = cfields
+    for block in spec.blocks:
+        for i, src in enumerate(block.sources):
+            wanted = set(feature_fields) | _base_fields(block.sort_by)
+            for cut in src.cuts:
+                wanted |= _base_fields(cut.field)
+            if spec.constituents is not None and block.name == spec.constituents.parent:
+                wanted |= parent_extra
+            needs[(block.name, i)] = wanted
+    return needs
+
+
+def _pick_collection(
+    candidates: list[str], available: set[str], collections: set[str], where: str, *, optional: bool
+) -> str | None:
+    for c in candidates:
+        if c in collections:
+            return c
+    if optional:
+        return None
+    raise CollectionNotFoundError(
+        candidates[0], where=where, candidates=candidates, available=sorted(collections)
+    )
+
+
+def _pick_field(
+    coll: str, logical: str, suffixes: list[str], defaults: dict[str, float], available: set[str], where: str
+) -> FieldSource:
+    for s in suffixes:
+        if f"{coll}_{s}" in available:
+            return FieldSource(f"{coll}_{s}")
+    if logical in defaults:
+        return FieldSource(None, float(defaults[logical]))
+    raise BranchNotFoundError(
+        f"{coll}_{suffixes[0]}",
+        where=where,
+        candidates=[f"{coll}_{s}" for s in suffixes],
+        available=sorted(b for b in available if b.startswith(f"{coll}_")),
+    )
+
+
+def _resolve_source(
+    candidates: list[str],
+    src: Source | object,
+    needed: set[str],
+    type_id: int,
+    available: set[str],
+    collections: set[str],
+    where: str,
+    *,
+    singleton: bool = False,
+    optional: bool = False,
+) -> SourceResolution:
+    coll = _pick_collection(candidates, available, collections, where, optional=optional)
+    if coll is None:
+        log.info("optional collection %s absent from %s: no objects from it", "/".join(candidates), where)
+        return SourceResolution(None, singleton, type_id, {})
+    defaults = getattr(src, "defaults", {})
+    fields = {
+        name: _pick_field(coll, name, src.branch_candidates(name), defaults, available, where)  # type: ignore[attr-defined]
+        for name in sorted(needed)
+    }
+    return SourceResolution(coll, singleton, type_id, fields)

@@ -1,0 +1,366 @@
+"""Feature spec, schema version 1 (pydantic; every model forbids unknown keys).
+
+A spec says which objects of an event become rows of a tensor and which numbers
+describe each row.  It is plain data: the awkward path (``hepfm_root.tensorize``)
+and the RDataFrame path (``hepfm_root.rdf``) both compile it, and exported models
+carry it as JSON, so that one spec is the only feature list anywhere.
+
+Vocabulary:
+
+* **source** – one NanoAOD collection (``Jet``, ``Electron``, ``MET`` …) with cuts
+  and an object type.  Its logical *fields* (``pt``, ``btag`` …) map to branch
+  suffixes through aliases, because NanoAOD versions rename things.
+* **block** – a group of rows of the output tensor filled from one or more
+  sources, sorted by a key (descending), truncated to ``max_objects`` and padded.
+* **feature** – a named transform of a logical field, e.g. ``log`` of ``pt``.
+* **constituents** – optional per-object lists (PF candidates of jets) that become
+  a second tensor ``(N, n_parent, max_constituents, n_features)``.
+
+Derived fields, computed from ``pt``/``eta``/``phi``/``mass`` rather than read:
+``abs_eta``, ``px``, ``py``, ``pz``, ``energy`` (massive), ``energy_massless``,
+``type`` (the object-type id of the source).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+__all__ = [
+    "DERIVED_FIELDS",
+    "Block",
+    "Constituents",
+    "Cut",
+    "Feature",
+    "FeatureSpec",
+    "Selection",
+    "Source",
+]
+
+#: Fields computed from the four-vector (or the source's type) instead of read.
+DERIVED_FIELDS: dict[str, tuple[str, ...]] = {
+    "abs_eta": ("eta",),
+    "px": ("pt", "phi"),
+    "py": ("pt", "phi"),
+    "pz": ("pt", "eta"),
+    "energy": ("pt", "eta", "mass"),
+    "energy_massless": ("pt", "eta"),
+    "type": (),
+}
+
+#: Transforms that use one field of the object itself.
+OBJECT_TRANSFORMS = ("value", "log", "log1p", "sin", "cos", "abs", "step", "one_hot")
+#: Transforms that compare a constituent with its parent object.
+RELATIVE_TRANSFORMS = ("delta", "delta_phi", "log_ratio", "delta_r")
+
+_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+Candidates = Annotated[
+    list[Annotated[str, Field(pattern=_NAME)]],
+    BeforeValidator(_as_list),
+    Field(min_length=1),
+]
+
+
+class Cut(_Strict):
+    """A cut on one logical field of an object: ``field op value``.
+
+    Example:
+        >>> Cut(field="pt", op=">", value=20).describe()
+        'pt > 20.0'
+    """
+
+    field: str = Field(description="Logical field (e.g. 'pt', 'abs_eta', 'btag').", pattern=_NAME)
+    op: Literal[">", ">=", "<", "<=", "==", "!="] = Field(description="Comparison operator.")
+    value: float = Field(description="Right-hand side, in the field's units (GeV for momenta).")
+
+    def describe(self) -> str:
+        return f"{self.field} {self.op} {self.value}"
+
+
+class Source(_Strict):
+    """One NanoAOD collection feeding a block."""
+
+    collection: Candidates = Field(
+        description="Collection name, or candidates in order of preference (e.g. ['MET', 'PFMET'])."
+    )
+    singleton: bool = Field(
+        default=False,
+        description="True for one-per-event records such as MET (branches 'MET_pt', no 'nMET').",
+    )
+    type: str = Field(description="Object type name; must be listed in the spec's object_types.")
+    cuts: list[Cut] = Field(default_factory=list, description="All must pass for an object to be kept.")
+    fields: dict[str, Candidates] = Field(
+        default_factory=dict,
+        description="Logical field -> candidate branch suffixes, first present wins "
+        "(e.g. btag: [btagDeepFlavB, btagUParTAK4B]). Unlisted fields map to themselves.",
+    )
+    defaults: dict[str, float] = Field(
+        default_factory=dict,
+        description="Value used for a logical field this collection lacks (e.g. MET eta = 0).",
+    )
+    optional: bool = Field(
+        default=False,
+        description="If the collection is absent from a file, contribute no objects instead of failing.",
+    )
+
+    def branch_candidates(self, field: str) -> list[str]:
+        """Branch suffixes tried, in order, for a logical field."""
+        return list(self.fields.get(field, [field]))
+
+
+class Block(_Strict):
+    """A group of tensor rows: merged sources, sorted, truncated and padded."""
+
+    name: str = Field(description="Block name, used in selections and by constituents.", pattern=_NAME)
+    sources: list[Source] = Field(min_length=1, description="Collections merged into this block.")
+    max_objects: int = Field(ge=1, le=1024, description="Rows reserved for this block (padding if fewer).")
+    sort_by: str = Field(
+        default="pt",
+        pattern=_NAME,
+        description="Logical field to sort by, descending. Ties keep source order, then input order.",
+    )
+
+
+class Selection(_Strict):
+    """Event selection.  An event is *selected* when every condition holds."""
+
+    min_objects: dict[str, int] = Field(
+        default_factory=dict,
+        description="Block name -> minimum number of objects passing the block's cuts "
+        "(counted before truncation to max_objects).",
+    )
+
+
+class Feature(_Strict):
+    """One output feature (or, for ``one_hot``, one group of columns).
+
+    Shorthand strings are accepted in YAML: ``log_pt``, ``log1p_mass``,
+    ``sin_phi``, ``cos_phi``, ``abs_eta``, ``one_hot(type)``, or a bare field.
+
+    Example:
+        >>> Feature.model_validate("log_pt")
+        Feature(name='log_pt', transform='log', field='pt', threshold=None, categories=None, other=False, use_abs=False, floor=1e-06)
+    """
+
+    name: str = Field(description="Column name (one_hot columns get '_<category>' appended).", pattern=_NAME)
+    transform: Literal[
+        "value", "log", "log1p", "sin", "cos", "abs", "step", "one_hot",
+        "delta", "delta_phi", "log_ratio", "delta_r",
+    ] = Field(
+        description="value: x; log: ln(max(x, floor)); log1p: ln(1 + max(x, 0)); sin/cos: of x; "
+        "abs: |x|; step: 1 if x >= threshold else 0; one_hot: indicator per category; "
+        "constituents only: delta: x - parent.x; delta_phi: wrapped to [-pi, pi); "
+        "log_ratio: ln(max(x / parent.x, floor)); delta_r: sqrt(deta^2 + dphi^2) to the parent."
+    )
+    field: str | None = Field(default=None, pattern=_NAME, description="Logical field the transform reads.")
+    threshold: float | None = Field(default=None, description="For 'step'.")
+    categories: list[int] | None = Field(
+        default=None,
+        description="For 'one_hot': category values. Omitted with field 'type' = the spec's object types.",
+    )
+    other: bool = Field(default=False, description="For 'one_hot': add a column for values in no category.")
+    use_abs: bool = Field(default=False, description="For 'one_hot': compare |x| (e.g. |pdgId|).")
+    floor: float = Field(default=1e-6, gt=0, description="For 'log'/'log_ratio': lower clamp of the argument.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if not isinstance(data, str):
+            return data
+        m = re.fullmatch(r"one_hot\((\w+)\)", data)
+        if m:
+            return {"name": f"{m.group(1)}", "transform": "one_hot", "field": m.group(1)}
+        m = re.fullmatch(r"(log1p|log|sin|cos|abs)_(\w+)", data)
+        if m:
+            return {"name": data, "transform": m.group(1), "field": m.group(2)}
+        return {"name": data, "transform": "value", "field": data}
+
+    @model_validator(mode="after")
+    def _check(self) -> Feature:
+        t = self.transform
+        if t != "delta_r" and self.field is None:
+            raise ValueError(f"feature {self.name!r}: transform {t!r} needs a 'field'")
+        if t == "step" and self.threshold is None:
+            raise ValueError(f"feature {self.name!r}: transform 'step' needs a 'threshold'")
+        if t != "one_hot" and (self.categories is not None or self.other or self.use_abs):
+            raise ValueError(f"feature {self.name!r}: categories/other/use_abs only apply to 'one_hot'")
+        return self
+
+    @property
+    def relative(self) -> bool:
+        """True when the feature compares a constituent with its parent object."""
+        return self.transform in RELATIVE_TRANSFORMS
+
+
+class Constituents(_Strict):
+    """Per-object constituent lists (PFNano ``PFCands`` linked through ``JetPFCands``)."""
+
+    parent: str = Field(description="Block whose objects own the constituents (single jagged source).")
+    collection: Candidates = Field(default=["PFCands"], description="Constituent collection.")
+    link: Candidates = Field(default=["JetPFCands"], description="Link collection: one row per (parent, candidate).")
+    link_parent_index: Candidates = Field(
+        default=["jetIdx"], description="Link field: index of the parent object within its event."
+    )
+    link_candidate_index: Candidates = Field(
+        default=["pFCandsIdx", "candIdx", "pfCandsIdx", "pfCandIdx"],
+        description="Link field: index of the candidate within its event (renamed across PFNano versions).",
+    )
+    max_constituents: int = Field(default=100, ge=1, le=4096, description="Rows per parent (padding if fewer).")
+    sort_by: str = Field(default="pt", pattern=_NAME, description="Logical field to sort by, descending.")
+    cuts: list[Cut] = Field(default_factory=list, description="All must pass for a candidate to be kept.")
+    fields: dict[str, Candidates] = Field(default_factory=dict, description="As in Source.fields.")
+    defaults: dict[str, float] = Field(default_factory=dict, description="As in Source.defaults.")
+    features: list[Feature] = Field(min_length=1, description="Per-constituent features.")
+
+    def branch_candidates(self, field: str) -> list[str]:
+        return list(self.fields.get(field, [field]))
+
+
+class FeatureSpec(_Strict):
+    """A versioned feature spec (schema version 1).
+
+    Example:
+        >>> from hepfm_root.spec import load_spec
+        >>> spec = load_spec("six_object")
+        >>> spec.n_objects, spec.n_features
+        (6, 9)
+        >>> spec.feature_names[:3]
+        ['log_pt', 'eta', 'sin_phi']
+    """
+
+    schema_version: Literal[1] = Field(description="Version of this schema; the loader dispatches on it.")
+    name: str = Field(pattern=_NAME, description="Spec name, e.g. 'six_object'.")
+    version: str = Field(default="1.0", description="Version of this spec's content (bump on any change).")
+    description: str = Field(default="", description="What the spec is for.")
+    reference: str = Field(default="", description="Where the choice of objects and features comes from.")
+    dtype: Literal["float32"] = Field(default="float32", description="Tensor dtype.")
+    pad_value: float = Field(default=0.0, description="Feature value of padded rows.")
+    object_types: list[Annotated[str, Field(pattern=_NAME)]] = Field(
+        min_length=1, description="Object type names; a source's type id is its index here."
+    )
+    blocks: list[Block] = Field(min_length=1, description="Blocks in tensor-row order.")
+    features: list[Feature] = Field(min_length=1, description="Per-object features (columns).")
+    selection: Selection = Field(default_factory=Selection, description="Event selection.")
+    constituents: Constituents | None = Field(default=None, description="Optional constituent tensor.")
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> FeatureSpec:
+        names = [b.name for b in self.blocks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"block names must be unique, got {names}")
+        if len(set(self.object_types)) != len(self.object_types):
+            raise ValueError(f"object_types must be unique, got {self.object_types}")
+        for b in self.blocks:
+            for s in b.sources:
+                if s.type not in self.object_types:
+                    raise ValueError(
+                        f"block {b.name!r}: source {s.collection[0]!r} has type {s.type!r}, "
+                        f"expected one of object_types {self.object_types}"
+                    )
+        for f in self.features:
+            if f.relative:
+                raise ValueError(f"feature {f.name!r}: transform {f.transform!r} is for constituents only")
+        for block in self.selection.min_objects:
+            if block not in names:
+                raise ValueError(f"selection.min_objects names block {block!r}; blocks are {names}")
+        _unique_columns(self.features, self.object_types, "features")
+        if self.constituents is not None:
+            c = self.constituents
+            parent = next((b for b in self.blocks if b.name == c.parent), None)
+            if parent is None:
+                raise ValueError(f"constituents.parent {c.parent!r} is not a block; blocks are {names}")
+            if len(parent.sources) != 1 or parent.sources[0].singleton:
+                raise ValueError(f"constituents.parent {c.parent!r} must have exactly one jagged source")
+            _unique_columns(c.features, self.object_types, "constituents.features")
+        return self
+
+    # ---- derived, read-only views -------------------------------------------------
+
+    @property
+    def n_objects(self) -> int:
+        """Rows of the object tensor (sum of the blocks' max_objects)."""
+        return sum(b.max_objects for b in self.blocks)
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Column names of the object tensor, one_hot groups expanded."""
+        return _column_names(self.features, self.object_types)
+
+    @property
+    def n_features(self) -> int:
+        return len(self.feature_names)
+
+    @property
+    def constituent_feature_names(self) -> list[str]:
+        if self.constituents is None:
+            return []
+        return _column_names(self.constituents.features, self.object_types)
+
+    def block(self, name: str) -> Block:
+        for b in self.blocks:
+            if b.name == name:
+                return b
+        raise KeyError(f"no block {name!r} in spec {self.name!r}; blocks are {[b.name for b in self.blocks]}")
+
+    def row_slices(self) -> dict[str, slice]:
+        """Rows of the object tensor that each block fills."""
+        out, start = {}, 0
+        for b in self.blocks:
+            out[b.name] = slice(start, start + b.max_objects)
+            start += b.max_objects
+        return out
+
+    def to_json(self) -> str:
+        """Canonical JSON (sorted keys, no whitespace): what artifacts embed."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the canonical JSON; equal specs have equal fingerprints."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()
+
+
+def one_hot_categories(feature: Feature, object_types: list[str]) -> list[int]:
+    """Categories of a one_hot feature (object-type ids when the field is ``type``)."""
+    if feature.categories is not None:
+        return list(feature.categories)
+    if feature.field == "type":
+        return list(range(len(object_types)))
+    raise ValueError(f"feature {feature.name!r}: one_hot of {feature.field!r} needs explicit 'categories'")
+
+
+def _column_names(features: list[Feature], object_types: list[str]) -> list[str]:
+    names: list[str] = []
+    for f in features:
+        if f.transform != "one_hot":
+            names.append(f.name)
+            continue
+        cats = one_hot_categories(f, object_types)
+        labels = object_types if f.categories is None and f.field == "type" else [str(c) for c in cats]
+        names.extend(f"{f.name}_{label}" for label in labels)
+        if f.other:
+            names.append(f"{f.name}_other")
+    return names
+
+
+def _unique_columns(features: list[Feature], object_types: list[str], where: str) -> None:
+    try:
+        names = _column_names(features, object_types)
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"{where}: duplicate column names {dup}")

@@ -1,0 +1,133 @@
+"""Uniform access to NanoAOD columns, whatever container the events come in.
+
+Three containers are accepted and all look the same to the kernels:
+
+* an awkward record array with flat branch names as fields (``uproot``'s
+  ``tree.arrays(...)``: fields ``Jet_pt``, ``MET_pt`` …);
+* coffea NanoEvents (fields are collections: ``events.Jet.pt``);
+* a plain ``dict`` of branch name -> array (numpy for flat, awkward for jagged).
+
+Kernels never see awkward: a jagged branch arrives as ``(counts, flat)`` numpy
+arrays, a flat branch as one numpy array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from ..errors import BranchNotFoundError, InvalidInputFileError
+
+__all__ = ["Columns", "as_columns"]
+
+
+class Columns:
+    """Branch-name view of one batch of events.
+
+    Args:
+        getter: returns the awkward/numpy array of a flat branch name.
+        names: every branch name available.
+        n_events: number of events.
+        where: description for messages (``"Events of nano.root"``).
+    """
+
+    def __init__(self, getter: Any, names: list[str], n_events: int, where: str) -> None:
+        self._get = getter
+        self.names = names
+        self._set = set(names)
+        self.n_events = n_events
+        self.where = where
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._set
+
+    def raw(self, name: str) -> Any:
+        if name not in self._set:
+            raise BranchNotFoundError(name, where=self.where, available=self.names)
+        return self._get(name)
+
+    def flat(self, name: str) -> np.ndarray:
+        """A one-value-per-event branch as a numpy array."""
+        arr = self.raw(name)
+        if isinstance(arr, np.ndarray):
+            out = arr
+        else:
+            if arr.ndim != 1:
+                raise InvalidInputFileError(
+                    f"branch {name!r} in {self.where}: expected one value per event, got type {arr.type}"
+                )
+            out = _to_numpy(arr, name, self.where)
+        _check_numeric(out, name, self.where)
+        return out
+
+    def jagged(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """A per-object branch as ``(counts per event, flat values)``."""
+        arr = self.raw(name)
+        if isinstance(arr, np.ndarray) or getattr(arr, "ndim", 1) != 2:
+            raise InvalidInputFileError(
+                f"branch {name!r} in {self.where}: expected a jagged per-object branch "
+                f"(like Jet_pt), got {getattr(arr, 'type', type(arr).__name__)}"
+            )
+        counts = np.asarray(ak.num(arr, axis=1), dtype=np.int64)
+        flat = _to_numpy(ak.flatten(arr, axis=1), name, self.where)
+        _check_numeric(flat, name, self.where)
+        return counts, flat
+
+
+def _to_numpy(arr: Any, name: str, where: str) -> np.ndarray:
+    try:
+        return ak.to_numpy(arr, allow_missing=False)
+    except ValueError:
+        raise InvalidInputFileError(
+            f"branch {name!r} in {where}: has missing (None) values; expected plain numbers"
+        ) from None
+
+
+def _check_numeric(arr: np.ndarray, name: str, where: str) -> None:
+    if arr.dtype.kind not in "biuf":
+        raise InvalidInputFileError(f"branch {name!r} in {where}: expected numbers, got dtype {arr.dtype}")
+
+
+def as_columns(events: Any, *, where: str | None = None) -> Columns:
+    """Wrap events (uproot arrays, NanoEvents or a dict) as :class:`Columns`.
+
+    Example:
+        >>> import numpy as np, awkward as ak
+        >>> cols = as_columns({"MET_pt": np.array([10.0, 20.0]),
+        ...                    "Jet_pt": ak.Array([[50.0, 30.0], []])}, where="toy")
+        >>> cols.jagged("Jet_pt")[0].tolist(), cols.flat("MET_pt").tolist()
+        ([2, 0], [10.0, 20.0])
+    """
+    if isinstance(events, Columns):
+        return events
+    if isinstance(events, Mapping):
+        names = sorted(events)
+        lengths = {len(events[k]) for k in names}
+        if len(lengths) > 1:
+            raise ValueError(f"arrays in {where or 'the input dict'} have different lengths: {sorted(lengths)}")
+        n = lengths.pop() if lengths else 0
+        return Columns(events.__getitem__, names, n, where or "the input dict")
+    if isinstance(events, ak.Array):
+        fields = ak.fields(events)
+        where = where or "the input array"
+        collections = {f for f in fields if ak.fields(events[f])}
+        if not collections:  # flat branch names (uproot)
+            return Columns(lambda name: events[name], list(fields), len(events), where)
+        names = [f for f in fields if f not in collections]
+        for coll in collections:
+            names.extend(f"{coll}_{sub}" for sub in ak.fields(events[coll]))
+
+        def getter(name: str) -> Any:
+            if name in fields:
+                return events[name]
+            coll, sub = name.split("_", 1)
+            return events[coll][sub]
+
+        return Columns(getter, sorted(names), len(events), where)
+    raise TypeError(
+        f"cannot read events of type {type(events).__name__}; expected an awkward array "
+        "(uproot or coffea NanoEvents) or a dict of arrays"
+    )

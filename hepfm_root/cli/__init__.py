@@ -1,0 +1,38 @@
+"""The ``hepfm`` command line: one entry point, one module per command group.
+
+Exit codes: 0 success, 1 internal error, 2 bad arguments, 3 bad input file,
+4 invalid spec or model/spec mismatch, 5 output exists or cannot be written.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .._version import __version__
+from ._common import EXIT, setup_logging
+from ._samples import samples_group
+from ._spec import spec_group
+from ._tensorize import tensorize_cmd
+
+__all__ = ["EXIT", "cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hepfm")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug); tracebacks on errors.")
+@click.option("--log-quiet", is_flag=True, help="Only errors in the log.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, log_quiet: bool) -> None:
+    """hepfm: pretrained event classifiers in ROOT and coffea analysis jobs."""
+    ctx.obj = {"verbose": verbose}
+    setup_logging(verbose, log_quiet)
+
+
+cli.add_command(spec_group)
+cli.add_command(tensorize_cmd)
+cli.add_command(samples_group)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="hepfm")

@@ -1,0 +1,55 @@
+"""``hepfm tensorize``: NanoAOD files -> a tensor file (spec tensors + event keys)."""
+
+from __future__ import annotations
+
+import click
+
+from ..io import TensorFileWriter, iter_tensors, open_events
+from ..spec import load_spec, resolve
+from ._common import Timer, progress, run_command
+
+
+@click.command("tensorize")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("--spec", "spec_name", required=True, help="Built-in spec name or YAML/JSON spec file.")
+@click.option("-o", "--output", required=True, type=click.Path(), help="Output ROOT file (tree 'Tensors').")
+@click.option("--tree", default="Events", show_default=True, help="Input tree (TTree or RNTuple).")
+@click.option("--step-size", default=100_000, show_default=True, type=click.IntRange(min=1),
+              help="Entries read per chunk; memory grows with it, not with the input size.")
+@click.option("--all-events", is_flag=True, help="Write every event (with its 'selected' flag), not only selected ones.")
+@click.option("--on-nonfinite", type=click.Choice(["raise", "drop"]), default="raise", show_default=True,
+              help="NaN/inf in an input branch: stop with an error, or drop the affected objects.")
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@run_command
+def tensorize_cmd(
+    inputs: tuple[str, ...], spec_name: str, output: str, tree: str, step_size: int,
+    all_events: bool, on_nonfinite: str, overwrite: bool, quiet: bool,
+) -> None:
+    """Build the tensors of SPEC for every event of INPUTS and write them to OUTPUT.
+
+    The output is written under a temporary name and renamed when complete.
+    """
+    spec = load_spec(spec_name)
+    total = 0
+    for path in inputs:  # open and resolve every input first: a bad file fails before any work
+        with open_events(path, tree) as inp:
+            resolve(spec, inp.branch_names(), where=inp.where)
+            total += inp.num_entries
+    n_read = n_selected = 0
+    with Timer() as timer, TensorFileWriter(output, spec, inputs=list(inputs), overwrite=overwrite,
+                                            meta={"only_selected": not all_events}) as writer, progress(quiet) as bar:
+        task = bar.add_task(f"tensorize {spec.name}", total=total)
+        for chunk in iter_tensors(inputs, spec, tree=tree, step_size=step_size, on_nonfinite=on_nonfinite):  # type: ignore[arg-type]
+            t = chunk.tensors
+            n_read += len(t)
+            n_selected += int(t.selected.sum())
+            writer.write(t if all_events else t.take(t.selected), file_index=chunk.file_index)
+            bar.update(task, advance=len(t))
+    if not quiet:
+        rate = n_read / timer.seconds if timer.seconds > 0 else float("inf")
+        click.echo(
+            f"{spec.name}: read {n_read} events from {len(inputs)} file(s), {n_selected} selected, "
+            f"wrote {writer.n_written} to {output} in {timer.seconds:.2f} s ({rate:,.0f} events/s)",
+            err=True,
+        )

@@ -7,10 +7,11 @@ Example:
     (200, 6, 9)
 """
 
-from ._columns import Columns, as_columns
+from ._columns import Columns, as_columns, branch_names
+from ._dask import tensorize_dask, tensors_to_awkward
 from ._tensorize import Tensors, tensorize
 
-__all__ = ["Columns", "Tensors", "as_columns", "tensorize"]
+__all__ = ["Columns", "Tensors", "as_columns", "branch_names", "tensorize", "tensorize_dask", "tensors_to_awkward"]
 
 
 def __dir__() -> list[str]:

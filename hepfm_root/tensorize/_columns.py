@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import BranchNotFoundError, InvalidInputFileError
 
-__all__ = ["Columns", "as_columns"]
+__all__ = ["Columns", "as_columns", "branch_names"]
 
 
 class Columns:
@@ -91,7 +91,23 @@ def _check_numeric(arr: np.ndarray, name: str, where: str) -> None:
         raise InvalidInputFileError(f"branch {name!r} in {where}: expected numbers, got dtype {arr.dtype}")
 
 
-def as_columns(events: Any, *, where: str | None = None) -> Columns:
+def branch_names(events: Any) -> list[str]:
+    """Flat branch names of an awkward record array (flat fields or NanoEvents collections).
+
+    Works on typetracers too (it only reads the type, never the data).
+    """
+    fields = ak.fields(events)
+    names = []
+    for f in fields:
+        sub = ak.fields(events[f])
+        if sub:  # a NanoEvents collection (Jet, MET, ...): expose Jet_pt, MET_pt, ...
+            names.extend(f"{f}_{s}" for s in sub)
+        else:
+            names.append(f)
+    return sorted(names)
+
+
+def as_columns(events: Any, *, where: str | None = None, n_events: int | None = None) -> Columns:
     """Wrap events (uproot arrays, NanoEvents or a dict) as :class:`Columns`.
 
     Example:
@@ -111,14 +127,8 @@ def as_columns(events: Any, *, where: str | None = None) -> Columns:
         n = lengths.pop() if lengths else 0
         return Columns(events.__getitem__, names, n, where or "the input dict")
     if isinstance(events, ak.Array):
-        fields = ak.fields(events)
-        where = where or "the input array"
-        collections = {f for f in fields if ak.fields(events[f])}
-        if not collections:  # flat branch names (uproot)
-            return Columns(lambda name: events[name], list(fields), len(events), where)
-        names = [f for f in fields if f not in collections]
-        for coll in collections:
-            names.extend(f"{coll}_{sub}" for sub in ak.fields(events[coll]))
+        fields = set(ak.fields(events))
+        n = len(events) if n_events is None else n_events
 
         def getter(name: str) -> Any:
             if name in fields:
@@ -126,7 +136,7 @@ def as_columns(events: Any, *, where: str | None = None) -> Columns:
             coll, sub = name.split("_", 1)
             return events[coll][sub]
 
-        return Columns(getter, sorted(names), len(events), where)
+        return Columns(getter, branch_names(events), n, where or "the input array")
     raise TypeError(
         f"cannot read events of type {type(events).__name__}; expected an awkward array "
         "(uproot or coffea NanoEvents) or a dict of arrays"

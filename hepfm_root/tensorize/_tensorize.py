@@ -111,6 +111,7 @@ def tensorize(
     where: str | None = None,
     resolution: Resolution | None = None,
     on_nonfinite: Literal["raise", "drop"] = "raise",
+    with_keys: bool = True,
 ) -> Tensors:
     """Build the spec's tensors for every event of ``events``.
 
@@ -122,6 +123,7 @@ def tensorize(
         resolution: a precomputed :func:`~hepfm_root.spec.resolve` result (skips resolving).
         on_nonfinite: ``"raise"`` (default) stops with :class:`~hepfm_root.errors.NonFiniteInputError`
             naming the branch; ``"drop"`` treats objects with a NaN/inf input as absent.
+        with_keys: read the event-identity branches (run, luminosityBlock, event) into ``keys``.
 
     Returns:
         :class:`Tensors` with one row per input event; use ``selected`` to keep the
@@ -171,5 +173,5 @@ def tensorize(
     if spec.constituents is not None:
         cons, cmask = build_constituents(cols, spec, resolution, gathered[spec.constituents.parent], on_nonfinite)
 
-    keys = {k: cols.flat(k) for k in EVENT_KEYS if k in resolution.event_keys and k in cols}
+    keys = {k: cols.flat(k) for k in EVENT_KEYS if with_keys and k in resolution.event_keys and k in cols}
     return Tensors(objects, mask, selected, counts, spec, cons, cmask, keys)

@@ -1,0 +1,91 @@
+"""Tensorize dask-awkward collections (coffea's default NanoEvents mode).
+
+:func:`tensorize_dask` maps :func:`to_awkward_record` over partitions.  When
+dask-awkward traces the graph with a typetracer, the partition function touches
+exactly the branches the spec resolved to and returns an empty-but-typed
+record, so (a) the meta is right without running anything, and (b) dask-awkward's
+column projection reads only the spec's branches from disk.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from ..spec import FeatureSpec, load_spec, resolve, spec_from_dict
+from ._columns import as_columns, branch_names
+from ._tensorize import Tensors, tensorize
+
+__all__ = ["tensorize_dask", "tensors_to_awkward"]
+
+
+def tensors_to_awkward(t: Tensors) -> ak.Array:
+    """Tensors as one awkward record per event (regular inner dimensions).
+
+    Fields: ``objects``, ``mask``, ``selected``, ``count_<block>`` and, with
+    constituents, ``constituents`` and ``constituent_mask``.
+    """
+    fields: dict[str, Any] = {
+        "objects": ak.from_numpy(t.objects, regulararray=True),
+        "mask": ak.from_numpy(t.mask, regulararray=True),
+        "selected": ak.from_numpy(t.selected),
+    }
+    for k, v in t.counts.items():
+        fields[f"count_{k}"] = ak.from_numpy(v.astype(np.int64))
+    if t.constituents is not None:
+        fields["constituents"] = ak.from_numpy(t.constituents, regulararray=True)
+        fields["constituent_mask"] = ak.from_numpy(t.constituent_mask, regulararray=True)
+    return ak.zip(fields, depth_limit=1)
+
+
+def _empty_tensors(spec: FeatureSpec) -> Tensors:
+    n_obj, nf = spec.n_objects, spec.n_features
+    cons = cmask = None
+    if spec.constituents is not None:
+        k = spec.block(spec.constituents.parent).max_objects
+        c = spec.constituents.max_constituents
+        cons = np.zeros((0, k, c, len(spec.constituent_feature_names)), np.float32)
+        cmask = np.zeros((0, k, c), bool)
+    return Tensors(
+        np.zeros((0, n_obj, nf), np.float32), np.zeros((0, n_obj), bool), np.zeros(0, bool),
+        {b.name: np.zeros(0, np.int64) for b in spec.blocks}, spec, cons, cmask,
+    )
+
+
+def _partition(events: ak.Array, spec_json: str, on_nonfinite: str) -> ak.Array:
+    import json
+
+    spec = spec_from_dict(json.loads(spec_json), origin="tensorize_dask")
+    if ak.backend(events) == "typetracer":
+        names = branch_names(events)
+        res = resolve(spec, names, where="the dask-awkward collection")
+        cols = as_columns(events, where="the dask-awkward collection", n_events=0)
+        for branch in res.branches():
+            if branch not in res.event_keys:  # keys stay in the events; not returned here
+                ak.typetracer.touch_data(cols.raw(branch))
+        layout = ak.to_layout(tensors_to_awkward(_empty_tensors(spec)))
+        return ak.Array(layout.to_typetracer(forget_length=True))
+    return tensors_to_awkward(tensorize(events, spec, on_nonfinite=on_nonfinite, with_keys=False))  # type: ignore[arg-type]
+
+
+def tensorize_dask(events: Any, spec: FeatureSpec | str, *, on_nonfinite: str = "raise") -> Any:
+    """Lazily tensorize a dask-awkward collection (NanoEvents or uproot.dask arrays).
+
+    Returns a dask-awkward array of records (see :func:`tensors_to_awkward`); call
+    ``.compute()`` or pass it to ``dask.compute`` with the rest of your graph.
+
+    Example:
+        >>> from coffea.nanoevents import NanoEventsFactory, NanoAODSchema  # doctest: +SKIP
+        >>> events = NanoEventsFactory.from_root({path: "Events"}, schemaclass=NanoAODSchema).events()  # doctest: +SKIP
+        >>> lazy = tensorize_dask(events, "six_object")  # doctest: +SKIP
+        >>> import dask_awkward as dak; dak.necessary_columns(lazy)  # only the spec's branches  # doctest: +SKIP
+    """
+    import dask_awkward as dak
+
+    spec = load_spec(spec)
+    return dak.map_partitions(
+        _partition, events, spec_json=spec.to_json(), on_nonfinite=on_nonfinite,
+        label=f"hepfm-tensorize-{spec.name}",
+    )

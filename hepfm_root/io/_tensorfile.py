@@ -6,7 +6,7 @@ Layout (one TTree ``Tensors``, one entry per event):
 branch                 type                                 meaning
 =====================  ==================================  =============================
 ``objects``            ``float[n_objects][n_features]``     object features
-``mask``               ``bool[n_objects]``                  real (True) or padded rows
+``object_mask``        ``bool[n_objects]``                  real (True) or padded rows
 ``selected``           ``bool``                             passes the spec's selection
 ``count_<block>``      ``int``                              objects passing the block cuts
 ``constituents``       ``float[k][C][F]`` (if the spec has)  constituent features
@@ -76,7 +76,7 @@ class TensorFileWriter:
         s = self.spec
         types: dict[str, Any] = {
             "objects": (np.float32, (s.n_objects, s.n_features)),
-            "mask": (np.bool_, (s.n_objects,)),
+            "object_mask": (np.bool_, (s.n_objects,)),
             "selected": np.bool_,
             **{f"count_{b.name}": np.int32 for b in s.blocks},
             "run": np.uint32, "luminosityBlock": np.uint32, "event": np.uint64,
@@ -146,7 +146,7 @@ def read_tensors(path: str | os.PathLike) -> tuple[Tensors, dict[str, Any]]:
     counts = {b.name: a[f"count_{b.name}"].astype(np.int64) for b in spec.blocks}
     keys = {k: a[k] for k in ("run", "luminosityBlock", "event", "entry", "file_index")}
     t = Tensors(
-        a["objects"], a["mask"], a["selected"], counts, spec,
+        a["objects"], a["object_mask"], a["selected"], counts, spec,
         a.get("constituents"), a.get("constituent_mask"), keys,
     )
     return t, meta

@@ -24,12 +24,12 @@ __all__ = ["tensorize_dask", "tensors_to_awkward"]
 def tensors_to_awkward(t: Tensors) -> ak.Array:
     """Tensors as one awkward record per event (regular inner dimensions).
 
-    Fields: ``objects``, ``mask``, ``selected``, ``count_<block>`` and, with
+    Fields: ``objects``, ``object_mask`` (not ``mask``, which awkward reserves), ``selected``, ``count_<block>`` and, with
     constituents, ``constituents`` and ``constituent_mask``.
     """
     fields: dict[str, Any] = {
         "objects": ak.from_numpy(t.objects, regulararray=True),
-        "mask": ak.from_numpy(t.mask, regulararray=True),
+        "object_mask": ak.from_numpy(t.mask, regulararray=True),
         "selected": ak.from_numpy(t.selected),
     }
     for k, v in t.counts.items():

@@ -52,8 +52,8 @@ class Tensors:
         return self.spec.feature_names
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Every array by name (``objects``, ``mask``, ``selected``, ``count_<block>``, keys …)."""
-        out = {"objects": self.objects, "mask": self.mask, "selected": self.selected}
+        """Every array by name (``objects``, ``object_mask``, ``selected``, ``count_<block>``, keys …)."""
+        out = {"objects": self.objects, "object_mask": self.mask, "selected": self.selected}
         out.update({f"count_{k}": v for k, v in self.counts.items()})
         if self.constituents is not None:
             out["constituents"] = self.constituents

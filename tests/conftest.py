@@ -1,0 +1,34 @@
+"""Shared fixtures: the real CMS samples (fetched once from the package index, cached)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from hepfm_root import samples
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    """Folder with the real CMS NanoAOD/PFNano files of the coffea source distribution.
+
+    Fetched with ``pip download`` on first use and cached (``$HEPFM_CACHE_DIR`` or
+    ``~/.cache/hepfm_root``); a failure to fetch is an error, never a skip.
+    """
+    return samples.fetch_samples()
+
+
+@pytest.fixture(scope="session")
+def sample(sample_dir: Path):
+    def get(name: str) -> Path:
+        return samples.sample_path(name)
+
+    return get
+
+
+@pytest.fixture(autouse=True)
+def _no_user_cache_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tests never depend on the caller's working directory.
+    monkeypatch.chdir(os.path.dirname(__file__))

@@ -12,7 +12,7 @@ Example:
 from ._version import __version__
 from .errors import HepfmError
 from .spec import FeatureSpec, load_spec, resolve
-from .tensorize import Tensors, tensorize
+from .tensors import Tensors, tensorize
 
 __all__ = ["FeatureSpec", "HepfmError", "Tensors", "__version__", "load_spec", "resolve", "tensorize"]
 

@@ -9,10 +9,9 @@ into the cache and returns the file's path.  Nothing else on the network is used
 Cache location: ``$HEPFM_CACHE_DIR``, else ``$XDG_CACHE_HOME/hepfm_root``, else
 ``~/.cache/hepfm_root``.
 
-Example:
-    >>> path = sample_path("nano_tt_v12.root")   # doctest: +SKIP
-    >>> path.name                                 # doctest: +SKIP
-    'nano_tt_v12.root'
+Example::
+
+    path = sample_path("nano_tt_v12.root")   # Path inside the cache
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Plain Python loops over one event at a time, written from the physics
 description of each spec (not from the library code), so that a vectorisation
-bug in ``hepfm_root.tensorize`` cannot hide behind the same bug here.
+bug in ``hepfm_root.tensors`` cannot hide behind the same bug here.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def jet_constituents_event(a, i, max_jets=5, max_cands=100):
     jet_mask = np.zeros(max_jets, bool)
     cons = np.zeros((max_jets, max_cands, 14))
     cmask = np.zeros((max_jets, max_cands), bool)
-    links = list(zip(a["JetPFCands_jetIdx"][i], a["JetPFCands_pFCandsIdx"][i]))
+    links = list(zip(a["JetPFCands_jetIdx"][i], a["JetPFCands_pFCandsIdx"][i], strict=True))
     for s, (pt, eta, phi, m, ji) in enumerate(jets):
         jet_rows[s] = [math.log(pt), eta, phi, math.log1p(max(m, 0.0)), 0.0]
         jet_mask[s] = True

@@ -39,7 +39,7 @@ def spec_show(spec: str, as_json: bool) -> None:
     if s.description:
         click.echo(f"  {s.description}")
     click.echo(f"  objects tensor: (N, {s.n_objects}, {s.n_features}) {s.dtype}, pad {s.pad_value}")
-    for b, rows in zip(s.blocks, s.row_slices().values()):
+    for b, rows in zip(s.blocks, s.row_slices().values(), strict=True):
         srcs = ", ".join(
             f"{'/'.join(src.collection)}[{src.type}]"
             + (f" ({' and '.join(c.describe() for c in src.cuts)})" if src.cuts else "")

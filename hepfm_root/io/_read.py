@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 
 from ..spec import FeatureSpec, Resolution, load_spec, resolve
-from ..tensorize import Tensors, tensorize
+from ..tensors import Tensors, tensorize
 from ._open import open_events
 
 __all__ = ["Chunk", "iter_tensors"]
@@ -47,9 +47,10 @@ def iter_tensors(
     yields nothing and is logged.  ``tensors.keys["entry"]`` holds the entry
     number inside the file, the safe way to join results back to the input.
 
-    Example:
-        >>> for chunk in iter_tensors(["nano.root"], "six_object", step_size=50_000):  # doctest: +SKIP
-        ...     train_on(chunk.tensors.take(chunk.tensors.selected))
+    Example::
+
+        for chunk in iter_tensors(["nano.root"], "six_object", step_size=50_000):
+            train_on(chunk.tensors.take(chunk.tensors.selected))
     """
     spec = load_spec(spec)
     if step_size < 1:

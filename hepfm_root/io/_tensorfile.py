@@ -35,7 +35,7 @@ import uproot
 from .._version import __version__
 from ..errors import InvalidInputFileError
 from ..spec import FeatureSpec, spec_from_dict
-from ..tensorize import Tensors
+from ..tensors import Tensors
 from ._atomic import atomic_output
 from ._open import check_root_file
 
@@ -47,10 +47,11 @@ TREE = "Tensors"
 class TensorFileWriter:
     """Write :class:`Tensors` chunk by chunk into one ROOT file, atomically.
 
-    Example:
-        >>> with TensorFileWriter("out.root", spec, inputs=["a.root"]) as w:  # doctest: +SKIP
-        ...     for chunk in chunks:
-        ...         w.write(chunk, file_index=0)
+    Example::
+
+        with TensorFileWriter("out.root", spec, inputs=["a.root"]) as w:
+            for chunk in iter_tensors(["a.root"], spec):
+                w.write(chunk.tensors, file_index=chunk.file_index)
     """
 
     def __init__(

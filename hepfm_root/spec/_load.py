@@ -68,7 +68,8 @@ def load_spec(spec: FeatureSpec | dict | str | os.PathLike) -> FeatureSpec:
         >>> load_spec("six_objects")
         Traceback (most recent call last):
         ...
-        hepfm_root.errors.SpecNotFoundError: no spec 'six_objects': not a built-in (six_object, ...) nor a file; did you mean 'six_object'?
+        hepfm_root.errors.SpecNotFoundError: no spec 'six_objects': not a built-in
+        (event_graph, jet_constituents, six_object) nor a file; did you mean 'six_object'?
     """
     if isinstance(spec, FeatureSpec):
         return spec
@@ -93,5 +94,6 @@ def _load_file(path: Any, *, origin: str) -> FeatureSpec:
     try:
         data = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as err:
-        raise InvalidSpecError(f"spec {origin} is not valid {'JSON' if str(path).endswith('.json') else 'YAML'}: {err}") from None
+        kind = "JSON" if str(path).endswith(".json") else "YAML"
+        raise InvalidSpecError(f"spec {origin} is not valid {kind}: {err}") from None
     return spec_from_dict(data, origin=origin)

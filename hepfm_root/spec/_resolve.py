@@ -85,7 +85,7 @@ class Resolution:
         """Human-readable lines: which collection and branch each name resolved to."""
         lines = [f"spec {self.spec.name!r} v{self.spec.version} on {self.where}:"]
         for bname, srcs in self.blocks.items():
-            for s, src in zip(srcs, self.spec.block(bname).sources):
+            for s, src in zip(srcs, self.spec.block(bname).sources, strict=True):
                 if not s.present:
                     lines.append(f"  {bname}: {'/'.join(src.collection)} absent (optional source, no objects)")
                     continue
@@ -117,7 +117,7 @@ def resolve(spec: FeatureSpec, branches: Iterable[str], *, where: str = "the inp
         >>> resolve(load_spec("six_object"), names, where="Events of toy.root")
         Traceback (most recent call last):
         ...
-        hepfm_root.errors.CollectionNotFoundError: 'Electron' not in Events of toy.root (looked for: Electron); did you mean 'Muon'?
+        hepfm_root.errors.CollectionNotFoundError: 'Electron' not in Events of toy.root (looked for: Electron)
     """
     available = set(branches)
     collections = _collections(available)

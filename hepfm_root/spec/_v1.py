@@ -1,7 +1,7 @@
 """Feature spec, schema version 1 (pydantic; every model forbids unknown keys).
 
 A spec says which objects of an event become rows of a tensor and which numbers
-describe each row.  It is plain data: the awkward path (``hepfm_root.tensorize``)
+describe each row.  It is plain data: the awkward path (``hepfm_root.tensors``)
 and the RDataFrame path (``hepfm_root.rdf``) both compile it, and exported models
 carry it as JSON, so that one spec is the only feature list anywhere.
 
@@ -152,8 +152,8 @@ class Feature(_Strict):
     ``sin_phi``, ``cos_phi``, ``abs_eta``, ``one_hot(type)``, or a bare field.
 
     Example:
-        >>> Feature.model_validate("log_pt")
-        Feature(name='log_pt', transform='log', field='pt', threshold=None, categories=None, other=False, use_abs=False, floor=1e-06)
+        >>> Feature.model_validate("log_pt").model_dump(include={"name", "transform", "field"})
+        {'name': 'log_pt', 'transform': 'log', 'field': 'pt'}
     """
 
     name: str = Field(description="Column name (one_hot columns get '_<category>' appended).", pattern=_NAME)

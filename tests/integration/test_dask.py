@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hepfm_root import load_spec, resolve, tensorize
-from hepfm_root.tensorize import tensorize_dask
+from hepfm_root.tensors import tensorize_dask
 
 dak = pytest.importorskip("dask_awkward", reason="the coffea extra (dask-awkward) is part of the test set-up")
 

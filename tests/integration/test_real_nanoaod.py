@@ -44,10 +44,12 @@ def test_six_object_by_hand_on_chosen_events(sample):
 
     full = int(np.nonzero(t.selected)[0][0])
     # Leading lepton by hand: the highest-pT electron or muon that passes the cuts.
-    cands = [(float(pt), float(eta), float(phi), float(m)) for pt, eta, phi, m in zip(
-        a.Electron_pt[full], a.Electron_eta[full], a.Electron_phi[full], a.Electron_mass[full]) if pt > 10 and abs(eta) < 2.5]
-    cands += [(float(pt), float(eta), float(phi), float(m)) for pt, eta, phi, m in zip(
-        a.Muon_pt[full], a.Muon_eta[full], a.Muon_phi[full], a.Muon_mass[full]) if pt > 10 and abs(eta) < 2.4]
+    cands = []
+    for coll, eta_max in (("Electron", 2.5), ("Muon", 2.4)):
+        fields = [a[f"{coll}_{f}"][full] for f in ("pt", "eta", "phi", "mass")]
+        for pt, eta, phi, m in zip(*fields, strict=True):
+            if pt > 10 and abs(eta) < eta_max:
+                cands.append((float(pt), float(eta), float(phi), float(m)))
     pt, eta, phi, m = max(cands)
     assert t.objects[full, 0, 0] == pytest.approx(math.log(pt), abs=ATOL)
     assert t.objects[full, 0, 1] == pytest.approx(eta, abs=ATOL)
@@ -98,7 +100,7 @@ def test_jet_constituents_truncates_to_100(sample):
     t = tensorize(arrays, "jet_constituents", resolution=res)
     n = t.constituent_mask.sum(axis=2)
     log_pt = t.constituents[..., 2]
-    for e, j in zip(*np.nonzero(n > 0)):
+    for e, j in zip(*np.nonzero(n > 0), strict=True):
         row = log_pt[e, j, : n[e, j]]
         assert np.all(np.diff(row) <= 0)
     # every constituent row sits within its jet's cone-ish neighbourhood (dR column)

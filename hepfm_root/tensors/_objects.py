@@ -173,7 +173,7 @@ def gather_block(
     n, k = cols.n_events, block.max_objects
     parts = [
         _gather_source(_Flat(cols, res, n, on_nonfinite), fields, block, src.cuts, n)
-        for src, res in zip(block.sources, resolved)
+        for src, res in zip(block.sources, resolved, strict=True)
         if res.present
     ]
     if not parts:

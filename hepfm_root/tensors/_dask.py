@@ -76,11 +76,14 @@ def tensorize_dask(events: Any, spec: FeatureSpec | str, *, on_nonfinite: str = 
     Returns a dask-awkward array of records (see :func:`tensors_to_awkward`); call
     ``.compute()`` or pass it to ``dask.compute`` with the rest of your graph.
 
-    Example:
-        >>> from coffea.nanoevents import NanoEventsFactory, NanoAODSchema  # doctest: +SKIP
-        >>> events = NanoEventsFactory.from_root({path: "Events"}, schemaclass=NanoAODSchema).events()  # doctest: +SKIP
-        >>> lazy = tensorize_dask(events, "six_object")  # doctest: +SKIP
-        >>> import dask_awkward as dak; dak.necessary_columns(lazy)  # only the spec's branches  # doctest: +SKIP
+    Example (tested in ``tests/integration/test_dask.py``)::
+
+        from coffea.nanoevents import NanoEventsFactory, NanoAODSchema
+        events = NanoEventsFactory.from_root({path: "Events"}, schemaclass=NanoAODSchema,
+                                             mode="dask").events()
+        lazy = tensorize_dask(events, "six_object")
+        dask_awkward.necessary_columns(lazy)   # only the branches the spec needs
+        lazy.compute().objects                 # (N, 6, 9) float32 per event
     """
     import dask_awkward as dak
 

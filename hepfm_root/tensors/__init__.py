@@ -1,10 +1,11 @@
 """Events -> padded, masked object tensors, following a feature spec (awkward path).
 
-Example:
-    >>> from hepfm_root.tensorize import tensorize
-    >>> tensors = tensorize(events, "six_object")   # doctest: +SKIP
-    >>> tensors.objects.shape                          # doctest: +SKIP
-    (200, 6, 9)
+Example::
+
+    from hepfm_root.tensors import tensorize
+    tensors = tensorize(events, "six_object")   # NanoEvents, uproot arrays or a dict
+    tensors.objects.shape                       # (n_events, 6, 9)
+    tensors.take(tensors.selected)              # the events passing the spec's selection
 """
 
 from ._columns import Columns, as_columns, branch_names

@@ -64,9 +64,10 @@ class Tensors:
     def take(self, index: np.ndarray) -> Tensors:
         """Rows ``index`` (a boolean mask or integer indices) of every array.
 
-        Example:
-            >>> t = tensorize(events, "six_object")  # doctest: +SKIP
-            >>> t.take(t.selected)  # only selected events  # doctest: +SKIP
+        Example::
+
+            t = tensorize(events, "six_object")
+            t.take(t.selected)  # only the selected events
         """
         return Tensors(
             self.objects[index], self.mask[index], self.selected[index],
@@ -154,7 +155,7 @@ def tensorize(
     mask = np.zeros((n, spec.n_objects), dtype=bool)
     counts: dict[str, np.ndarray] = {}
     gathered = {}
-    for block, rows in zip(spec.blocks, spec.row_slices().values()):
+    for block, rows in zip(spec.blocks, spec.row_slices().values(), strict=True):
         g = gather_block(cols, block, resolution.blocks[block.name], _fields_of_block(resolution, block.name), on_nonfinite)
         gathered[block.name] = g
         counts[block.name] = g.count

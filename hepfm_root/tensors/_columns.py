@@ -40,6 +40,8 @@ class Columns:
         self._set = set(names)
         self.n_events = n_events
         self.where = where
+        #: Per-call scratch cache (float64 copies, event indices) shared by the kernels.
+        self.cache: dict[tuple, object] = {}
 
     def __contains__(self, name: str) -> bool:
         return name in self._set

@@ -61,24 +61,44 @@ class _Flat:
                 self._counts_from_any()
             out = np.full(int(self.counts.sum()), fs.default, dtype=np.float64)  # type: ignore[union-attr]
         else:
-            if self.res.singleton:
-                counts, vals = np.ones(self.n, dtype=np.int64), self.cols.flat(fs.branch)
-            else:
-                counts, vals = self.cols.jagged(fs.branch)
+            counts, out, nonfinite = self._read(fs.branch)
             if self.counts is None:
                 self.counts = counts
-            out = vals.astype(np.float64)
-            finite = np.isfinite(out)
-            if not finite.all():
+            if nonfinite is not None:
                 if self.on_nonfinite == "raise":
                     raise NonFiniteInputError(
-                        f"branch {fs.branch!r} in {self.cols.where}: {int((~finite).sum())} of {len(out)} "
+                        f"branch {fs.branch!r} in {self.cols.where}: {int(nonfinite.sum())} of {len(out)} "
                         "values are NaN or infinite; expected finite numbers "
                         "(pass on_nonfinite='drop' to drop such objects)"
                     )
-                self.bad = ~finite if self.bad is None else (self.bad | ~finite)
+                self.bad = nonfinite if self.bad is None else (self.bad | nonfinite)
         self.cache[name] = out
         return out
+
+    def _read(self, branch: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(counts, float64 values, non-finite mask or None), cached on the Columns for reuse
+        by every block that reads the same branch (b-jets and light jets both read Jet_pt)."""
+        key = ("f64", branch)
+        if key not in self.cols.cache:
+            if self.res.singleton:
+                counts, vals = np.ones(self.n, dtype=np.int64), self.cols.flat(branch)
+            else:
+                counts, vals = self.cols.jagged(branch)
+            out = vals.astype(np.float64)
+            finite = np.isfinite(out)
+            self.cols.cache[key] = (counts, out, None if finite.all() else ~finite)
+        return self.cols.cache[key]
+
+    def structure(self) -> tuple[np.ndarray, np.ndarray]:
+        """(offsets, event index of each object) of this collection, cached on the Columns."""
+        key = ("structure", self.res.collection, self.res.singleton)
+        if key not in self.cols.cache:
+            counts = self.counts
+            assert counts is not None
+            offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+            np.cumsum(counts, out=offsets[1:])
+            self.cols.cache[key] = (offsets, np.repeat(np.arange(len(counts), dtype=np.int64), counts))
+        return self.cols.cache[key]
 
     def _counts_from_any(self) -> None:
         for name, fs in self.res.fields.items():
@@ -100,17 +120,17 @@ def apply_cuts(cuts: list[Cut], get) -> np.ndarray | None:  # noqa: ANN001 - get
     return keep
 
 
-def rank_in_event(counts: np.ndarray, key: np.ndarray, passing: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rank_in_event(
+    counts: np.ndarray, key: np.ndarray, passing: np.ndarray, offsets: np.ndarray, evt: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Order objects by ``key`` descending inside each event and rank the passing ones.
 
     Returns ``(order, rank, n_pass)``: ``order`` permutes the flat arrays into the
-    sorted order, ``rank[i]`` is the 0-based position of sorted object ``i`` among
-    the passing objects of its event, ``n_pass`` counts passing objects per event.
+    sorted order (None when they already are), ``rank[i]`` is the 0-based position
+    of sorted object ``i`` among the passing objects of its event, ``n_pass``
+    counts passing objects per event.  ``offsets``/``evt`` are the event offsets
+    and the event index of each object.
     """
-    n = len(counts)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    evt = np.repeat(np.arange(n, dtype=np.int64), counts)
     same_event = evt[1:] == evt[:-1]
     if np.all(~same_event | (key[1:] <= key[:-1])):
         order = None
@@ -119,10 +139,9 @@ def rank_in_event(counts: np.ndarray, key: np.ndarray, passing: np.ndarray) -> t
         passing = passing[order]
     csum = np.zeros(len(passing) + 1, dtype=np.int64)
     np.cumsum(passing, out=csum[1:])
-    rank = csum[1:] - 1 - csum[offsets[:-1]][evt]
-    n_pass = csum[offsets[1:]] - csum[offsets[:-1]]
-    if order is None:
-        order = np.arange(len(key), dtype=np.int64)
+    before = csum[offsets[:-1]]
+    rank = csum[1:] - 1 - np.repeat(before, counts)
+    n_pass = csum[offsets[1:]] - before
     return order, rank, n_pass
 
 
@@ -138,25 +157,26 @@ def _gather_source(flat: _Flat, fields: set[str], block: Block, cuts: list[Cut],
         passing = np.ones(len(key), dtype=bool)
     if flat.bad is not None:
         passing = passing & ~flat.bad
-    order, rank, n_pass = rank_in_event(counts, key, passing)
-    take = np.nonzero(passing[order] & (rank < k))[0]
-    src = order[take]
-    evt = np.repeat(np.arange(n, dtype=np.int64), counts)[src]
-    slot = rank[take]
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
+    offsets, evt_all = flat.structure()
+    order, rank, n_pass = rank_in_event(counts, key, passing, offsets, evt_all)
+    sorted_passing = passing if order is None else passing[order]
+    take = np.flatnonzero(sorted_passing & (rank < k))
+    src = take if order is None else order[take]
+    evt = evt_all[src]
+    dest = evt * k + rank[take]  # flat position in the dense (n, k) arrays
 
     values = {}
     for name in fields:
-        dense = np.zeros((n, k), dtype=np.float64)
-        dense[evt, slot] = flat.base(name)[src]
-        values[name] = dense
-    valid = np.zeros((n, k), dtype=bool)
-    valid[evt, slot] = True
+        dense = np.zeros(n * k, dtype=np.float64)
+        dense[dest] = flat.base(name)[src]
+        values[name] = dense.reshape(n, k)
+    valid = np.zeros(n * k, dtype=bool)
+    valid[dest] = True
+    valid = valid.reshape(n, k)
     type_id = np.where(valid, flat.res.type_id, -1)
-    index = np.full((n, k), -1, dtype=np.int64)
-    index[evt, slot] = src - offsets[evt]
-    return Gathered(values, valid, type_id, index, n_pass)
+    index = np.full(n * k, -1, dtype=np.int64)
+    index[dest] = src - offsets[evt]
+    return Gathered(values, valid, type_id, index.reshape(n, k), n_pass)
 
 
 def _empty(fields: set[str], n: int, k: int) -> Gathered:

@@ -159,11 +159,16 @@ def tensorize(
         g = gather_block(cols, block, resolution.blocks[block.name], _fields_of_block(resolution, block.name), on_nonfinite)
         gathered[block.name] = g
         counts[block.name] = g.count
+        # Feature-major buffer: each column is one contiguous write (computed in float64, rounded
+        # to float32 once, on the way in); one transposing copy into the (N, n_obj, F) output.
+        fm = np.empty((spec.n_features, n, block.max_objects), dtype=objects.dtype)
         col = 0
         for f in spec.features:
             for values in feature_columns(f, g.get, spec.object_types):
-                objects[:, rows, col] = np.where(g.valid, values, spec.pad_value)
+                fm[col] = values
                 col += 1
+        np.copyto(fm, objects.dtype.type(spec.pad_value), where=~g.valid[None])
+        objects[:, rows, :] = fm.transpose(1, 2, 0)
         mask[:, rows] = g.valid
 
     selected = np.ones(n, dtype=bool)

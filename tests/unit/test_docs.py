@@ -1,0 +1,33 @@
+"""The README's promises stay true: CI runs its test command; the documented exit codes exist."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hepfm_root.cli import EXIT
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bash_blocks(text: str) -> list[str]:
+    return [b.strip() for b in re.findall(r"```bash\n(.*?)```", text, flags=re.S)]
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    ci_lines = [ln for ln in (ROOT / ".ci" / "run").read_text().splitlines() if ln and not ln.startswith(("#", "set ", "cd "))]
+    assert len(ci_lines) == 1
+    assert ci_lines[0] in _bash_blocks(readme), "the README's test command and .ci/run must be the same line"
+
+
+def test_readme_documents_the_exit_codes():
+    readme = (ROOT / "README.md").read_text()
+    for code in EXIT.values():
+        assert f"{code} " in readme
+
+
+def test_architecture_names_every_layer():
+    arch = (ROOT / "ARCHITECTURE.md").read_text()
+    for folder in ("spec/", "tensors/", "io/", "cli/"):
+        assert folder in arch

@@ -58,6 +58,8 @@ def iter_tensors(
     for index, path in enumerate(paths):
         with open_events(path, tree) as inp:
             res = resolve(spec, inp.branch_names(), where=inp.where)
+            for line in res.report():  # which alias was used for what, once per file
+                log.info(line)
             n = inp.num_entries
             if n == 0:
                 log.warning("%s has 0 entries: nothing to tensorize", inp.where)

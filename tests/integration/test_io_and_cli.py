@@ -83,6 +83,9 @@ def test_tensor_file_roundtrip_with_uproot_and_root(tmp_path, sample):
         for c in chunks:
             w.write(c.tensors, file_index=c.file_index)
     assert not list(tmp_path.glob(".*.part"))
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    assert out.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777  # not the 0600 of a temp file
     back, meta = read_tensors(out)
     whole = tensorize(uproot.open(path)["Events"].arrays(), spec_name)
     np.testing.assert_array_equal(back.objects, whole.objects)

@@ -107,13 +107,14 @@ def test_jet_constituents_truncates_to_100(sample):
     assert np.nanmax(np.where(t.constituent_mask, t.constituents[..., 6], 0)) < 1.0
 
 
-def test_same_tensors_from_nanoevents_uproot_and_rntuple(sample):
+@pytest.mark.parametrize("mode", ["eager", "virtual"])
+def test_same_tensors_from_nanoevents_uproot_and_rntuple(sample, mode):
     from coffea.nanoevents import NanoAODSchema, NanoEventsFactory
 
     NanoAODSchema.warn_missing_crossrefs = False  # the slimmed test samples lack some targets
 
     path = sample("nano_dy.root")
-    events = NanoEventsFactory.from_root({str(path): "Events"}, schemaclass=NanoAODSchema, mode="eager").events()
+    events = NanoEventsFactory.from_root({str(path): "Events"}, schemaclass=NanoAODSchema, mode=mode).events()
     from_nanoevents = tensorize(events, "event_graph")
     from_uproot = tensorize(uproot.open(path)["Events"].arrays(), "event_graph")
     rnt = uproot.open(sample("nano_dy_rntuple.root"))["Events"]

@@ -26,8 +26,10 @@ __all__ = [
     "HepfmError",
     "InvalidInputFileError",
     "InvalidSpecError",
+    "ModelSpecMismatchError",
     "NonFiniteInputError",
     "OutputExistsError",
+    "ParityError",
     "SpecNotFoundError",
     "TreeNotFoundError",
     "closest",
@@ -122,3 +124,11 @@ class CollectionNotFoundError(BranchNotFoundError):
 
 class NonFiniteInputError(HepfmError, ValueError):
     """A branch used to build tensors holds NaN or infinite values."""
+
+
+class ModelSpecMismatchError(HepfmError, ValueError):
+    """A model is asked to score tensors built with another spec, or its artifact is inconsistent."""
+
+
+class ParityError(HepfmError, ValueError):
+    """An exported model disagrees with its torch original beyond the tolerance."""

@@ -1,7 +1,8 @@
 """The ``hepfm`` command line: one entry point, one module per command group.
 
 Exit codes: 0 success, 1 internal error, 2 bad arguments, 3 bad input file,
-4 invalid spec or model/spec mismatch, 5 output exists or cannot be written.
+4 invalid spec or model/spec mismatch, 5 output exists or cannot be written, 6 export
+refused by the parity check.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import click
 
 from .._version import __version__
 from ._common import EXIT, setup_logging
+from ._export import export_cmd, inspect_cmd
 from ._samples import samples_group
 from ._spec import spec_group
 from ._tensorize import tensorize_cmd
@@ -31,6 +33,8 @@ def cli(ctx: click.Context, verbose: int, log_quiet: bool) -> None:
 cli.add_command(spec_group)
 cli.add_command(tensorize_cmd)
 cli.add_command(samples_group)
+cli.add_command(export_cmd)
+cli.add_command(inspect_cmd)
 
 
 def main() -> None:

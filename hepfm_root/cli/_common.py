@@ -20,8 +20,10 @@ from ..errors import (
     HepfmError,
     InvalidInputFileError,
     InvalidSpecError,
+    ModelSpecMismatchError,
     NonFiniteInputError,
     OutputExistsError,
+    ParityError,
     SpecNotFoundError,
     TreeNotFoundError,
 )
@@ -36,12 +38,15 @@ EXIT = {
     "bad_input": 3,     # missing/non-ROOT/truncated file, missing tree or branch, NaN/inf
     "spec": 4,          # invalid spec, or a model/spec mismatch
     "output": 5,        # output exists (no --overwrite) or cannot be written
+    "parity": 6,        # export refused: ONNX Runtime and torch disagree beyond the tolerance
 }
 
 _CODES: list[tuple[type[BaseException], int]] = [
     (OutputExistsError, EXIT["output"]),
     (InvalidSpecError, EXIT["spec"]),
     (SpecNotFoundError, EXIT["spec"]),
+    (ModelSpecMismatchError, EXIT["spec"]),
+    (ParityError, EXIT["parity"]),
     (InvalidInputFileError, EXIT["bad_input"]),
     (TreeNotFoundError, EXIT["bad_input"]),
     (BranchNotFoundError, EXIT["bad_input"]),

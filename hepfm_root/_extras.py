@@ -1,0 +1,29 @@
+"""Optional dependencies: import them on demand, or say how to install them."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from .errors import HepfmError
+
+__all__ = ["MissingExtraError", "require"]
+
+
+class MissingExtraError(HepfmError, ImportError):
+    """An optional dependency is not installed."""
+
+
+def require(module: str, *, extra: str) -> ModuleType:
+    """Import ``module`` or raise an error that says which extra installs it.
+
+    Example:
+        >>> require("json", extra="none").__name__
+        'json'
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise MissingExtraError(
+            f"{module} is needed here but not installed; install it with: pip install 'hepfm_root[{extra}]'"
+        ) from err

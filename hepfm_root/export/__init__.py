@@ -1,0 +1,23 @@
+"""ONNX export with an embedded spec, metadata, model card and a built-in parity check.
+
+Needs the ``train`` and ``onnx`` extras (torch, onnx, onnxscript, onnxruntime).
+"""
+
+from ._card import model_card, read_card_header
+from ._onnx import DEFAULT_OPSET, ExportResult, export_model
+from ._parity import DEFAULT_TOLERANCE, ParityReport, run_parity
+
+__all__ = [
+    "DEFAULT_OPSET",
+    "DEFAULT_TOLERANCE",
+    "ExportResult",
+    "ParityReport",
+    "export_model",
+    "model_card",
+    "read_card_header",
+    "run_parity",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__

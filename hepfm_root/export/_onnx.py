@@ -1,0 +1,233 @@
+"""Export a checkpoint to a self-describing ONNX model folder, with a parity gate.
+
+``exports/NAME/VERSION/`` receives ``model.onnx`` (metadata_props: spec, labels,
+inputs, outputs, provenance, weights hash), ``spec.json``, ``model.pt`` (the
+checkpoint, so the parity check can be re-run later) and ``README.md`` (model
+card).  The folder is assembled under a temporary name and renamed only after
+the torch-vs-ONNX Runtime parity check passed: a failed export writes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from torch import nn
+
+from .._version import __version__
+from ..errors import InvalidInputFileError, OutputExistsError, ParityError
+from ..infer import KEYS, model_inputs_for
+from ..infer._metadata import ONNX_FORMAT
+from ..models import Checkpoint, load_checkpoint
+from ._card import model_card
+from ._parity import DEFAULT_TOLERANCE, ParityReport, run_parity
+
+__all__ = ["DEFAULT_OPSET", "ExportResult", "export_model"]
+
+log = logging.getLogger(__name__)
+
+#: ONNX opset written by default (>= 17 is required; 18 is what the torch exporter targets).
+DEFAULT_OPSET = 18
+
+
+class _Probabilities(nn.Module):
+    """The exported graph: event-level class probabilities (softmax in float32)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, objects: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.model(objects, mask).float(), dim=-1)
+
+
+@dataclass
+class ExportResult:
+    folder: Path
+    onnx_path: Path
+    parity: ParityReport
+    weights_sha256: str
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """The torch exporter logs and warns about things that are not ours (torchvision ops …)."""
+    loggers = [logging.getLogger(n) for n in ("torch.onnx", "torch._dynamo", "torch.export", "onnxscript")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, lvl in zip(loggers, levels, strict=True):
+            lg.setLevel(lvl)
+
+
+@contextlib.contextmanager
+def _atomic_folder(final: Path, overwrite: bool) -> Iterator[Path]:
+    if final.exists() and not overwrite:
+        raise OutputExistsError(f"{final} exists; pass overwrite (--overwrite) to replace it")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o755)
+        if final.exists():
+            old = final.with_name(f".{final.name}.old")
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _example_for_export(ck: Checkpoint) -> dict[str, np.ndarray]:
+    ex = ck.example
+    if "objects" not in ex or "mask" not in ex or len(ex["objects"]) == 0:
+        raise InvalidInputFileError(
+            "the checkpoint holds no example tensors ('objects', 'mask'); the parity check needs real "
+            "tensors: save the checkpoint with example=... (a batch of its training inputs)"
+        )
+    return {"objects": ex["objects"].astype(np.float32), "mask": ex["mask"].astype(bool)}
+
+
+def export_model(
+    checkpoint: Checkpoint | str | os.PathLike,
+    folder: str | os.PathLike,
+    *,
+    name: str | None = None,
+    version: str | None = None,
+    opset: int = DEFAULT_OPSET,
+    tolerance: float = DEFAULT_TOLERANCE,
+    overwrite: bool = False,
+) -> ExportResult:
+    """Export ``checkpoint`` to ``folder`` (conventionally ``exports/NAME/VERSION``).
+
+    Args:
+        checkpoint: a :class:`~hepfm_root.models.Checkpoint` or a path to one.
+        folder: output folder; written atomically.
+        name, version: model name and version (default: the folder's parent and own names).
+        opset: ONNX opset, at least 17.
+        tolerance: maximum |torch - ONNX Runtime| on the output probabilities.
+        overwrite: replace an existing folder.
+
+    Raises:
+        ParityError: ONNX Runtime disagrees with torch beyond ``tolerance`` (nothing is written).
+    """
+    if opset < 17:
+        raise ValueError(f"opset must be >= 17, got {opset}")
+    folder = Path(folder)
+    source = None
+    if not isinstance(checkpoint, Checkpoint):
+        source = Path(checkpoint)
+        checkpoint = load_checkpoint(source)
+    ck = checkpoint
+    name = name or folder.parent.name or "model"
+    version = version or folder.name
+    spec = ck.spec
+    model = ck.build()
+    wrapped = _Probabilities(model).eval()
+    example = _example_for_export(ck)
+    dynamic_objects = spec.n_objects >= 2
+
+    with _atomic_folder(folder, overwrite) as tmp:
+        onnx_path = tmp / "model.onnx"
+        sample = {k: torch.from_numpy(v[: max(2, min(4, len(v)))]) for k, v in example.items()}
+        if len(sample["objects"]) < 2:  # the exporter specialises a batch of 1; give it two rows
+            sample = {k: torch.cat([v, v]) for k, v in sample.items()}
+        batch = torch.export.Dim("batch")
+        dims: dict[int, Any] = {0: batch}
+        if dynamic_objects:
+            dims[1] = torch.export.Dim("objects")
+        with _quiet_exporter():
+            torch.onnx.export(
+                wrapped, (sample["objects"], sample["mask"]), str(onnx_path),
+                input_names=["objects", "mask"], output_names=["probabilities"],
+                dynamic_shapes={"objects": dict(dims), "mask": dict(dims)},
+                opset_version=opset, dynamo=True, external_data=False, verbose=False,
+            )
+
+        ck_copy = tmp / "model.pt"
+        ck.save(ck_copy)
+
+        def torch_fn(inputs: dict[str, np.ndarray]) -> np.ndarray:
+            with torch.inference_mode():
+                return wrapped(torch.from_numpy(inputs["objects"]), torch.from_numpy(inputs["mask"])).numpy()
+
+        session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+        report = run_parity(torch_fn, session, example, spec.pad_value, tolerance=tolerance,
+                            dynamic_objects=dynamic_objects)
+        del session
+        if not report.ok:
+            worst = max(report.cases, key=lambda c: c["max_abs_diff"])
+            raise ParityError(
+                f"export of {name} {version} refused: ONNX Runtime differs from torch by "
+                f"{report.max_abs_diff:.3g} (tolerance {tolerance:g}), worst case {worst}; nothing was written"
+            )
+
+        inputs = model_inputs_for(spec)
+        outputs = [{"name": "probabilities", "shape": ["batch", len(ck.labels)],
+                    "meaning": f"class probabilities for labels {ck.labels} (softmax)"}]
+        weights = ck.weights_sha256
+        meta = {
+            KEYS["format"]: ONNX_FORMAT,
+            KEYS["spec"]: spec.to_json(),
+            KEYS["labels"]: json.dumps(ck.labels),
+            KEYS["score_label"]: ck.score_label,
+            KEYS["inputs"]: json.dumps(inputs),
+            KEYS["outputs"]: json.dumps(outputs),
+            KEYS["name"]: name,
+            KEYS["version"]: version,
+            KEYS["architecture"]: ck.architecture,
+            KEYS["weights_sha256"]: weights,
+            KEYS["source_checkpoint"]: str(source) if source else "<in memory>",
+            KEYS["source_checkpoint_sha256"]: _sha256_file(source) if source else "",
+            KEYS["library_version"]: __version__,
+            KEYS["parity"]: json.dumps({"max_abs_diff": report.max_abs_diff, "tolerance": tolerance,
+                                        "padding_invariance_max_diff": report.padding_invariance_max_diff}),
+        }
+        proto = onnx.load(str(onnx_path))
+        onnx.helper.set_model_props(proto, meta)
+        onnx.save(proto, str(onnx_path))
+
+        (tmp / "spec.json").write_text(json.dumps(json.loads(spec.to_json()), indent=2) + "\n")
+        header = {
+            "name": name, "version": version, "architecture": ck.architecture,
+            "spec": {"name": spec.name, "version": spec.version, "fingerprint": spec.fingerprint()},
+            "labels": ck.labels, "score_label": ck.score_label, "inputs": inputs, "outputs": outputs,
+            "opset": opset, "weights_sha256": weights, "onnx_sha256": _sha256_file(onnx_path),
+            "parity": {"max_abs_diff": report.max_abs_diff, "tolerance": tolerance,
+                       "padding_invariance_max_diff": report.padding_invariance_max_diff},
+            "hepfm_root_version": __version__,
+            "parameters": int(sum(v.numel() for v in ck.state_dict.values())),
+        }
+        (tmp / "README.md").write_text(model_card(header, ck.meta))
+        log.info("exported %s %s to %s (parity %.2g)", name, version, folder, report.max_abs_diff)
+    return ExportResult(folder, folder / "model.onnx", report, weights)

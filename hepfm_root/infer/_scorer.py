@@ -1,0 +1,183 @@
+"""``Scorer``: the one way hepfm_root turns tensors (or events) into model scores.
+
+The coffea helper, the RDataFrame path and ``hepfm skim-and-score`` all use it.
+A scorer is built from a model artifact and reads everything else from it: the
+feature spec, the labels, which label is "the" score.  It is cheap to pickle
+(no session inside) and creates its session lazily in each process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from .._extras import require
+from ..errors import InvalidInputFileError
+from ..spec import FeatureSpec
+from ..tensors import Tensors, tensorize
+from ._backends import OrtBackend, TorchBackend
+from ._metadata import ModelInfo, input_arrays
+
+__all__ = ["Scorer"]
+
+log = logging.getLogger(__name__)
+
+Backend = Literal["auto", "onnxruntime", "torch"]
+
+
+def _locate(path: Path, backend: str) -> tuple[str, Path]:
+    """Resolve an artifact path (file or export folder) to (backend, file)."""
+    if path.is_dir():
+        onnx, ckpt = path / "model.onnx", path / "model.pt"
+        if backend == "torch":
+            if not ckpt.is_file():
+                raise InvalidInputFileError(f"{path}: no model.pt for the torch backend")
+            return "torch", ckpt
+        if not onnx.is_file():
+            raise InvalidInputFileError(f"{path}: expected model.onnx in an export folder")
+        return "onnxruntime", onnx
+    if not path.is_file():
+        raise InvalidInputFileError(f"{path}: no such model file")
+    if path.suffix == ".onnx":
+        if backend == "torch":
+            ckpt = path.with_name("model.pt")
+            if not ckpt.is_file():
+                raise InvalidInputFileError(f"{path}: the torch backend needs the checkpoint model.pt beside it")
+            return "torch", ckpt
+        return "onnxruntime", path
+    if backend == "onnxruntime":
+        raise InvalidInputFileError(f"{path}: backend 'onnxruntime' needs an .onnx file, got {path.suffix or 'no suffix'}")
+    return "torch", path
+
+
+class Scorer:
+    """Score events or tensors with an exported model (ONNX) or a torch checkpoint.
+
+    Args:
+        model: ``model.onnx``, an export folder (``exports/NAME/VERSION``) or a checkpoint ``.pt``.
+        backend: ``"onnxruntime"``, ``"torch"`` or ``"auto"`` (ONNX Runtime for .onnx files).
+        device: ``"cpu"``, ``"cuda"`` or ``"auto"``.  ONNX Runtime uses TensorRT/CUDA providers
+            when ``onnxruntime-gpu`` is installed (the choice is logged), else the CPU.
+        batch_size: events per inference call.
+        threads: intra-op threads (None: the runtime's default).
+        precision: torch backend only: ``"fp32"``, ``"bf16"`` or ``"fp16"`` (GPU).
+
+    Example::
+
+        scorer = Scorer("exports/six_object_ttH_vs_tt/0.1")
+        scores = scorer.score_events(events)   # one value per event, NaN where not selected
+        probs = scorer.predict(tensors)        # (N, n_labels) probabilities
+    """
+
+    def __init__(
+        self, model: str | os.PathLike, *, backend: Backend = "auto", device: str = "auto",
+        batch_size: int = 8192, threads: int | None = None, precision: str = "fp32",
+        optimization: str = "all",
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        kind, path = _locate(Path(model), backend)
+        self.path = path
+        self.batch_size = batch_size
+        if kind == "onnxruntime":
+            self.backend: OrtBackend | TorchBackend = OrtBackend(str(path), device=device, threads=threads,
+                                                                 optimization=optimization)
+            self.info = self._read_onnx_info(path)
+        else:
+            self.backend = TorchBackend(str(path), device=device, precision=precision, threads=threads)
+            self.info = self._read_checkpoint_info(path)
+
+    # ---- construction helpers -----------------------------------------------------
+
+    @staticmethod
+    def _read_onnx_info(path: Path) -> ModelInfo:
+        ort = require("onnxruntime", extra="onnx")
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # metadata only
+        try:
+            sess = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime raises its own exception types for bad files
+            raise InvalidInputFileError(f"{path} is not a loadable ONNX model: {err}") from err
+        info = ModelInfo.from_onnx_metadata(sess.get_modelmeta().custom_metadata_map, where=str(path))
+        info.check_self_consistent(str(path), {i.name: list(i.shape) for i in sess.get_inputs()})
+        return info
+
+    @staticmethod
+    def _read_checkpoint_info(path: Path) -> ModelInfo:
+        require("torch", extra="train")
+        from ..models import load_checkpoint
+        from ._metadata import model_inputs_for
+
+        ck = load_checkpoint(path)
+        return ModelInfo(
+            spec=ck.spec, labels=ck.labels, score_label=ck.score_label, inputs=model_inputs_for(ck.spec),
+            outputs=[{"name": "probabilities", "shape": ["batch", len(ck.labels)], "meaning": f"P({ck.labels})"}],
+            name=str(ck.meta.get("name", path.stem)), version=str(ck.meta.get("version", "")),
+            architecture=ck.architecture, weights_sha256=ck.weights_sha256,
+            provenance={"source_checkpoint": str(path)},
+        )
+
+    # ---- what the model is ----------------------------------------------------------
+
+    @property
+    def spec(self) -> FeatureSpec:
+        return self.info.spec
+
+    @property
+    def labels(self) -> list[str]:
+        return self.info.labels
+
+    def __repr__(self) -> str:
+        return (f"Scorer({str(self.path)!r}, backend={self.backend.name!r}, spec={self.spec.name!r}, "
+                f"labels={self.labels}, score={self.info.score_label!r})")
+
+    def describe(self) -> dict[str, Any]:
+        """Name, version, spec, labels and weights hash (for summaries and provenance)."""
+        return {"path": str(self.path), "backend": self.backend.name, "name": self.info.name,
+                "version": self.info.version, "spec": self.spec.name, "spec_fingerprint": self.spec.fingerprint(),
+                "labels": self.labels, "score_label": self.info.score_label,
+                "weights_sha256": self.info.weights_sha256}
+
+    # ---- scoring ------------------------------------------------------------------
+
+    def predict(self, tensors: Tensors, *, only_selected: bool = False) -> np.ndarray:
+        """Probabilities ``(N, n_labels)`` for every row of ``tensors``.
+
+        With ``only_selected``, rows of events that fail the spec's selection are
+        not computed and hold NaN.
+
+        Raises:
+            ModelSpecMismatchError: the tensors were built with another spec.
+        """
+        self.info.check_tensors(tensors, str(self.path))
+        n = len(tensors)
+        out = np.full((n, len(self.labels)), np.nan, dtype=np.float32)
+        rows = np.flatnonzero(tensors.selected) if only_selected else np.arange(n)
+        if len(rows) == 0:
+            return out
+        arrays = input_arrays(tensors)
+        full = len(rows) == n
+        for start in range(0, len(rows), self.batch_size):
+            idx = rows[start : start + self.batch_size]
+            batch = {k: (v[start : start + self.batch_size] if full else v[idx]) for k, v in arrays.items()}
+            out[idx] = self.backend.run(batch)
+        return out
+
+    def score(self, tensors: Tensors) -> np.ndarray:
+        """One score per event: P(score label); NaN for events the spec's selection rejects."""
+        return self.predict(tensors, only_selected=True)[:, self.info.score_index]
+
+    def score_events(self, events: Any, *, where: str | None = None) -> np.ndarray:
+        """Build the model's own tensors from ``events`` (NanoEvents, uproot arrays, dict) and score them."""
+        return self.score(tensorize(events, self.spec, where=where))
+
+    def __getstate__(self) -> dict[str, Any]:
+        return dict(self.__dict__)  # the backend drops its own session when pickled
+
+    def metadata_json(self) -> str:
+        return json.dumps(self.describe(), sort_keys=True)

@@ -15,6 +15,7 @@ from ._export import export_cmd, inspect_cmd
 from ._samples import samples_group
 from ._spec import spec_group
 from ._tensorize import tensorize_cmd
+from ._train import train_cmd
 
 __all__ = ["EXIT", "cli", "main"]
 
@@ -35,6 +36,7 @@ cli.add_command(tensorize_cmd)
 cli.add_command(samples_group)
 cli.add_command(export_cmd)
 cli.add_command(inspect_cmd)
+cli.add_command(train_cmd)
 
 
 def main() -> None:

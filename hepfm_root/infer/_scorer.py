@@ -63,7 +63,8 @@ class Scorer:
         backend: ``"onnxruntime"``, ``"torch"`` or ``"auto"`` (ONNX Runtime for .onnx files).
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.  ONNX Runtime uses TensorRT/CUDA providers
             when ``onnxruntime-gpu`` is installed (the choice is logged), else the CPU.
-        batch_size: events per inference call.
+        batch_size: events per inference call (default: 1024 on the CPU, where caches favour
+            small batches — see ``tests/benchmarks/bench_scoring.py`` — and 65536 on a GPU).
         threads: intra-op threads (None: the runtime's default).
         precision: torch backend only: ``"fp32"``, ``"bf16"`` or ``"fp16"`` (GPU).
 
@@ -76,9 +77,11 @@ class Scorer:
 
     def __init__(
         self, model: str | os.PathLike, *, backend: Backend = "auto", device: str = "auto",
-        batch_size: int = 8192, threads: int | None = None, precision: str = "fp32",
+        batch_size: int | None = None, threads: int | None = None, precision: str = "fp32",
         optimization: str = "all",
     ) -> None:
+        if batch_size is None:
+            batch_size = 65536 if device == "cuda" else 1024
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         kind, path = _locate(Path(model), backend)

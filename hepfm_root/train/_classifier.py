@@ -61,10 +61,11 @@ def labelled_tensors(
 
 def train_classifier(
     files_by_label: dict[str, list[str]], spec: FeatureSpec | str, output: str | os.PathLike, *,
-    score_label: str | None = None, size: str = "default", config: TrainConfig = TrainConfig(),
+    score_label: str | None = None, size: str = "default", config: TrainConfig | None = None,
     max_per_class: int | None = None, overwrite: bool = False, description: str = "",
 ) -> tuple[Checkpoint, dict[str, Any]]:
     """Train an object transformer from scratch on labelled files; save the checkpoint."""
+    config = config or TrainConfig()
     spec = load_spec(spec)
     labels = list(files_by_label)
     if len(labels) < 2:

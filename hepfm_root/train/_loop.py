@@ -87,7 +87,7 @@ def _param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
 
 
 def fit(
-    model: nn.Module, objects: np.ndarray, mask: np.ndarray, labels: np.ndarray, config: TrainConfig = TrainConfig(),
+    model: nn.Module, objects: np.ndarray, mask: np.ndarray, labels: np.ndarray, config: TrainConfig | None = None,
     *, score_index: int | None = None, class_weights: np.ndarray | None = None,
 ) -> History:
     """Train ``model`` (logits out) to classify events; restores the best weights.
@@ -99,7 +99,7 @@ def fit(
         score_index: class whose probability the validation AUC uses (default: the last class).
         class_weights: optional per-class loss weights (default: balanced by frequency).
     """
-    cfg = config
+    cfg = config or TrainConfig()
     rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
     n = len(labels)

@@ -134,7 +134,7 @@ def main() -> None:
 
                 t = Tensors(objects, mask, np.ones(len(objects), bool), {}, spec)
                 scorer.predict(t.take(np.arange(batch)))
-                row["torch"] = len(objects) / min(_timed(lambda: scorer.predict(t)) for _ in range(3))
+                row["torch"] = len(objects) / min(_timed(lambda s=scorer, t=t: s.predict(t)) for _ in range(3))
                 for k in ("ort_all", "ort_basic", "ort_int8", "torch"):
                     row[f"{k}_efficiency"] = row[k] * flops_per_event / peak
                 results["runs"].append(row)

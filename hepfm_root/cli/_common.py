@@ -17,13 +17,16 @@ from rich.text import Text
 from ..errors import (
     BranchNotFoundError,
     EmptyInputError,
+    GenerationError,
     HepfmError,
+    InvalidConfigError,
     InvalidInputFileError,
     InvalidSpecError,
     NonFiniteInputError,
     OutputExistsError,
     SpecNotFoundError,
     TreeNotFoundError,
+    UnknownProcessError,
 )
 
 __all__ = ["EXIT", "progress", "run_command", "stderr"]
@@ -47,6 +50,9 @@ _CODES: list[tuple[type[BaseException], int]] = [
     (BranchNotFoundError, EXIT["bad_input"]),
     (EmptyInputError, EXIT["bad_input"]),
     (NonFiniteInputError, EXIT["bad_input"]),
+    (UnknownProcessError, EXIT["usage"]),
+    (InvalidConfigError, EXIT["spec"]),
+    (GenerationError, EXIT["internal"]),
 ]
 
 stderr = Console(stderr=True)

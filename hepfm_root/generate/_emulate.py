@@ -53,6 +53,7 @@ class _Cands:
         sel = (rec.status > 0) & ~np.isin(a, _INVISIBLE) & (pt > cfg.pf.min_pt) & (np.abs(eta) < cfg.pf.max_abs_eta)
         idx = np.flatnonzero(sel)
         self.n_events = rec.n_events
+        self.record = idx   # index into the Pythia record, for generator matching
         self.event = np.repeat(np.arange(rec.n_events), rec.counts)[idx]
         self.counts = counts_of(self.event, rec.n_events)
         self.offsets = offsets_of(self.counts)
@@ -83,20 +84,33 @@ def _sorted_by_pt(event: np.ndarray, pt: np.ndarray) -> np.ndarray:
     return np.lexsort((-pt, event))
 
 
+#: NanoAOD overlap links.  Isolated objects are removed from the jet input and are distinct
+#: particles, so no electron is a jet's or a photon's: the links exist (coffea's schema builds
+#: its cross-references from them) and are -1.
+_NO_OVERLAP = {
+    "Electron": ("jetIdx", "photonIdx"),
+    "Muon": ("jetIdx",),
+    "Photon": ("jetIdx", "electronIdx"),
+    "Jet": ("electronIdx1", "electronIdx2", "muonIdx1", "muonIdx2"),
+}
+
+
 def _object_collection(c: _Cands, idx: np.ndarray, factor: np.ndarray, iso: np.ndarray, iso_name: str,
-                       with_charge: bool) -> Collection:
+                       kind: str, gen_index: np.ndarray) -> Collection:
     order = _sorted_by_pt(c.event[idx], c.pt[idx] * factor)
     idx, factor, iso = idx[order], factor[order], iso[order]
     fields = {
         "pt": (c.pt[idx] * factor).astype(np.float32),
         "eta": c.eta[idx].astype(np.float32),
         "phi": c.phi[idx].astype(np.float32),
-        "mass": (c.mass[idx] * factor).astype(np.float32),
     }
-    if with_charge:
+    if kind != "Photon":   # NanoAOD has no Photon_mass (coffea would replace it with 0 and warn)
+        fields["mass"] = (c.mass[idx] * factor).astype(np.float32)
         fields["charge"] = c.charge[idx]
         fields["pdgId"] = c.pdg[idx]
     fields[iso_name] = iso.astype(np.float32)
+    fields["genPartIdx"] = gen_index[c.record[idx]].astype(np.int32)   # the very particle it came from
+    fields.update({name: np.full(len(idx), -1, np.int32) for name in _NO_OVERLAP[kind]})
     return counts_of(c.event[idx], c.n_events), fields
 
 
@@ -223,15 +237,18 @@ def emulate(rec: ParticleRecord, cfg: EmulationConfig, rng: np.random.Generator,
         counts = np.bincount(j.event, weights=j.n_constituents, minlength=n).astype(np.int64)
         return counts, {"jetIdx": j.constituent_jet, "pFCandsIdx": local[j.constituents].astype(np.int32)}
 
+    reco_particles = c.record[np.concatenate([electrons[0], muons[0], photons[0]])]
+    gen_counts, gen_fields, gen_index = genpart(rec, glob_mother, last_b, cfg.genpart, reco_particles)
     out: dict[str, Collection] = {
         "Jet": (jets.counts, {
             "pt": jets.pt.astype(np.float32), "eta": jets.eta.astype(np.float32), "phi": jets.phi.astype(np.float32),
             "mass": jets.mass.astype(np.float32), "btagDeepFlavB": btag, "hadronFlavour": flavour,
             "nConstituents": jets.n_constituents.astype(np.uint16),
+            **{name: np.full(len(jets.pt), -1, np.int32) for name in _NO_OVERLAP["Jet"]},
         }),
-        "Electron": _object_collection(c, *electrons, "pfRelIso03_all", with_charge=True),
-        "Muon": _object_collection(c, *muons, "pfRelIso04_all", with_charge=True),
-        "Photon": _object_collection(c, *photons, "pfRelIso03_all", with_charge=False),
+        "Electron": _object_collection(c, *electrons, "pfRelIso03_all", kind="Electron", gen_index=gen_index),
+        "Muon": _object_collection(c, *muons, "pfRelIso04_all", kind="Muon", gen_index=gen_index),
+        "Photon": _object_collection(c, *photons, "pfRelIso03_all", kind="Photon", gen_index=gen_index),
         "PFCands": (pf_counts, {
             "pt": c.pt[stored_idx].astype(np.float32), "eta": c.eta[stored_idx].astype(np.float32),
             "phi": c.phi[stored_idx].astype(np.float32), "mass": c.mass[stored_idx].astype(np.float32),
@@ -248,7 +265,7 @@ def emulate(rec: ParticleRecord, cfg: EmulationConfig, rng: np.random.Generator,
             "nConstituents": fat.n_constituents.astype(np.uint16),
         })
         out["FatJetPFCands"] = links(fat)
-    out["GenPart"] = genpart(rec, glob_mother, last_b, cfg.genpart)
+    out["GenPart"] = (gen_counts, gen_fields)
     scalars = {
         "MET_pt": np.hypot(mex, mey).astype(np.float32),
         "MET_phi": np.arctan2(mey, mex).astype(np.float32),

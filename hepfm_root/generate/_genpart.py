@@ -43,8 +43,13 @@ def hadron_flags(rec: ParticleRecord, glob_mother: np.ndarray, flavour: int) -> 
     return kind & ~has_same_daughter
 
 
-def genpart(rec: ParticleRecord, glob_mother: np.ndarray, last_b: np.ndarray, cfg: GenPartConfig):
-    """Counts and fields of the ``GenPart`` collection for a batch."""
+def genpart(rec: ParticleRecord, glob_mother: np.ndarray, last_b: np.ndarray, cfg: GenPartConfig,
+            also_keep: np.ndarray):
+    """Counts and fields of ``GenPart``, and each record entry's index in it (-1 if not kept).
+
+    ``also_keep`` are record indices kept in any case (the particles behind reconstructed
+    electrons, muons and photons, so that their ``genPartIdx`` points somewhere).
+    """
     a = np.abs(rec.pdg_id)
     st = np.abs(rec.status)
     pt, eta, phi = eta_phi(rec.px, rec.py, rec.pz)
@@ -60,6 +65,7 @@ def genpart(rec: ParticleRecord, glob_mother: np.ndarray, last_b: np.ndarray, cf
     final = rec.status > 0
     lepton = final & np.isin(a, _LEPTONS) & (pt > cfg.min_lepton_pt)
     keep = (hard | heavy_last | lepton | (last_b if cfg.keep_b_hadrons else False)) & (pt > 0)
+    keep[also_keep] = True
 
     kept = np.flatnonzero(keep)
     mom = glob_mother[kept]
@@ -72,7 +78,10 @@ def genpart(rec: ParticleRecord, glob_mother: np.ndarray, last_b: np.ndarray, cf
     counts = counts_of(kevent, rec.n_events)
     new_index = np.full(len(a), -1, np.int64)
     new_index[kept] = np.arange(len(kept))
-    local = np.where(mom >= 0, new_index[np.maximum(mom, 0)] - offsets_of(counts)[kevent], -1)
+    first = offsets_of(counts)
+    local = np.where(mom >= 0, new_index[np.maximum(mom, 0)] - first[kevent], -1)
+    record_to_local = np.full(len(a), -1, np.int64)
+    record_to_local[kept] = np.arange(len(kept)) - first[kevent]
     status = np.where(final[kept], 1, np.where(hard[kept], st[kept], 2))
     flags = np.where(hard[kept], _IS_HARD, 0) | np.where(last_copy[kept], _IS_LAST_COPY, 0)
     fields = {
@@ -85,4 +94,4 @@ def genpart(rec: ParticleRecord, glob_mother: np.ndarray, last_b: np.ndarray, cf
         "statusFlags": flags.astype(np.int32),
         "genPartIdxMother": local.astype(np.int32),
     }
-    return counts, fields
+    return counts, fields, record_to_local

@@ -10,6 +10,7 @@ import click
 
 from .._version import __version__
 from ._common import EXIT, setup_logging
+from ._generate import generate_cmd
 from ._samples import samples_group
 from ._spec import spec_group
 from ._tensorize import tensorize_cmd
@@ -31,6 +32,7 @@ def cli(ctx: click.Context, verbose: int, log_quiet: bool) -> None:
 cli.add_command(spec_group)
 cli.add_command(tensorize_cmd)
 cli.add_command(samples_group)
+cli.add_command(generate_cmd)
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ import os
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import InvalidConfigError
 
@@ -164,6 +164,13 @@ def _ak8() -> JetConfig:
                      resolution=Resolution(noise=3.0, stochastic=1.0, constant=0.05))
 
 
+def _deep_merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for k, v in override.items():
+        out[k] = _deep_merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+    return out
+
+
 class EmulationConfig(_Frozen):
     """All detector-emulation parameters; the defaults are the built-in CMS-like detector."""
 
@@ -177,6 +184,17 @@ class EmulationConfig(_Frozen):
     btag: BTagConfig = Field(default_factory=BTagConfig, description="Emulated b-tag score of AK4 jets.")
     met: MetConfig = Field(default_factory=MetConfig, description="Missing transverse momentum.")
     genpart: GenPartConfig = Field(default_factory=GenPartConfig, description="Generator record subset.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_with_defaults(cls, data: object) -> object:
+        # A YAML file may override single fields (``jet: {min_pt: 20}``): merge it into the
+        # built-in section, recursively, so that the rest keeps its default values.
+        if not isinstance(data, dict):
+            return data
+        defaults = {name: f.default_factory().model_dump() for name, f in cls.model_fields.items()
+                    if f.default_factory is not None}
+        return {k: _deep_merge(defaults[k], v) if k in defaults and isinstance(v, dict) else v for k, v in data.items()}
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike) -> EmulationConfig:

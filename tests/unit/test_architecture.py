@@ -19,6 +19,7 @@ LAYERS = {
     "spec": 1, "samples": 1,
     "tensors": 2,
     "io": 3,
+    "generate": 4,
     "cli": 9,
 }
 

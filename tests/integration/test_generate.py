@@ -89,8 +89,10 @@ def test_same_seed_same_content_any_jobs(tmp_path, tt_file):
     assert not np.array_equal(_read_all(different)["Jet_pt"][:50], ref["Jet_pt"][:50])
 
 
-def test_coffea_nanoaod_schema(tt_file):
+def test_coffea_nanoaod_schema(tt_file, monkeypatch):
     from coffea.nanoevents import NanoAODSchema, NanoEventsFactory
+
+    monkeypatch.setattr(NanoAODSchema, "warn_missing_crossrefs", True)   # other tests switch it off globally
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

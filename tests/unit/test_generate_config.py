@@ -22,7 +22,9 @@ def test_config_yaml_round_trip_and_override(tmp_path):
     assert EmulationConfig.from_yaml(again) == cfg
 
 
-@pytest.mark.parametrize("text", ["btag: {efficency_b: 0.6}\n", "jet: {resolution: {sigma: 1}}\n", "btag: {efficiency_b: 1.5}\n", "config_version: 2\n"])
+@pytest.mark.parametrize("text", [
+    "btag: {efficency_b: 0.6}\n", "jet: {resolution: {sigma: 1}}\n", "btag: {efficiency_b: 1.5}\n", "config_version: 2\n",
+])
 def test_config_refuses_typos_and_bad_values(tmp_path, text):
     path = tmp_path / "bad.yaml"
     path.write_text(text)

@@ -5,13 +5,9 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from .errors import HepfmError
+from .errors import MissingDependencyError
 
-__all__ = ["MissingExtraError", "require"]
-
-
-class MissingExtraError(HepfmError, ImportError):
-    """An optional dependency is not installed."""
+__all__ = ["require"]
 
 
 def require(module: str, *, extra: str) -> ModuleType:
@@ -24,6 +20,6 @@ def require(module: str, *, extra: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as err:
-        raise MissingExtraError(
+        raise MissingDependencyError(
             f"{module} is needed here but not installed; install it with: pip install 'hepfm_root[{extra}]'"
         ) from err

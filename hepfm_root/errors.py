@@ -24,14 +24,18 @@ __all__ = [
     "CollectionNotFoundError",
     "EmptyInputError",
     "HepfmError",
+    "GenerationError",
+    "InvalidConfigError",
     "InvalidInputFileError",
     "InvalidSpecError",
     "ModelSpecMismatchError",
+    "MissingDependencyError",
     "NonFiniteInputError",
     "OutputExistsError",
     "ParityError",
     "SpecNotFoundError",
     "TreeNotFoundError",
+    "UnknownProcessError",
     "closest",
 ]
 
@@ -132,3 +136,30 @@ class ModelSpecMismatchError(HepfmError, ValueError):
 
 class ParityError(HepfmError, ValueError):
     """An exported model disagrees with its torch original beyond the tolerance."""
+
+
+class InvalidConfigError(HepfmError, ValueError):
+    """A configuration file (e.g. the detector-emulation config) is missing or malformed."""
+
+
+class UnknownProcessError(HepfmError, KeyError):
+    """A physics process name is not in the generator's registry.
+
+    Example:
+        >>> print(UnknownProcessError("tbar", available=["ttbar", "ttH"]))
+        unknown process 'tbar' (known: ttbar, ttH); did you mean 'ttbar'?
+    """
+
+    def __init__(self, name: str, *, available: Iterable[str], reason: str = "") -> None:
+        avail = list(available)
+        why = f": {reason}" if reason else ""
+        super().__init__(f"unknown process {name!r}{why} (known: {', '.join(avail)}){_did_you_mean(name, avail)}")
+        self.name = name
+
+
+class MissingDependencyError(HepfmError, ImportError):
+    """An optional dependency is not installed; the message says which extra brings it."""
+
+
+class GenerationError(HepfmError, RuntimeError):
+    """The event generator failed (bad Pythia setting, initialisation or too many failed events)."""

@@ -12,6 +12,7 @@ import click
 from .._version import __version__
 from ._common import EXIT, setup_logging
 from ._export import export_cmd, inspect_cmd
+from ._generate import generate_cmd
 from ._samples import samples_group
 from ._spec import spec_group
 from ._tensorize import tensorize_cmd
@@ -37,6 +38,7 @@ cli.add_command(samples_group)
 cli.add_command(export_cmd)
 cli.add_command(inspect_cmd)
 cli.add_command(train_cmd)
+cli.add_command(generate_cmd)
 
 
 def main() -> None:

@@ -17,7 +17,9 @@ from rich.text import Text
 from ..errors import (
     BranchNotFoundError,
     EmptyInputError,
+    GenerationError,
     HepfmError,
+    InvalidConfigError,
     InvalidInputFileError,
     InvalidSpecError,
     ModelSpecMismatchError,
@@ -26,6 +28,7 @@ from ..errors import (
     ParityError,
     SpecNotFoundError,
     TreeNotFoundError,
+    UnknownProcessError,
 )
 
 __all__ = ["EXIT", "progress", "run_command", "stderr"]
@@ -52,6 +55,9 @@ _CODES: list[tuple[type[BaseException], int]] = [
     (BranchNotFoundError, EXIT["bad_input"]),
     (EmptyInputError, EXIT["bad_input"]),
     (NonFiniteInputError, EXIT["bad_input"]),
+    (UnknownProcessError, EXIT["usage"]),
+    (InvalidConfigError, EXIT["spec"]),
+    (GenerationError, EXIT["internal"]),
 ]
 
 stderr = Console(stderr=True)

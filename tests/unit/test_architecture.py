@@ -20,6 +20,7 @@ LAYERS = {
     "tensors": 2,
     "io": 3,
     "models": 4,   # torch
+    "generate": 4,
     "infer": 5,    # no torch at import; the torch backend imports models lazily
     "train": 6,
     "export": 7,

@@ -1,0 +1,273 @@
+"""Detector emulation: a batch of Pythia events -> NanoAOD collections (flat numpy arrays + counts).
+
+The steps, all vectorised over the batch (``EmulationConfig`` holds every number):
+
+1. **PF candidates**: visible final-state particles (not ν) with pT and |η| in acceptance;
+   charged particles beyond the tracker become neutral.  ``pdgId`` is PF's category: ±211
+   charged hadron, 130 neutral hadron, 22 photon, ±11, ±13.
+2. **Electrons, muons, photons**: candidates of that kind that pass a relative isolation (ΣpT
+   of other candidates in a cone), a flat efficiency and, after pT smearing, the pT threshold.
+3. **Jets**: anti-kt (fastjet, all events of the batch in one call) on the candidates minus the
+   accepted electrons, muons and photons; the four-vector is scaled by a Gaussian response.
+   ``hadronFlavour`` from ΔR matching to weakly decaying B (5), else C hadrons (4), else 0;
+   ``btagDeepFlavB`` drawn from the flavour's score distribution (see ``BTagConfig``).
+4. **MET**: −Σ pT of all candidates, corrected by the smearing of jets and leptons/photons, plus
+   a Gaussian term for the unclustered rest.
+5. ``PFCands`` are the constituents of the stored jets (as PFNano's jet-constituent mode);
+   ``JetPFCands``/``FatJetPFCands`` link them, grouped by jet in jet order.
+
+Random numbers come from one ``numpy.random.Generator`` in a fixed order, so a batch and
+a seed give the same output on any machine.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import awkward as ak
+import numpy as np
+
+from ._config import BTagConfig, EmulationConfig, JetConfig, LeptonConfig
+from ._genpart import genpart, hadron_flags
+from ._kinematics import counts_of, delta_r, eta_phi, offsets_of, pair_indices, smear_factor
+from ._pythia import ParticleRecord
+
+__all__ = ["Collection", "emulate"]
+
+log = logging.getLogger(__name__)
+
+#: (counts per event, {field: flat values}) for one NanoAOD collection.
+Collection = tuple[np.ndarray, dict[str, np.ndarray]]
+
+_INVISIBLE = np.array([12, 14, 16, 1000022])
+#: Smear candidates from this fraction of the threshold upwards, so that migration across it is modelled.
+_MIGRATION_MARGIN = 0.7
+
+
+class _Cands:
+    """The PF candidates of a batch, grouped by event."""
+
+    def __init__(self, rec: ParticleRecord, cfg: EmulationConfig) -> None:
+        pt, eta, phi = eta_phi(rec.px, rec.py, rec.pz)
+        a = np.abs(rec.pdg_id)
+        sel = (rec.status > 0) & ~np.isin(a, _INVISIBLE) & (pt > cfg.pf.min_pt) & (np.abs(eta) < cfg.pf.max_abs_eta)
+        idx = np.flatnonzero(sel)
+        self.n_events = rec.n_events
+        self.record = idx   # index into the Pythia record, for generator matching
+        self.event = np.repeat(np.arange(rec.n_events), rec.counts)[idx]
+        self.counts = counts_of(self.event, rec.n_events)
+        self.offsets = offsets_of(self.counts)
+        self.pt, self.eta, self.phi = pt[idx], eta[idx], phi[idx]
+        self.px, self.py, self.pz, self.e = rec.px[idx], rec.py[idx], rec.pz[idx], rec.energy[idx]
+        self.mass = rec.mass[idx]
+        charge = np.where(np.abs(self.eta) < cfg.pf.tracker_abs_eta, rec.charge[idx], 0.0)
+        self.charge = np.rint(charge).astype(np.int32)
+        aid = a[idx]
+        lepton = np.isin(aid, (11, 13)) & (self.charge != 0)
+        self.pdg = np.where(lepton, rec.pdg_id[idx],
+                            np.where(aid == 22, 22, np.where(self.charge != 0, 211 * self.charge, 130))).astype(np.int32)
+
+
+def _isolated(c: _Cands, kind: np.ndarray, lcfg: LeptonConfig, rng: np.random.Generator):
+    """Indices (into candidates), smeared pT and relative isolation of accepted objects of one kind."""
+    sel = np.flatnonzero(kind & (c.pt > _MIGRATION_MARGIN * lcfg.min_pt) & (np.abs(c.eta) < lcfg.max_abs_eta))
+    ia, ib = pair_indices(c.event[sel], c.counts, c.offsets)
+    near = (delta_r(c.eta[sel][ia], c.phi[sel][ia], c.eta[ib], c.phi[ib]) < lcfg.isolation_cone) & (ib != sel[ia])
+    iso = np.bincount(ia[near], weights=c.pt[ib[near]], minlength=len(sel)) / c.pt[sel]
+    found = rng.random(len(sel)) < lcfg.efficiency
+    factor = smear_factor(rng, lcfg.resolution.relative_sigma(c.pt[sel]))
+    ok = found & (iso < lcfg.max_rel_isolation) & (c.pt[sel] * factor > lcfg.min_pt)
+    return sel[ok], factor[ok], iso[ok]
+
+
+def _sorted_by_pt(event: np.ndarray, pt: np.ndarray) -> np.ndarray:
+    return np.lexsort((-pt, event))
+
+
+#: NanoAOD overlap links.  Isolated objects are removed from the jet input and are distinct
+#: particles, so no electron is a jet's or a photon's: the links exist (coffea's schema builds
+#: its cross-references from them) and are -1.
+_NO_OVERLAP = {
+    "Electron": ("jetIdx", "photonIdx"),
+    "Muon": ("jetIdx",),
+    "Photon": ("jetIdx", "electronIdx"),
+    "Jet": ("electronIdx1", "electronIdx2", "muonIdx1", "muonIdx2"),
+}
+
+
+def _object_collection(c: _Cands, idx: np.ndarray, factor: np.ndarray, iso: np.ndarray, iso_name: str,
+                       kind: str, gen_index: np.ndarray) -> Collection:
+    order = _sorted_by_pt(c.event[idx], c.pt[idx] * factor)
+    idx, factor, iso = idx[order], factor[order], iso[order]
+    fields = {
+        "pt": (c.pt[idx] * factor).astype(np.float32),
+        "eta": c.eta[idx].astype(np.float32),
+        "phi": c.phi[idx].astype(np.float32),
+    }
+    if kind != "Photon":   # NanoAOD has no Photon_mass (coffea would replace it with 0 and warn)
+        fields["mass"] = (c.mass[idx] * factor).astype(np.float32)
+        fields["charge"] = c.charge[idx]
+        fields["pdgId"] = c.pdg[idx]
+    fields[iso_name] = iso.astype(np.float32)
+    fields["genPartIdx"] = gen_index[c.record[idx]].astype(np.int32)   # the very particle it came from
+    fields.update({name: np.full(len(idx), -1, np.int32) for name in _NO_OVERLAP[kind]})
+    return counts_of(c.event[idx], c.n_events), fields
+
+
+class _Jets:
+    """One anti-kt clustering of the jet-input candidates of a whole batch, smeared and cut."""
+
+    def __init__(self, c: _Cands, inputs: np.ndarray, jcfg: JetConfig, rng: np.random.Generator) -> None:
+        import fastjet
+
+        in_counts = counts_of(c.event[inputs], c.n_events)
+        in_offsets = offsets_of(in_counts)
+        particles = ak.unflatten(
+            ak.zip({"px": c.px[inputs], "py": c.py[inputs], "pz": c.pz[inputs], "E": c.e[inputs]}), in_counts
+        )
+        cs = fastjet.ClusterSequence(particles, fastjet.JetDefinition(fastjet.antikt_algorithm, jcfg.radius))
+        jets = cs.inclusive_jets(jcfg.cluster_min_pt)
+        const = cs.constituent_index(jcfg.cluster_min_pt)
+        njet = ak.num(jets).to_numpy().astype(np.int64)
+        event = np.repeat(np.arange(c.n_events), njet)
+        flat = ak.flatten(jets)
+        px, py, pz, e = (flat[f].to_numpy() for f in ("px", "py", "pz", "E"))
+        pt, eta, phi = eta_phi(px, py, pz)
+        mass = np.sqrt(np.maximum(e**2 - px**2 - py**2 - pz**2, 0.0))
+        factor = smear_factor(rng, jcfg.resolution.relative_sigma(np.maximum(pt, 1e-3)))
+        keep = (pt * factor > jcfg.min_pt) & (np.abs(eta) < jcfg.max_abs_eta)
+        nconst_all = ak.flatten(ak.num(const, axis=2)).to_numpy().astype(np.int64)
+        const_local = ak.flatten(const, axis=None).to_numpy().astype(np.int64)
+        const_event = np.repeat(event, nconst_all)
+        const_cand = inputs[in_offsets[const_event] + const_local]   # candidate index of every constituent
+
+        kept = np.flatnonzero(keep)
+        self.order = kept[_sorted_by_pt(event[kept], (pt * factor)[kept])]
+        self.n_events = c.n_events
+        self.event = event[self.order]
+        self.counts = counts_of(self.event, c.n_events)
+        self.pt_raw, self.px_raw, self.py_raw = pt[self.order], px[self.order], py[self.order]
+        self.factor = factor[self.order]
+        self.pt, self.eta, self.phi = self.pt_raw * self.factor, eta[self.order], phi[self.order]
+        self.mass = mass[self.order] * self.factor
+        self.n_constituents = nconst_all[self.order]
+        # constituents of the kept jets, grouped by jet in the new (pT-ordered) jet order
+        const_start = offsets_of(nconst_all)[self.order]
+        take = np.repeat(const_start - offsets_of(self.n_constituents), self.n_constituents)
+        self.constituents = const_cand[take + np.arange(self.n_constituents.sum())]
+        self.constituent_jet = np.repeat(np.arange(len(self.order)) - offsets_of(self.counts)[self.event],
+                                         self.n_constituents).astype(np.int32)
+
+    def matched(self, hadron_event: np.ndarray, hadron_eta: np.ndarray, hadron_phi: np.ndarray, dr: float) -> np.ndarray:
+        """Number of the given hadrons within ΔR < dr of each jet."""
+        order = np.argsort(hadron_event, kind="stable")
+        hc = counts_of(hadron_event[order], self.n_events)
+        ia, ib = pair_indices(self.event, hc, offsets_of(hc))
+        close = delta_r(self.eta[ia], self.phi[ia], hadron_eta[order][ib], hadron_phi[order][ib]) < dr
+        return np.bincount(ia[close], minlength=len(self.event))
+
+
+def _btag(jets: _Jets, flavour: np.ndarray, bcfg: BTagConfig, rng: np.random.Generator) -> np.ndarray:
+    kind = np.where(np.abs(jets.eta) >= bcfg.max_abs_eta, 0, flavour)   # no tracks, no tag
+    mean = np.select([kind == 5, kind == 4], [bcfg.logit_mean("b"), bcfg.logit_mean("c")], bcfg.logit_mean("light"))
+    width = np.select([kind == 5, kind == 4], [bcfg.width_b, bcfg.width_c], bcfg.width_light)
+    return (1.0 / (1.0 + np.exp(-(mean + width * rng.standard_normal(len(kind)))))).astype(np.float32)
+
+
+def emulate(rec: ParticleRecord, cfg: EmulationConfig, rng: np.random.Generator, *,
+            large_r: bool = False) -> tuple[dict[str, Collection], dict[str, np.ndarray]]:
+    """Collections and per-event scalars (``MET_pt``, ``MET_phi``) for one batch."""
+    c = _Cands(rec, cfg)
+    glob_mother = np.where(rec.mother1 > 0, rec.mother1 + np.repeat(rec.offsets, rec.counts), -1)
+    aid = np.abs(c.pdg)
+    electrons = _isolated(c, aid == 11, cfg.electron, rng)
+    muons = _isolated(c, aid == 13, cfg.muon, rng)
+    photons = _isolated(c, c.pdg == 22, cfg.photon, rng)
+    removed = np.zeros(len(c.pt), bool)
+    for idx, _, _ in (electrons, muons, photons):
+        removed[idx] = True
+    jet_inputs = np.flatnonzero(~removed)
+
+    # Flavour truth: weakly decaying B and C hadrons above a pT threshold.
+    hpt, heta, hphi = eta_phi(rec.px, rec.py, rec.pz)
+    hevent = np.repeat(np.arange(rec.n_events), rec.counts)
+    last_b = hadron_flags(rec, glob_mother, 5)
+    last_c = hadron_flags(rec, glob_mother, 4)
+    b_had = np.flatnonzero(last_b & (hpt > cfg.jet.min_hadron_pt))
+    c_had = np.flatnonzero(last_c & (hpt > cfg.jet.min_hadron_pt))
+
+    jets = _Jets(c, jet_inputs, cfg.jet, rng)
+    nb = jets.matched(hevent[b_had], heta[b_had], hphi[b_had], cfg.jet.flavour_match_dr)
+    nc = jets.matched(hevent[c_had], heta[c_had], hphi[c_had], cfg.jet.flavour_match_dr)
+    flavour = np.where(nb > 0, 5, np.where(nc > 0, 4, 0)).astype(np.int32)
+    btag = _btag(jets, flavour, cfg.btag, rng)
+    all_jets = [jets]
+    fat = None
+    if large_r:
+        fat = _Jets(c, jet_inputs, cfg.fatjet, rng)
+        all_jets.append(fat)
+
+    # MET from the visible system, with the smearing of the reconstructed objects propagated.
+    n = rec.n_events
+    mex = -np.bincount(c.event, weights=c.px, minlength=n)
+    mey = -np.bincount(c.event, weights=c.py, minlength=n)
+    clustered = np.zeros(len(c.pt), bool)
+    clustered[jets.constituents] = True
+    mex -= np.bincount(jets.event, weights=(jets.factor - 1) * jets.px_raw, minlength=n)
+    mey -= np.bincount(jets.event, weights=(jets.factor - 1) * jets.py_raw, minlength=n)
+    for idx, factor, _ in (electrons, muons, photons):
+        clustered[idx] = True
+        mex -= np.bincount(c.event[idx], weights=(factor - 1) * c.px[idx], minlength=n)
+        mey -= np.bincount(c.event[idx], weights=(factor - 1) * c.py[idx], minlength=n)
+    unclustered = np.bincount(c.event[~clustered], weights=c.pt[~clustered], minlength=n)
+    sigma = cfg.met.unclustered_stochastic * np.sqrt(unclustered)
+    mex += sigma * rng.standard_normal(n)
+    mey += sigma * rng.standard_normal(n)
+
+    # Stored PF candidates: the constituents of every stored jet collection.
+    stored = np.zeros(len(c.pt), bool)
+    for j in all_jets:
+        stored[j.constituents] = True
+    stored_idx = np.flatnonzero(stored)
+    pf_counts = counts_of(c.event[stored_idx], n)
+    local = np.full(len(c.pt), -1, np.int64)
+    local[stored_idx] = np.arange(len(stored_idx)) - offsets_of(pf_counts)[c.event[stored_idx]]
+
+    def links(j: _Jets) -> Collection:
+        counts = np.bincount(j.event, weights=j.n_constituents, minlength=n).astype(np.int64)
+        return counts, {"jetIdx": j.constituent_jet, "pFCandsIdx": local[j.constituents].astype(np.int32)}
+
+    reco_particles = c.record[np.concatenate([electrons[0], muons[0], photons[0]])]
+    gen_counts, gen_fields, gen_index = genpart(rec, glob_mother, last_b, cfg.genpart, reco_particles)
+    out: dict[str, Collection] = {
+        "Jet": (jets.counts, {
+            "pt": jets.pt.astype(np.float32), "eta": jets.eta.astype(np.float32), "phi": jets.phi.astype(np.float32),
+            "mass": jets.mass.astype(np.float32), "btagDeepFlavB": btag, "hadronFlavour": flavour,
+            "nConstituents": jets.n_constituents.astype(np.uint16),
+            **{name: np.full(len(jets.pt), -1, np.int32) for name in _NO_OVERLAP["Jet"]},
+        }),
+        "Electron": _object_collection(c, *electrons, "pfRelIso03_all", kind="Electron", gen_index=gen_index),
+        "Muon": _object_collection(c, *muons, "pfRelIso04_all", kind="Muon", gen_index=gen_index),
+        "Photon": _object_collection(c, *photons, "pfRelIso03_all", kind="Photon", gen_index=gen_index),
+        "PFCands": (pf_counts, {
+            "pt": c.pt[stored_idx].astype(np.float32), "eta": c.eta[stored_idx].astype(np.float32),
+            "phi": c.phi[stored_idx].astype(np.float32), "mass": c.mass[stored_idx].astype(np.float32),
+            "charge": c.charge[stored_idx], "pdgId": c.pdg[stored_idx],
+        }),
+        "JetPFCands": links(jets),
+    }
+    if fat is not None:
+        fnb = fat.matched(hevent[b_had], heta[b_had], hphi[b_had], cfg.fatjet.flavour_match_dr)
+        fnc = fat.matched(hevent[c_had], heta[c_had], hphi[c_had], cfg.fatjet.flavour_match_dr)
+        out["FatJet"] = (fat.counts, {
+            "pt": fat.pt.astype(np.float32), "eta": fat.eta.astype(np.float32), "phi": fat.phi.astype(np.float32),
+            "mass": fat.mass.astype(np.float32), "nBHadrons": fnb.astype(np.uint8), "nCHadrons": fnc.astype(np.uint8),
+            "nConstituents": fat.n_constituents.astype(np.uint16),
+        })
+        out["FatJetPFCands"] = links(fat)
+    out["GenPart"] = (gen_counts, gen_fields)
+    scalars = {
+        "MET_pt": np.hypot(mex, mey).astype(np.float32),
+        "MET_phi": np.arctan2(mey, mex).astype(np.float32),
+    }
+    return out, scalars

@@ -1,0 +1,62 @@
+"""The emulation config and the process registry (no generator needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hepfm_root.errors import InvalidConfigError, UnknownProcessError
+from hepfm_root.generate import PROCESSES, UNAVAILABLE, EmulationConfig, get_process
+
+
+def test_config_yaml_round_trip_and_override(tmp_path):
+    path = tmp_path / "det.yaml"
+    path.write_text("btag: {efficiency_b: 0.6}\njet: {min_pt: 20, resolution: {stochastic: 1.2}}\n")
+    cfg = EmulationConfig.from_yaml(path)
+    default = EmulationConfig()
+    assert cfg.btag.efficiency_b == 0.6 and cfg.jet.min_pt == 20 and cfg.muon == default.muon
+    assert cfg.jet.resolution.stochastic == 1.2 and cfg.jet.resolution.constant == default.jet.resolution.constant
+    assert cfg.jet.radius == 0.4
+    again = tmp_path / "again.yaml"
+    again.write_text(cfg.to_yaml())
+    assert EmulationConfig.from_yaml(again) == cfg
+
+
+@pytest.mark.parametrize("text", [
+    "btag: {efficency_b: 0.6}\n", "jet: {resolution: {sigma: 1}}\n", "btag: {efficiency_b: 1.5}\n", "config_version: 2\n",
+])
+def test_config_refuses_typos_and_bad_values(tmp_path, text):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(InvalidConfigError, match="bad.yaml"):
+        EmulationConfig.from_yaml(path)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(InvalidConfigError, match="does not exist"):
+        EmulationConfig.from_yaml(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("flavour", ["b", "c", "light"])
+def test_btag_score_calibration_is_exact(flavour):
+    # The drawn score passes the working point with exactly the configured probability.
+    b = EmulationConfig().btag
+    z = np.random.default_rng(1).standard_normal(400_000)
+    score = 1 / (1 + np.exp(-(b.logit_mean(flavour) + getattr(b, f"width_{flavour}") * z)))
+    eff = float(np.mean(score > b.working_point))
+    assert eff == pytest.approx(getattr(b, f"efficiency_{flavour}"), abs=0.003)
+
+
+def test_process_registry():
+    assert len({p.code for p in PROCESSES.values()}) == len(PROCESSES)
+    assert {"ttbar", "ttbar_semilep", "ttH", "ggH", "VBFH", "WH", "ZH", "single_top", "qcd", "resonance_hh_4b",
+            "heavy_higgs_tt", "charged_higgs_tb"} <= set(PROCESSES)
+    semilep = get_process("ttbar_semilep").settings_for()
+    assert [w for w, _ in semilep] == [0.5, 0.5]
+    with pytest.raises(UnknownProcessError, match="did you mean 'ttH'"):
+        get_process("tth")
+    with pytest.raises(UnknownProcessError, match="no built-in tt̄W"):
+        get_process("ttW")
+    assert "ttW" in UNAVAILABLE
+    with pytest.raises(InvalidConfigError, match="no parameter 'mas'"):
+        get_process("heavy_higgs_tt").settings_for({"mas": 400})

@@ -1,0 +1,51 @@
+"""Every model shipped under exports/ loads, describes itself consistently, and passes parity again."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from hepfm_root.export import read_card_header, run_parity
+from hepfm_root.infer import KEYS, Scorer
+from hepfm_root.models import load_checkpoint
+
+EXPORTS = Path(__file__).resolve().parents[2] / "exports"
+SHIPPED = sorted(p.parent for p in EXPORTS.glob("*/*/model.onnx"))
+
+
+def test_at_least_one_model_is_shipped():
+    assert SHIPPED, "exports/ must hold at least one exported model"
+
+
+@pytest.mark.parametrize("folder", SHIPPED, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_shipped_export_is_valid_and_passes_parity(folder):
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "model.onnx", "model.pt", "spec.json"]
+    scorer = Scorer(folder)  # validates metadata and that the graph matches the embedded spec
+    card = read_card_header((folder / "README.md").read_text())
+    assert (card["name"], str(card["version"])) == (folder.parent.name, folder.name)
+    assert card["onnx_sha256"] == hashlib.sha256((folder / "model.onnx").read_bytes()).hexdigest()
+    assert card["weights_sha256"] == scorer.info.weights_sha256
+    assert card["labels"] == scorer.labels and card["spec"]["fingerprint"] == scorer.spec.fingerprint()
+    assert json.loads((folder / "spec.json").read_text()) == json.loads(scorer.spec.to_json())
+
+    ck = load_checkpoint(folder / "model.pt")
+    assert ck.weights_sha256 == scorer.info.weights_sha256
+    model = ck.build()
+
+    def torch_fn(inputs):
+        with torch.inference_mode():
+            logits = model(torch.from_numpy(inputs["objects"]), torch.from_numpy(inputs["mask"]))
+            return torch.softmax(logits.float(), -1).numpy()
+
+    session = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
+    meta = session.get_modelmeta().custom_metadata_map
+    tolerance = json.loads(meta[KEYS["parity"]])["tolerance"]
+    report = run_parity(torch_fn, session, ck.example, ck.spec.pad_value, tolerance=tolerance)
+    assert report.ok, report.cases
+    assert report.padding_invariance_max_diff < 1e-5

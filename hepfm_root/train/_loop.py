@@ -30,11 +30,12 @@ class TrainConfig:
 
     epochs: int = 30
     batch_size: int = 256
-    lr: float = 1e-3                 # head learning rate (and backbone's unless backbone_lr is set)
+    lr: float = 3e-4                 # head learning rate (and backbone's unless backbone_lr is set)
     backbone_lr: float | None = None  # None: same as lr; 0: backbone frozen
     weight_decay: float = 1e-2
     val_fraction: float = 0.2
     patience: int = 5                # epochs without validation-loss improvement before stopping
+    warmup_epochs: float = 1.0       # linear warm-up, then cosine decay to zero at the last epoch
     seed: int = 0
     device: str = "cpu"
 
@@ -119,8 +120,15 @@ def fit(
         class_weights = counts.sum() / np.maximum(counts, 1) / n_classes
     loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(class_weights, dtype=torch.float32, device=device))
     opt = torch.optim.AdamW(_param_groups(model, cfg), weight_decay=cfg.weight_decay)
-    steps = cfg.epochs * math.ceil(len(train) / cfg.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in opt.param_groups], total_steps=steps)
+    per_epoch = math.ceil(len(train) / cfg.batch_size)
+    steps, warm = cfg.epochs * per_epoch, max(1, int(cfg.warmup_epochs * per_epoch))
+
+    def lr_factor(step: int) -> float:  # warm-up, then cosine: stable for transformers, no late LR rise
+        if step < warm:
+            return (step + 1) / warm
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, steps - warm))))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
     score_index = n_classes - 1 if score_index is None else score_index
 
     hist, best_state, best_loss, stale = History(), None, float("inf"), 0

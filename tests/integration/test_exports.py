@@ -6,7 +6,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import numpy as np
 import onnxruntime as ort
 import pytest
 import torch

@@ -25,12 +25,14 @@ __all__ = [
     "EmptyInputError",
     "HepfmError",
     "GenerationError",
+    "InvalidArgumentError",
     "InvalidConfigError",
     "InvalidInputFileError",
     "InvalidSpecError",
     "ModelSpecMismatchError",
     "MissingDependencyError",
     "NonFiniteInputError",
+    "OutputError",
     "OutputExistsError",
     "ParityError",
     "SpecNotFoundError",
@@ -66,6 +68,10 @@ class HepfmError(Exception):
         return str(self.args[0]) if self.args else ""
 
 
+class InvalidArgumentError(HepfmError, ValueError):
+    """Arguments of a job contradict each other or the inputs (e.g. a score branch name clash)."""
+
+
 class InvalidSpecError(HepfmError, ValueError):
     """A feature spec is malformed: unknown key, bad value, inconsistent references."""
 
@@ -86,7 +92,11 @@ class EmptyInputError(HepfmError, ValueError):
     """An input holds no events where events are required."""
 
 
-class OutputExistsError(HepfmError, FileExistsError):
+class OutputError(HepfmError, OSError):
+    """An output cannot be written (missing or read-only directory …)."""
+
+
+class OutputExistsError(OutputError, FileExistsError):
     """An output file exists and overwriting was not asked for."""
 
 

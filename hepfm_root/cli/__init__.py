@@ -14,6 +14,7 @@ from ._common import EXIT, setup_logging
 from ._export import export_cmd, inspect_cmd
 from ._generate import generate_cmd
 from ._samples import samples_group
+from ._skim import skim_cmd
 from ._spec import spec_group
 from ._tensorize import tensorize_cmd
 from ._train import train_cmd
@@ -38,6 +39,7 @@ cli.add_command(samples_group)
 cli.add_command(export_cmd)
 cli.add_command(inspect_cmd)
 cli.add_command(train_cmd)
+cli.add_command(skim_cmd)
 cli.add_command(generate_cmd)
 
 

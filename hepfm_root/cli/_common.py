@@ -19,11 +19,13 @@ from ..errors import (
     EmptyInputError,
     GenerationError,
     HepfmError,
+    InvalidArgumentError,
     InvalidConfigError,
     InvalidInputFileError,
     InvalidSpecError,
     ModelSpecMismatchError,
     NonFiniteInputError,
+    OutputError,
     OutputExistsError,
     ParityError,
     SpecNotFoundError,
@@ -46,6 +48,7 @@ EXIT = {
 
 _CODES: list[tuple[type[BaseException], int]] = [
     (OutputExistsError, EXIT["output"]),
+    (OutputError, EXIT["output"]),
     (InvalidSpecError, EXIT["spec"]),
     (SpecNotFoundError, EXIT["spec"]),
     (ModelSpecMismatchError, EXIT["spec"]),
@@ -56,6 +59,7 @@ _CODES: list[tuple[type[BaseException], int]] = [
     (EmptyInputError, EXIT["bad_input"]),
     (NonFiniteInputError, EXIT["bad_input"]),
     (UnknownProcessError, EXIT["usage"]),
+    (InvalidArgumentError, EXIT["usage"]),
     (InvalidConfigError, EXIT["spec"]),
     (GenerationError, EXIT["internal"]),
 ]

@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import InvalidInputFileError, OutputExistsError
+from ..errors import OutputError, OutputExistsError
 
 __all__ = ["atomic_output"]
 
@@ -39,9 +39,9 @@ def atomic_output(path: str | os.PathLike, *, overwrite: bool = False) -> Iterat
         raise OutputExistsError(f"{final} exists; pass overwrite (--overwrite) to replace it")
     parent = final.parent if str(final.parent) else Path(".")
     if not parent.is_dir():
-        raise InvalidInputFileError(f"cannot write {final}: directory {parent} does not exist")
+        raise OutputError(f"cannot write {final}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK):
-        raise InvalidInputFileError(f"cannot write {final}: directory {parent} is not writable")
+        raise OutputError(f"cannot write {final}: directory {parent} is not writable")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=parent)
     os.close(fd)
     tmp = Path(tmp_name)

@@ -70,6 +70,7 @@ class EventsInput:
     tree_name: str
     file: Any
     tree: Any
+    _rntuple: tuple[list[str], dict[str, str]] | None = None
 
     @property
     def where(self) -> str:
@@ -85,7 +86,47 @@ class EventsInput:
 
     def branch_names(self) -> list[str]:
         """Flat branch names (RNTuple sub-fields such as ``_collection3.Jet_pt`` left out)."""
+        if self.is_rntuple:
+            flat, jagged = self.rntuple_structure()
+            return flat + list(jagged)
         return [k for k in self.tree.keys() if "." not in k and "/" not in k and not k.startswith("_")]
+
+    def rntuple_structure(self) -> tuple[list[str], dict[str, str]]:
+        """(flat field names, jagged field name -> its collection field) of an RNTuple.
+
+        Read from the field records directly: uproot's ``keys()`` walks every field and takes
+        seconds on a NanoAOD-sized RNTuple, this takes microseconds.
+        """
+        if self._rntuple is None:
+            records = self.tree.field_records
+            children: dict[int, list[int]] = {}
+            for i, r in enumerate(records):
+                if r.parent_field_id != i:
+                    children.setdefault(r.parent_field_id, []).append(i)
+
+            def top(i: int) -> int:
+                while records[i].parent_field_id != i:
+                    i = records[i].parent_field_id
+                return i
+
+            flat: list[str] = []
+            jagged: dict[str, str] = {}
+            for i, r in enumerate(records):
+                if r.parent_field_id != i or r.field_name.startswith("_"):
+                    continue  # not top level, or a record collection exposed through projections
+                if int(r.struct_role) == 0:  # leaf: one value per event
+                    flat.append(r.field_name)
+                    continue
+                # A projected collection field (NanoAOD: "Jet_pt"); its leaf's source lives in the
+                # record collection ("_collection10") that defines the group sharing a counter.
+                group = r.field_name
+                for c in children.get(i, []):
+                    src = records[c].source_field_id
+                    if src is not None:
+                        group = records[top(src)].field_name
+                jagged[r.field_name] = group
+            self._rntuple = (flat, jagged)
+        return self._rntuple
 
     def read(self, branches: list[str], entry_start: int, entry_stop: int) -> ak.Array:
         """Read ``branches`` for entries ``[entry_start, entry_stop)`` as a record array."""

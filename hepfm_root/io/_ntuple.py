@@ -1,0 +1,152 @@
+"""The one ntuple writer: NanoAOD-style TTrees (flat + jagged branches) written chunk by chunk.
+
+Jagged branches are written in groups that share a counter, exactly as in the
+input: real NanoAOD shares ``nJet`` between all ``Jet_*`` branches, while some
+files (and RNTuple inputs) need the grouping derived differently.
+:func:`layout_of` reads that structure from the input tree once;
+:class:`NtupleWriter` reproduces it for any subset of branches, under a
+temporary file name renamed only when the writer closes without error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+import uproot
+
+from ._atomic import atomic_output
+from ._open import EventsInput
+
+__all__ = ["BranchLayout", "NtupleWriter", "layout_of"]
+
+
+@dataclass
+class BranchLayout:
+    """Which branches are flat, and which jagged branches share which counter."""
+
+    flat: list[str] = field(default_factory=list)
+    counter_of: dict[str, str] = field(default_factory=dict)  # jagged branch -> counter branch name
+
+    def subset(self, names: list[str]) -> BranchLayout:
+        """The layout restricted to ``names`` (counters of kept jagged branches are implied)."""
+        keep = set(names)
+        counters = {self.counter_of[b] for b in names if b in self.counter_of}
+        return BranchLayout(
+            [b for b in self.flat if b in keep and b not in counters],
+            {b: c for b, c in self.counter_of.items() if b in keep},
+        )
+
+    def groups(self) -> dict[str, list[str]]:
+        """counter -> jagged branches using it (input order)."""
+        out: dict[str, list[str]] = {}
+        for b, c in self.counter_of.items():
+            out.setdefault(c, []).append(b)
+        return out
+
+    @property
+    def branches(self) -> list[str]:
+        return self.flat + list(self.counter_of)
+
+
+def layout_of(inp: EventsInput, names: list[str]) -> BranchLayout:
+    """Flat/jagged structure of ``names`` in an opened input (TTree or RNTuple)."""
+    layout = BranchLayout()
+    if not inp.is_rntuple:
+        for name in names:
+            br = inp.tree[name]
+            if br.count_branch is not None:
+                layout.counter_of[name] = br.count_branch.name
+            else:
+                layout.flat.append(name)
+        return layout
+    # RNTuple: jagged fields live under a collection parent ("_collection10" holds Jet_pt, Jet_eta …);
+    # NanoAOD's counter of such a collection is n<prefix> ("nJet").
+    flat, parent = inp.rntuple_structure()
+    prefixes: dict[str, set[str]] = {}
+    for name in names:
+        if name in parent:
+            prefixes.setdefault(parent[name], set()).add(name.split("_", 1)[0])
+    for name in names:
+        if name in parent:
+            group = prefixes[parent[name]]
+            prefix = name.split("_", 1)[0]
+            layout.counter_of[name] = f"n{prefix}" if len(group) == 1 else f"n{parent[name]}"
+        else:
+            layout.flat.append(name)
+    return layout
+
+
+class NtupleWriter:
+    """Write chunks of branches to one TTree, atomically, preserving counters.
+
+    Example::
+
+        with NtupleWriter("out.root", layout, tree="Events") as w:
+            for arrays in chunks:      # dict or record array: branch name -> array
+                w.write(arrays)        # flat and jagged branches; extra: scores (flat float32)
+    """
+
+    def __init__(self, path: str | os.PathLike, layout: BranchLayout, *, tree: str = "Events",
+                 overwrite: bool = False, extra_flat: dict[str, Any] | None = None,
+                 strings: dict[str, str] | None = None) -> None:
+        self.path = Path(path)
+        self.layout = layout
+        self.tree_name = tree
+        self.overwrite = overwrite
+        self.extra_flat = dict(extra_flat or {})  # name -> numpy dtype of added flat branches (scores)
+        self.strings = dict(strings or {})        # TObjStrings written beside the tree at close
+        self.n_written = 0
+        self._stack = contextlib.ExitStack()
+        self._file: Any = None
+        self._tree: Any = None
+        groups = layout.groups()
+        self._group_key = {c: f"g{i}" for i, c in enumerate(groups)}
+        self._fields = {self._group_key[c]: {f"f{j}": b for j, b in enumerate(bs)} for c, bs in groups.items()}
+        self._counters = {self._group_key[c]: c for c in groups}
+
+    def __enter__(self) -> NtupleWriter:
+        tmp = self._stack.enter_context(atomic_output(self.path, overwrite=self.overwrite))
+        self._file = self._stack.enter_context(uproot.recreate(tmp))
+        return self
+
+    def _data(self, arrays: Any, extra: dict[str, np.ndarray]) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for b in self.layout.flat:
+            v = arrays[b]
+            data[b] = v if isinstance(v, np.ndarray) else ak.to_numpy(v)
+        for key, fields in self._fields.items():
+            data[key] = ak.zip({f: arrays[b] for f, b in fields.items()}, depth_limit=2)
+        for name, dtype in self.extra_flat.items():
+            data[name] = np.asarray(extra[name], dtype=dtype)
+        return data
+
+    def write(self, arrays: Any, extra: dict[str, np.ndarray] | None = None) -> None:
+        """Append one chunk: ``arrays[branch]`` for every branch of the layout, ``extra`` for added ones."""
+        data = self._data(arrays, extra or {})
+        if self._tree is None:
+            types = {k: (v.type if isinstance(v, ak.Array) else v.dtype) for k, v in data.items()}
+            self._tree = self._file.mktree(
+                self.tree_name, types,
+                counter_name=lambda outer: self._counters[outer],
+                field_name=lambda outer, inner: self._fields[outer][inner],
+            )
+        n = len(next(iter(data.values()))) if data else 0
+        if n:
+            self._tree.extend(data)
+        self.n_written += n
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        try:
+            if exc_type is None:
+                if self._tree is None:
+                    raise RuntimeError("NtupleWriter closed before any chunk was written (no branch types known)")
+                for name, text in self.strings.items():
+                    self._file[name] = text
+        finally:
+            self._stack.__exit__(exc_type, exc, tb)

@@ -1,0 +1,260 @@
+"""``skim_and_score``: read ntuples, select, score, and write branches — streaming, atomic.
+
+Plan of a job:
+
+1. Load every model (``Scorer``); choose score branch names.
+2. Check every input *before* any event is processed: the file is whole, the tree
+   exists and has entries, each model's spec resolves, the selection's branches
+   exist.  A bad file stops the job (or, with ``skip_bad_files``, is reported in
+   the summary and left out).
+3. For each output, stream its inputs in chunks of ``step_size`` entries: read the
+   kept + needed branches, evaluate the selection, build each model's tensors for
+   the selected events only, score, and append kept branches + scores through
+   :class:`~hepfm_root.io.NtupleWriter` (temporary name, renamed when complete).
+4. Write a JSON summary beside the output.
+
+Outputs: one file for all inputs (default), one file per input (``per_input``),
+or, with ``friend``, one friend tree per input holding only the scores, aligned
+entry by entry with its input (no selection: friends must align).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._version import __version__
+from ..errors import BranchNotFoundError, EmptyInputError, HepfmError, InvalidArgumentError, OutputError
+from ..infer import Scorer
+from ..io import NtupleWriter, atomic_output, layout_of, open_events
+from ..io._ntuple import BranchLayout
+from ..spec import resolve
+from ..tensors import tensorize
+from ._selection import Selection
+
+__all__ = ["SkimOptions", "skim_and_score"]
+
+log = logging.getLogger(__name__)
+
+EVENT_KEYS = ("run", "luminosityBlock", "event")
+
+
+@dataclass
+class SkimOptions:
+    """Options of a skim-and-score job (the CLI flags, one to one)."""
+
+    tree: str = "Events"
+    selection: str | None = None
+    keep: list[str] | None = None          # branch globs; "!glob" drops; None: every branch
+    friend: bool = False
+    per_input: bool = False
+    branch_names: list[str] | None = None
+    backend: str = "auto"
+    device: str = "auto"
+    batch_size: int | None = None
+    step_size: int = 100_000
+    skip_bad_files: bool = False
+    overwrite: bool = False
+
+
+@dataclass
+class _Input:
+    path: Path
+    tree: str
+    entries: int = 0
+    kept: list[str] = field(default_factory=list)
+    layout: BranchLayout | None = None
+    error: str | None = None
+
+
+def _kept_branches(names: list[str], patterns: list[str] | None) -> list[str]:
+    if not patterns:
+        return list(names)
+    keep: list[str] = []
+    for n in names:
+        ok = False
+        for p in patterns:
+            if p.startswith("!"):
+                if fnmatch.fnmatchcase(n, p[1:]):
+                    ok = False
+            elif fnmatch.fnmatchcase(n, p):
+                ok = True
+        if ok:
+            keep.append(n)
+    for k in EVENT_KEYS:  # event identity always travels with the events
+        if k in names and k not in keep:
+            keep.append(k)
+    return keep
+
+
+def _default_branch_name(scorer: Scorer, i: int) -> str:
+    base = scorer.info.name or Path(scorer.path).parent.parent.name or f"model{i}"
+    return "score_" + re.sub(r"[^A-Za-z0-9_]", "_", base)
+
+
+def _check_input(path: Path, tree: str, opts: SkimOptions, scorers: list[Scorer], sel: Selection | None) -> _Input:
+    item = _Input(path, tree)
+    with open_events(path, tree) as inp:
+        item.entries = inp.num_entries
+        if item.entries == 0:
+            raise EmptyInputError(f"{inp.where} has 0 entries; expected events to skim")
+        names = inp.branch_names()
+        for s in scorers:
+            resolve(s.spec, names, where=inp.where)
+        if sel is not None:
+            missing = sorted(b for b in sel.branches if b not in names)
+            if missing:
+                raise BranchNotFoundError(missing[0], where=f"{inp.where} (used by --selection)", available=names)
+        item.kept = [] if opts.friend else _kept_branches(names, opts.keep)
+        if opts.keep and not opts.friend and not item.kept:
+            raise BranchNotFoundError(",".join(opts.keep), where=f"{inp.where} (no branch matches --keep)",
+                                      available=names)
+        item.layout = layout_of(inp, item.kept)
+    return item
+
+
+def _plan(inputs: list[_Input], output: Path, opts: SkimOptions) -> list[tuple[Path, list[_Input]]]:
+    if opts.friend or opts.per_input:
+        if output.suffix == ".root":
+            if len(inputs) != 1:
+                raise OutputError(f"{output}: with several inputs and --friend/--per-input, -o must be a directory")
+            return [(output, inputs)]
+        output.mkdir(parents=True, exist_ok=True)
+        suffix = ".scores.root" if opts.friend else ".skim.root"
+        names = [i.path.stem for i in inputs]
+        if len(set(names)) != len(names):
+            raise OutputError("inputs share file names; their outputs would collide in one directory")
+        return [(output / f"{i.path.stem}{suffix}", [i]) for i in inputs]
+    first = inputs[0]
+    for other in inputs[1:]:
+        if other.layout.branches != first.layout.branches or other.layout.counter_of != first.layout.counter_of:  # type: ignore[union-attr]
+            diff = sorted(set(first.kept) ^ set(other.kept))[:5]
+            raise EmptyInputError(
+                f"{other.path.name} has other branches than {first.path.name} (e.g. {diff}); one output needs "
+                "the same branches in every input: use --keep to choose common ones, or --per-input"
+            )
+    return [(output, inputs)]
+
+
+def skim_and_score(
+    inputs: Sequence[str | os.PathLike | tuple[str, str]], models: Sequence[str | os.PathLike | Scorer],
+    output: str | os.PathLike, options: SkimOptions | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Run a skim-and-score job; return its summary (also written as JSON beside the output).
+
+    ``inputs``: paths, or (path, tree) pairs.  ``progress(n)`` is called after each chunk
+    with the number of entries read.
+    """
+    opts = options or SkimOptions()
+    t_start = time.perf_counter()
+    scorers = [m if isinstance(m, Scorer) else Scorer(m, backend=opts.backend, device=opts.device,  # type: ignore[arg-type]
+                                                        batch_size=opts.batch_size) for m in models]
+    if not scorers:
+        raise InvalidArgumentError("at least one model is needed")
+    names = opts.branch_names or [_default_branch_name(s, i) for i, s in enumerate(scorers)]
+    if len(names) != len(scorers) or len(set(names)) != len(names):
+        raise InvalidArgumentError(f"need one distinct branch name per model: {len(scorers)} models, names {names}")
+    if opts.friend and opts.selection:
+        raise InvalidArgumentError("--friend writes every entry (to stay aligned with its input); it cannot take --selection")
+    sel = Selection.parse(opts.selection) if opts.selection else None
+
+    good, bad = [], []
+    for item in inputs:
+        path, tree = (Path(item[0]), item[1]) if isinstance(item, tuple) else (Path(item), opts.tree)
+        try:
+            checked = _check_input(path, tree, opts, scorers, sel)
+        except HepfmError as err:
+            if not opts.skip_bad_files:
+                raise
+            log.warning("skipping %s: %s", path, err)
+            bad.append({"file": str(path), "error": f"{type(err).__name__}: {err}"})
+            continue
+        clash = [n for n in names if n in checked.kept]
+        if clash:
+            raise InvalidArgumentError(f"score branch {clash[0]!r} already exists in {path.name}; choose --branch-name")
+        good.append(checked)
+    if not good:
+        raise EmptyInputError(f"no usable input among {len(inputs)} file(s): " + "; ".join(b["error"] for b in bad))
+
+    stats = {"read": 0, "selected": 0, "written": 0, "seconds_read": 0.0, "seconds_tensorize": 0.0,
+             "seconds_inference": 0.0, "seconds_write": 0.0}
+    outputs = []
+    for out_path, items in _plan(good, Path(output), opts):
+        layout = items[0].layout
+        assert layout is not None
+        strings = {"hepfm_skim": json.dumps({"models": [s.describe() for s in scorers], "branches": names,
+                                             "selection": opts.selection, "inputs": [str(i.path) for i in items],
+                                             "hepfm_root_version": __version__}, sort_keys=True)}
+        with NtupleWriter(out_path, layout, tree=opts.tree, overwrite=opts.overwrite, extra_flat={n: np.float32 for n in names},
+                          strings=strings) as writer:
+            for item in items:
+                _stream(item, scorers, names, sel, layout, writer, opts, stats, progress)
+        outputs.append(str(out_path))
+
+    elapsed = time.perf_counter() - t_start
+    summary = {
+        "outputs": outputs, "inputs": [str(i.path) for i in good], "bad_files": bad,
+        "events_read": stats["read"], "events_selected": stats["selected"], "events_written": stats["written"],
+        "seconds": elapsed, "events_per_second": stats["read"] / elapsed if elapsed > 0 else None,
+        "seconds_inference": stats["seconds_inference"],
+        "inference_share": stats["seconds_inference"] / elapsed if elapsed > 0 else None,
+        "seconds_by_step": {k[8:]: v for k, v in stats.items() if k.startswith("seconds_")},
+        "models": [{**s.describe(), "branch": n} for s, n in zip(scorers, names, strict=True)],
+        "selection": opts.selection, "friend": opts.friend, "hepfm_root_version": __version__,
+    }
+    summary_path = Path(outputs[0]).parent / "summary.json" if len(outputs) > 1 else Path(outputs[0] + ".summary.json")
+    with atomic_output(summary_path, overwrite=True) as tmp:
+        tmp.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    summary["summary_path"] = str(summary_path)
+    return summary
+
+
+def _stream(item: _Input, scorers: list[Scorer], names: list[str], sel: Selection | None, layout: BranchLayout,
+            writer: NtupleWriter, opts: SkimOptions, stats: dict[str, Any],
+            progress: Callable[[int], None] | None) -> None:
+    with open_events(item.path, item.tree) as inp:
+        resolutions = [resolve(s.spec, inp.branch_names(), where=inp.where) for s in scorers]
+        needed = set(layout.branches) | set(sel.branches if sel else ())
+        for r in resolutions:
+            needed |= set(r.branches())
+        needed_list = sorted(needed)
+        for start in range(0, item.entries, opts.step_size):
+            stop = min(item.entries, start + opts.step_size)
+            t0 = time.perf_counter()
+            arrays = inp.read(needed_list, start, stop)
+            t1 = time.perf_counter()
+            mask = sel.evaluate(arrays) if sel is not None else np.ones(len(arrays), dtype=bool)
+            chosen = arrays[mask] if not mask.all() else arrays
+            scores = {}
+            t_tensor = t_infer = 0.0
+            for s, n, r in zip(scorers, names, resolutions, strict=True):
+                a = time.perf_counter()
+                t = tensorize(chosen, s.spec, resolution=r, where=f"{inp.where} (entries {start}-{stop})")
+                b = time.perf_counter()
+                scores[n] = s.score(t)
+                t_infer += time.perf_counter() - b
+                t_tensor += b - a
+            t2 = time.perf_counter()
+            writer.write(chosen, scores)
+            t3 = time.perf_counter()
+            n_sel = int(mask.sum())
+            stats["read"] += stop - start
+            stats["selected"] += n_sel
+            stats["written"] += n_sel
+            stats["seconds_read"] += t1 - t0
+            stats["seconds_tensorize"] += t_tensor
+            stats["seconds_inference"] += t_infer
+            stats["seconds_write"] += t3 - t2
+            if progress is not None:
+                progress(stop - start)

@@ -105,7 +105,7 @@ class JetCalibration(_Frozen):
     def _check(self) -> JetCalibration:
         if len(self.pt) != len(self.factor):
             raise ValueError(f"calibration pt and factor differ in length ({len(self.pt)} vs {len(self.factor)})")
-        if any(b <= a for a, b in zip(self.pt, self.pt[1:])) or any(p <= 0 for p in self.pt):
+        if any(b <= a for a, b in zip(self.pt, self.pt[1:], strict=False)) or any(p <= 0 for p in self.pt):
             raise ValueError("calibration pt points must be positive and increasing")
         if any(f <= 0 for f in self.factor):
             raise ValueError("calibration factors must be positive")

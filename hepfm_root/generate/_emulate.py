@@ -11,6 +11,10 @@ The steps, all vectorised over the batch (``EmulationConfig`` holds every number
    accepted electrons, muons and photons; the four-vector is scaled by a Gaussian response.
    ``hadronFlavour`` from ΔR matching to weakly decaying B (5), else C hadrons (4), else 0;
    ``btagDeepFlavB`` drawn from the flavour's score distribution (see ``BTagConfig``).
+   Jets are then calibrated (``JetCalibration``) and get ``genJetIdx``; AK8 ``FatJet``s (every
+   process) get soft drop and two ``SubJet``s (``_jets.py``).
+   ``GenJet``/``GenJetAK8`` cluster the stable visible generator particles.  ``GenVisTau``/``Tau``
+   come from ``_taus.py``, ``FsrPhoton``/``LowPtElectron`` from ``_leptons.py``.
 4. **MET**: −Σ pT of all candidates, corrected by the smearing of jets and leptons/photons, plus
    a Gaussian term for the unclustered rest.
 5. ``PFCands`` are the constituents of the stored jets (as PFNano's jet-constituent mode);

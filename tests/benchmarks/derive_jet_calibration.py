@@ -54,7 +54,7 @@ def response_table(arrays: ak.Array, reco: str, gen: str, edges: list[float]) ->
     raw = raw[np.isfinite(gen_pt)]
     gen_pt = gen_pt[np.isfinite(gen_pt)]
     pts, factors, weights = [], [], []
-    for lo, hi in zip(edges, edges[1:]):
+    for lo, hi in zip(edges, edges[1:], strict=False):
         s = (gen_pt >= lo) & (gen_pt < hi)
         if s.sum() < MIN_JETS:
             continue

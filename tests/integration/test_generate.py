@@ -19,6 +19,7 @@ from hepfm_root.cli import cli
 from hepfm_root.errors import GenerationError
 from hepfm_root.generate import PROCESSES, generate
 
+
 @pytest.fixture(scope="module")
 def tt_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("gen") / "tt.root"

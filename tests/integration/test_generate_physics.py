@@ -65,7 +65,7 @@ def test_calibrated_jet_response_is_one(semilep, collection, gen, edges):
     starts = np.repeat(np.cumsum(counts) - counts, ak.num(idx).to_numpy())
     matched = flat >= 0
     reco, gen_pt = reco[matched], ak.flatten(a[f"{gen}_pt"]).to_numpy()[starts[matched] + flat[matched]]
-    for lo, hi in zip(edges, edges[1:]):
+    for lo, hi in zip(edges, edges[1:], strict=False):
         s = (gen_pt >= lo) & (gen_pt < hi)
         assert s.sum() > 50, (lo, hi, s.sum())
         r = float(np.mean(reco[s] / gen_pt[s]))

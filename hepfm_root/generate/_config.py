@@ -24,6 +24,7 @@ import math
 import os
 from typing import Literal
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -32,12 +33,17 @@ from ..errors import InvalidConfigError
 __all__ = [
     "BTagConfig",
     "EmulationConfig",
+    "FsrPhotonConfig",
     "GenPartConfig",
+    "JetCalibration",
     "JetConfig",
     "LeptonConfig",
+    "LowPtElectronConfig",
     "MetConfig",
     "ParticleFlowConfig",
     "Resolution",
+    "SoftDropConfig",
+    "TauConfig",
 ]
 
 
@@ -82,6 +88,41 @@ class LeptonConfig(_Frozen):
     resolution: Resolution = Field(description="pT resolution model.")
 
 
+class JetCalibration(_Frozen):
+    """Jet energy calibration (the analogue of CMS's simulation-based L2L3 JEC): corrected = C · raw.
+
+    C(pT_raw) is interpolated linearly in log(pT_raw) between the table points and held constant
+    beyond them.  The points come from a calibration run (``tests/benchmarks/derive_jet_calibration.py``):
+    in bins of GenJet pT, C = 1 / ⟨pT_raw / pT_gen⟩ of matched jets, placed at ⟨pT_raw⟩ of the bin
+    (numerical inversion).  The emulated response does not depend on |η| to better than 1 %,
+    so the table has no η dimension.  An empty table means no calibration (C = 1).
+    """
+
+    pt: tuple[float, ...] = Field((), description="Raw jet pT points in GeV, increasing.")
+    factor: tuple[float, ...] = Field((), description="Correction factor C at each point (same length as pt).")
+
+    @model_validator(mode="after")
+    def _check(self) -> JetCalibration:
+        if len(self.pt) != len(self.factor):
+            raise ValueError(f"calibration pt and factor differ in length ({len(self.pt)} vs {len(self.factor)})")
+        if any(b <= a for a, b in zip(self.pt, self.pt[1:], strict=False)) or any(p <= 0 for p in self.pt):
+            raise ValueError("calibration pt points must be positive and increasing")
+        if any(f <= 0 for f in self.factor):
+            raise ValueError("calibration factors must be positive")
+        return self
+
+    def correction(self, raw_pt):  # noqa: ANN001 - numpy array
+        """C(raw pT) for a numpy array of raw pT in GeV.
+
+        Example:
+            >>> JetCalibration(pt=(20.0, 200.0), factor=(1.04, 1.0)).correction(np.array([10.0, 63.2, 500.0])).round(3)
+            array([1.04, 1.02, 1.  ])
+        """
+        if not self.pt:
+            return np.ones_like(raw_pt)
+        return np.interp(np.log(np.maximum(raw_pt, 1e-3)), np.log(self.pt), self.factor)
+
+
 class JetConfig(_Frozen):
     """One jet collection (anti-kt) built from PF candidates after isolated leptons/photons are removed."""
 
@@ -94,6 +135,14 @@ class JetConfig(_Frozen):
     resolution: Resolution = Field(description="pT resolution (the whole four-vector is scaled).")
     flavour_match_dr: float = Field(gt=0, description="ΔR(jet, hadron) within which a B/C hadron sets the flavour.")
     min_hadron_pt: float = Field(5.0, gt=0, description="Minimum pT in GeV of a B/C hadron used for flavour labels.")
+    min_parton_pt: float = Field(
+        5.0, gt=0, description="Minimum pT in GeV of a pre-hadronisation parton used for GenJet partonFlavour."
+    )
+    gen_min_pt: float = Field(
+        gt=0, description="Minimum pT in GeV of the generator-level jets (GenJet / GenJetAK8), as in NanoAOD."
+    )
+    gen_match_dr: float = Field(gt=0, description="Reco jet -> closest generator jet within this ΔR (genJetIdx).")
+    calibration: JetCalibration = Field(default_factory=JetCalibration, description="Jet energy calibration table.")
 
 
 class BTagConfig(_Frozen):
@@ -122,6 +171,48 @@ class BTagConfig(_Frozen):
         width = getattr(self, f"width_{flavour}")
         wp_logit = math.log(self.working_point / (1 - self.working_point))
         return wp_logit + width * NormalDist().inv_cdf(eff)
+
+
+class SoftDropConfig(_Frozen):
+    """Soft-drop grooming of AK8 jets (``FatJet_msoftdrop``, the two ``SubJet`` prongs)."""
+
+    z_cut: float = Field(0.1, gt=0, lt=1, description="Soft-drop z_cut (CMS: 0.1).")
+    beta: float = Field(0.0, ge=0, description="Soft-drop angular exponent β (CMS: 0, i.e. modified mass-drop).")
+
+
+class TauConfig(_Frozen):
+    """Generator-level visible hadronic taus (``GenVisTau``) and reconstructed taus (``Tau``)."""
+
+    gen_min_pt: float = Field(10.0, ge=0, description="Minimum visible pT in GeV of a stored GenVisTau (NanoAOD: 10).")
+    min_pt: float = Field(20.0, gt=0, description="Minimum reconstructed tau pT in GeV.")
+    max_abs_eta: float = Field(2.5, gt=0, description="Acceptance |η| of reconstructed taus.")
+    match_dr: float = Field(0.4, gt=0, description="A GenVisTau is reconstructed from the closest AK4 jet within this ΔR.")
+    efficiency: float = Field(0.6, ge=0, le=1, description="Reconstruction × ID efficiency of genuine hadronic taus.")
+    resolution: Resolution = Field(default_factory=lambda: Resolution(constant=0.08),
+                                   description="Resolution of the tau pT around the visible generator pT.")
+    fake_rate: float = Field(0.005, ge=0, le=1, description="Probability that another jet in acceptance is a tau.")
+    fake_pt_fraction: float = Field(0.7, gt=0, le=1, description="A fake tau's pT = this × the jet's pT.")
+    fake_decay_mode_fractions: tuple[float, float, float] = Field(
+        (0.3, 0.4, 0.3), description="Probabilities of decay modes 0, 1, 10 for fake taus (normalised)."
+    )
+
+
+class FsrPhotonConfig(_Frozen):
+    """Final-state-radiation photons of muons (``FsrPhoton``), following the CMS H→4ℓ selection."""
+
+    min_pt: float = Field(2.0, gt=0, description="Minimum photon pT in GeV.")
+    max_abs_eta: float = Field(2.4, gt=0, description="Photon acceptance |η|.")
+    max_dr: float = Field(0.5, gt=0, description="Maximum ΔR(photon, muon).")
+    max_dr_over_et2: float = Field(0.012, gt=0, description="Maximum ΔR/ET² (1/GeV²); the muon keeps the smallest.")
+    max_rel_isolation: float = Field(1.8, gt=0, description="Maximum ΣpT(other candidates, ΔR < 0.3) / photon pT.")
+
+
+class LowPtElectronConfig(_Frozen):
+    """Low-pT electrons (``LowPtElectron``): electrons below the ``Electron`` threshold, no isolation."""
+
+    min_pt: float = Field(2.0, gt=0, description="Minimum reconstructed pT in GeV.")
+    max_abs_eta: float = Field(2.5, gt=0, description="Acceptance |η|.")
+    efficiency: float = Field(0.8, ge=0, le=1, description="Reconstruction × ID efficiency, flat.")
 
 
 class MetConfig(_Frozen):
@@ -154,14 +245,29 @@ def _photon() -> LeptonConfig:
                         resolution=Resolution(stochastic=0.05, constant=0.01))
 
 
+#: Jet calibrations derived with ``tests/benchmarks/derive_jet_calibration.py --events 3000`` (tt̄ + QCD,
+#: seed 101; docs/datasets.md): C = 1/⟨pT_raw/pT_gen⟩ at ⟨pT_raw⟩, smoothed by a quadratic in log pT.
+_AK4_CALIBRATION = JetCalibration(
+    pt=(16.6, 21.5, 26.6, 33.7, 43.6, 55.5, 71.2, 87.6, 112.3, 146.1, 191.7, 263.5, 340.6, 462.4, 711.3),
+    factor=(1.047, 1.0411, 1.0365, 1.0318, 1.0271, 1.0231, 1.0193, 1.0164, 1.0134, 1.0106, 1.0081, 1.0059, 1.0046,
+            1.0035, 1.003),
+)
+_AK8_CALIBRATION = JetCalibration(
+    pt=(137.1, 188.1, 261.4, 341.1, 436.5, 561.7, 802.1),
+    factor=(1.0284, 1.0215, 1.0153, 1.011, 1.0077, 1.0049, 1.0019),
+)
+
+
 def _ak4() -> JetConfig:
     return JetConfig(radius=0.4, min_pt=15.0, cluster_min_pt=10.0, max_abs_eta=4.7, flavour_match_dr=0.4,
-                     resolution=Resolution(noise=3.0, stochastic=1.0, constant=0.05))
+                     resolution=Resolution(noise=3.0, stochastic=1.0, constant=0.05),
+                     gen_min_pt=10.0, gen_match_dr=0.2, calibration=_AK4_CALIBRATION)
 
 
 def _ak8() -> JetConfig:
     return JetConfig(radius=0.8, min_pt=170.0, cluster_min_pt=140.0, max_abs_eta=2.5, flavour_match_dr=0.8,
-                     resolution=Resolution(noise=3.0, stochastic=1.0, constant=0.05))
+                     resolution=Resolution(noise=3.0, stochastic=1.0, constant=0.05),
+                     gen_min_pt=100.0, gen_match_dr=0.4, calibration=_AK8_CALIBRATION)
 
 
 def _deep_merge(base: dict, override: dict) -> dict:
@@ -180,8 +286,13 @@ class EmulationConfig(_Frozen):
     muon: LeptonConfig = Field(default_factory=_muon, description="Muons (|pdgId| 13).")
     photon: LeptonConfig = Field(default_factory=_photon, description="Photons (pdgId 22).")
     jet: JetConfig = Field(default_factory=_ak4, description="AK4 jets (``Jet``).")
-    fatjet: JetConfig = Field(default_factory=_ak8, description="AK8 jets (``FatJet``), for processes that ask for them.")
+    fatjet: JetConfig = Field(default_factory=_ak8, description="AK8 jets (``FatJet``, ``GenJetAK8``).")
+    softdrop: SoftDropConfig = Field(default_factory=SoftDropConfig, description="Soft drop of AK8 jets.")
     btag: BTagConfig = Field(default_factory=BTagConfig, description="Emulated b-tag score of AK4 jets.")
+    tau: TauConfig = Field(default_factory=TauConfig, description="Hadronic taus (GenVisTau, Tau).")
+    fsr_photon: FsrPhotonConfig = Field(default_factory=FsrPhotonConfig, description="FSR photons of muons.")
+    low_pt_electron: LowPtElectronConfig = Field(default_factory=LowPtElectronConfig,
+                                                 description="Low-pT electrons.")
     met: MetConfig = Field(default_factory=MetConfig, description="Missing transverse momentum.")
     genpart: GenPartConfig = Field(default_factory=GenPartConfig, description="Generator record subset.")
 

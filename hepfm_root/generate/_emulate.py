@@ -11,6 +11,10 @@ The steps, all vectorised over the batch (``EmulationConfig`` holds every number
    accepted electrons, muons and photons; the four-vector is scaled by a Gaussian response.
    ``hadronFlavour`` from ΔR matching to weakly decaying B (5), else C hadrons (4), else 0;
    ``btagDeepFlavB`` drawn from the flavour's score distribution (see ``BTagConfig``).
+   Jets are then calibrated (``JetCalibration``) and get ``genJetIdx``; AK8 ``FatJet``s (every
+   process) get soft drop and two ``SubJet``s (``_jets.py``).
+   ``GenJet``/``GenJetAK8`` cluster the stable visible generator particles.  ``GenVisTau``/``Tau``
+   come from ``_taus.py``, ``FsrPhoton``/``LowPtElectron`` from ``_leptons.py``.
 4. **MET**: −Σ pT of all candidates, corrected by the smearing of jets and leptons/photons, plus
    a Gaussian term for the unclustered rest.
 5. ``PFCands`` are the constituents of the stored jets (as PFNano's jet-constituent mode);
@@ -24,13 +28,15 @@ from __future__ import annotations
 
 import logging
 
-import awkward as ak
 import numpy as np
 
-from ._config import BTagConfig, EmulationConfig, JetConfig, LeptonConfig
-from ._genpart import genpart, hadron_flags
+from ._config import BTagConfig, EmulationConfig, LeptonConfig
+from ._genpart import genpart, hadron_flags, last_copies
+from ._jets import GenJets, RecoJets, closest_within, soft_drop
 from ._kinematics import counts_of, delta_r, eta_phi, offsets_of, pair_indices, smear_factor
+from ._leptons import fsr_photons, low_pt_electrons
 from ._pythia import ParticleRecord
+from ._taus import gen_vis_taus, reco_taus
 
 __all__ = ["Collection", "emulate"]
 
@@ -47,8 +53,8 @@ _MIGRATION_MARGIN = 0.7
 class _Cands:
     """The PF candidates of a batch, grouped by event."""
 
-    def __init__(self, rec: ParticleRecord, cfg: EmulationConfig) -> None:
-        pt, eta, phi = eta_phi(rec.px, rec.py, rec.pz)
+    def __init__(self, rec: ParticleRecord, cfg: EmulationConfig, kinematics: tuple) -> None:
+        pt, eta, phi = kinematics
         a = np.abs(rec.pdg_id)
         sel = (rec.status > 0) & ~np.isin(a, _INVISIBLE) & (pt > cfg.pf.min_pt) & (np.abs(eta) < cfg.pf.max_abs_eta)
         idx = np.flatnonzero(sel)
@@ -80,10 +86,6 @@ def _isolated(c: _Cands, kind: np.ndarray, lcfg: LeptonConfig, rng: np.random.Ge
     return sel[ok], factor[ok], iso[ok]
 
 
-def _sorted_by_pt(event: np.ndarray, pt: np.ndarray) -> np.ndarray:
-    return np.lexsort((-pt, event))
-
-
 #: NanoAOD overlap links.  Isolated objects are removed from the jet input and are distinct
 #: particles, so no electron is a jet's or a photon's: the links exist (coffea's schema builds
 #: its cross-references from them) and are -1.
@@ -97,7 +99,7 @@ _NO_OVERLAP = {
 
 def _object_collection(c: _Cands, idx: np.ndarray, factor: np.ndarray, iso: np.ndarray, iso_name: str,
                        kind: str, gen_index: np.ndarray) -> Collection:
-    order = _sorted_by_pt(c.event[idx], c.pt[idx] * factor)
+    order = np.lexsort((-(c.pt[idx] * factor), c.event[idx]))
     idx, factor, iso = idx[order], factor[order], iso[order]
     fields = {
         "pt": (c.pt[idx] * factor).astype(np.float32),
@@ -114,71 +116,36 @@ def _object_collection(c: _Cands, idx: np.ndarray, factor: np.ndarray, iso: np.n
     return counts_of(c.event[idx], c.n_events), fields
 
 
-class _Jets:
-    """One anti-kt clustering of the jet-input candidates of a whole batch, smeared and cut."""
-
-    def __init__(self, c: _Cands, inputs: np.ndarray, jcfg: JetConfig, rng: np.random.Generator) -> None:
-        import fastjet
-
-        in_counts = counts_of(c.event[inputs], c.n_events)
-        in_offsets = offsets_of(in_counts)
-        particles = ak.unflatten(
-            ak.zip({"px": c.px[inputs], "py": c.py[inputs], "pz": c.pz[inputs], "E": c.e[inputs]}), in_counts
-        )
-        cs = fastjet.ClusterSequence(particles, fastjet.JetDefinition(fastjet.antikt_algorithm, jcfg.radius))
-        jets = cs.inclusive_jets(jcfg.cluster_min_pt)
-        const = cs.constituent_index(jcfg.cluster_min_pt)
-        njet = ak.num(jets).to_numpy().astype(np.int64)
-        event = np.repeat(np.arange(c.n_events), njet)
-        flat = ak.flatten(jets)
-        px, py, pz, e = (flat[f].to_numpy() for f in ("px", "py", "pz", "E"))
-        pt, eta, phi = eta_phi(px, py, pz)
-        mass = np.sqrt(np.maximum(e**2 - px**2 - py**2 - pz**2, 0.0))
-        factor = smear_factor(rng, jcfg.resolution.relative_sigma(np.maximum(pt, 1e-3)))
-        keep = (pt * factor > jcfg.min_pt) & (np.abs(eta) < jcfg.max_abs_eta)
-        nconst_all = ak.flatten(ak.num(const, axis=2)).to_numpy().astype(np.int64)
-        const_local = ak.flatten(const, axis=None).to_numpy().astype(np.int64)
-        const_event = np.repeat(event, nconst_all)
-        const_cand = inputs[in_offsets[const_event] + const_local]   # candidate index of every constituent
-
-        kept = np.flatnonzero(keep)
-        self.order = kept[_sorted_by_pt(event[kept], (pt * factor)[kept])]
-        self.n_events = c.n_events
-        self.event = event[self.order]
-        self.counts = counts_of(self.event, c.n_events)
-        self.pt_raw, self.px_raw, self.py_raw = pt[self.order], px[self.order], py[self.order]
-        self.factor = factor[self.order]
-        self.pt, self.eta, self.phi = self.pt_raw * self.factor, eta[self.order], phi[self.order]
-        self.mass = mass[self.order] * self.factor
-        self.n_constituents = nconst_all[self.order]
-        # constituents of the kept jets, grouped by jet in the new (pT-ordered) jet order
-        const_start = offsets_of(nconst_all)[self.order]
-        take = np.repeat(const_start - offsets_of(self.n_constituents), self.n_constituents)
-        self.constituents = const_cand[take + np.arange(self.n_constituents.sum())]
-        self.constituent_jet = np.repeat(np.arange(len(self.order)) - offsets_of(self.counts)[self.event],
-                                         self.n_constituents).astype(np.int32)
-
-    def matched(self, hadron_event: np.ndarray, hadron_eta: np.ndarray, hadron_phi: np.ndarray, dr: float) -> np.ndarray:
-        """Number of the given hadrons within ΔR < dr of each jet."""
-        order = np.argsort(hadron_event, kind="stable")
-        hc = counts_of(hadron_event[order], self.n_events)
-        ia, ib = pair_indices(self.event, hc, offsets_of(hc))
-        close = delta_r(self.eta[ia], self.phi[ia], hadron_eta[order][ib], hadron_phi[order][ib]) < dr
-        return np.bincount(ia[close], minlength=len(self.event))
+def _stored_order(c: _Cands, idx: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """The candidates of an object collection in stored (event, decreasing pT) order."""
+    return idx[np.lexsort((-(c.pt[idx] * factor), c.event[idx]))]
 
 
-def _btag(jets: _Jets, flavour: np.ndarray, bcfg: BTagConfig, rng: np.random.Generator) -> np.ndarray:
+def _btag(jets: RecoJets, flavour: np.ndarray, bcfg: BTagConfig, rng: np.random.Generator) -> np.ndarray:
     kind = np.where(np.abs(jets.eta) >= bcfg.max_abs_eta, 0, flavour)   # no tracks, no tag
     mean = np.select([kind == 5, kind == 4], [bcfg.logit_mean("b"), bcfg.logit_mean("c")], bcfg.logit_mean("light"))
     width = np.select([kind == 5, kind == 4], [bcfg.width_b, bcfg.width_c], bcfg.width_light)
     return (1.0 / (1.0 + np.exp(-(mean + width * rng.standard_normal(len(kind)))))).astype(np.float32)
 
 
+def _jet_flavour(j: RecoJets, had: dict, dr: float) -> tuple[np.ndarray, np.ndarray]:
+    nb = j.matched(*had["b"], dr)
+    nc = j.matched(*had["c"], dr)
+    return nb, nc
+
+
 def emulate(rec: ParticleRecord, cfg: EmulationConfig, rng: np.random.Generator, *,
             large_r: bool = False) -> tuple[dict[str, Collection], dict[str, np.ndarray]]:
-    """Collections and per-event scalars (``MET_pt``, ``MET_phi``) for one batch."""
-    c = _Cands(rec, cfg)
+    """Collections and per-event scalars (``MET_pt``, ``MET_phi``) for one batch.
+
+    ``FatJet`` (with ``SubJet``, ``GenJetAK8``) is made for every process, as in NanoAOD;
+    ``large_r`` adds its constituents (``FatJetPFCands``) for jet-substructure studies.
+    """
+    kin = eta_phi(rec.px, rec.py, rec.pz)   # once per batch: the whole record is large
+    hpt, heta, hphi = kin
+    c = _Cands(rec, cfg, kin)
     glob_mother = np.where(rec.mother1 > 0, rec.mother1 + np.repeat(rec.offsets, rec.counts), -1)
+    last_copy = last_copies(rec)
     aid = np.abs(c.pdg)
     electrons = _isolated(c, aid == 11, cfg.electron, rng)
     muons = _isolated(c, aid == 13, cfg.muon, rng)
@@ -188,24 +155,30 @@ def emulate(rec: ParticleRecord, cfg: EmulationConfig, rng: np.random.Generator,
         removed[idx] = True
     jet_inputs = np.flatnonzero(~removed)
 
-    # Flavour truth: weakly decaying B and C hadrons above a pT threshold.
-    hpt, heta, hphi = eta_phi(rec.px, rec.py, rec.pz)
+    # Flavour truth: weakly decaying B and C hadrons above a pT threshold; partons entering hadronisation.
     hevent = np.repeat(np.arange(rec.n_events), rec.counts)
     last_b = hadron_flags(rec, glob_mother, 5)
     last_c = hadron_flags(rec, glob_mother, 4)
     b_had = np.flatnonzero(last_b & (hpt > cfg.jet.min_hadron_pt))
     c_had = np.flatnonzero(last_c & (hpt > cfg.jet.min_hadron_pt))
+    had = {"b": (hevent[b_had], heta[b_had], hphi[b_had]), "c": (hevent[c_had], heta[c_had], hphi[c_had])}
+    a_rec = np.abs(rec.pdg_id)
+    st = np.abs(rec.status)
+    partons = np.flatnonzero((st >= 71) & (st <= 79) & ((a_rec <= 5) | (a_rec == 21)) & (hpt > cfg.jet.min_parton_pt))
+    parton_info = (hevent[partons], heta[partons], hphi[partons], hpt[partons], rec.pdg_id[partons])
 
-    jets = _Jets(c, jet_inputs, cfg.jet, rng)
-    nb = jets.matched(hevent[b_had], heta[b_had], hphi[b_had], cfg.jet.flavour_match_dr)
-    nc = jets.matched(hevent[c_had], heta[c_had], hphi[c_had], cfg.jet.flavour_match_dr)
+    jets = RecoJets(c, jet_inputs, cfg.jet, rng)
+    nb, nc = _jet_flavour(jets, had, cfg.jet.flavour_match_dr)
     flavour = np.where(nb > 0, 5, np.where(nc > 0, 4, 0)).astype(np.int32)
     btag = _btag(jets, flavour, cfg.btag, rng)
-    all_jets = [jets]
-    fat = None
-    if large_r:
-        fat = _Jets(c, jet_inputs, cfg.fatjet, rng)
-        all_jets.append(fat)
+    fat = RecoJets(c, jet_inputs, cfg.fatjet, rng)
+    msd, n_sub, spx, spy, spz, se = soft_drop(c, fat, cfg.softdrop, cfg.fatjet.radius)
+
+    # Generator jets: stable visible particles, clustered like the reco jets.
+    vis = np.flatnonzero((rec.status > 0) & ~np.isin(a_rec, _INVISIBLE) & (hpt > 0))
+    gen_p4 = (hevent[vis], rec.px[vis], rec.py[vis], rec.pz[vis], rec.energy[vis], rec.n_events)
+    gen_jets = GenJets(*gen_p4, cfg.jet, (had["b"], had["c"]), parton_info)
+    gen_fat = GenJets(*gen_p4, cfg.fatjet, (had["b"], had["c"]), parton_info)
 
     # MET from the visible system, with the smearing of the reconstructed objects propagated.
     n = rec.n_events
@@ -213,8 +186,8 @@ def emulate(rec: ParticleRecord, cfg: EmulationConfig, rng: np.random.Generator,
     mey = -np.bincount(c.event, weights=c.py, minlength=n)
     clustered = np.zeros(len(c.pt), bool)
     clustered[jets.constituents] = True
-    mex -= np.bincount(jets.event, weights=(jets.factor - 1) * jets.px_raw, minlength=n)
-    mey -= np.bincount(jets.event, weights=(jets.factor - 1) * jets.py_raw, minlength=n)
+    mex -= np.bincount(jets.event, weights=(jets.smear - 1) * jets.px_raw, minlength=n)
+    mey -= np.bincount(jets.event, weights=(jets.smear - 1) * jets.py_raw, minlength=n)
     for idx, factor, _ in (electrons, muons, photons):
         clustered[idx] = True
         mex -= np.bincount(c.event[idx], weights=(factor - 1) * c.px[idx], minlength=n)
@@ -225,30 +198,74 @@ def emulate(rec: ParticleRecord, cfg: EmulationConfig, rng: np.random.Generator,
     mey += sigma * rng.standard_normal(n)
 
     # Stored PF candidates: the constituents of every stored jet collection.
+    linked = [jets, fat] if large_r else [jets]
     stored = np.zeros(len(c.pt), bool)
-    for j in all_jets:
+    for j in linked:
         stored[j.constituents] = True
     stored_idx = np.flatnonzero(stored)
     pf_counts = counts_of(c.event[stored_idx], n)
     local = np.full(len(c.pt), -1, np.int64)
     local[stored_idx] = np.arange(len(stored_idx)) - offsets_of(pf_counts)[c.event[stored_idx]]
 
-    def links(j: _Jets) -> Collection:
+    def links(j: RecoJets) -> Collection:
         counts = np.bincount(j.event, weights=j.n_constituents, minlength=n).astype(np.int64)
         return counts, {"jetIdx": j.constituent_jet, "pFCandsIdx": local[j.constituents].astype(np.int32)}
 
-    reco_particles = c.record[np.concatenate([electrons[0], muons[0], photons[0]])]
-    gen_counts, gen_fields, gen_index = genpart(rec, glob_mother, last_b, cfg.genpart, reco_particles)
+    electron_cands = _stored_order(c, electrons[0], electrons[1])
+    low_counts, low_fields, low_cands = low_pt_electrons(c, electron_cands, cfg, rng)
+    reco_particles = c.record[np.concatenate([electrons[0], muons[0], photons[0], low_cands])]
+    gen_counts, gen_fields, gen_index = genpart(rec, glob_mother, last_b, cfg.genpart, reco_particles, kin, last_copy)
+    low_fields["genPartIdx"] = gen_index[c.record[low_cands]].astype(np.int16)
+    vis_counts, vis_fields = gen_vis_taus(rec, last_copy, gen_index, cfg.tau)
+    tau_counts, tau_fields = reco_taus(vis_counts, vis_fields, jets, cfg.tau, rng)
+
+    muon = _object_collection(c, *muons, "pfRelIso04_all", kind="Muon", gen_index=gen_index)
+    fsr_counts, fsr_fields, muon_fsr = fsr_photons(c, muon[0], muon[1]["eta"].astype(np.float64),
+                                                   muon[1]["phi"].astype(np.float64), photons[0], cfg)
+    muon[1]["fsrPhotonIdx"] = muon_fsr
+
+    jet_gen_idx = closest_within(jets.event, jets.eta, jets.phi, gen_jets.counts, gen_jets.eta, gen_jets.phi,
+                                 cfg.jet.gen_match_dr)
+    fat_gen_idx = closest_within(fat.event, fat.eta, fat.phi, gen_fat.counts, gen_fat.eta, gen_fat.phi,
+                                 cfg.fatjet.gen_match_dr)
+    fnb, fnc = _jet_flavour(fat, had, cfg.fatjet.flavour_match_dr)
+    sub_counts = np.bincount(fat.event, weights=n_sub, minlength=n).astype(np.int64)
+    sub_first = np.repeat(offsets_of(sub_counts), counts_of(fat.event, n))   # per fat jet: event's first subjet
+    sub_start = offsets_of(n_sub) - sub_first[:len(n_sub)] if len(n_sub) else np.zeros(0, np.int64)
+    spt, seta, sphi = eta_phi(spx, spy, spz)
     out: dict[str, Collection] = {
         "Jet": (jets.counts, {
             "pt": jets.pt.astype(np.float32), "eta": jets.eta.astype(np.float32), "phi": jets.phi.astype(np.float32),
-            "mass": jets.mass.astype(np.float32), "btagDeepFlavB": btag, "hadronFlavour": flavour,
-            "nConstituents": jets.n_constituents.astype(np.uint16),
+            "mass": jets.mass.astype(np.float32), "rawFactor": jets.raw_factor.astype(np.float32),
+            "btagDeepFlavB": btag, "hadronFlavour": flavour,
+            "nConstituents": jets.n_constituents.astype(np.uint16), "genJetIdx": jet_gen_idx.astype(np.int16),
             **{name: np.full(len(jets.pt), -1, np.int32) for name in _NO_OVERLAP["Jet"]},
         }),
+        "GenJet": (gen_jets.counts, gen_jets.fields()),
         "Electron": _object_collection(c, *electrons, "pfRelIso03_all", kind="Electron", gen_index=gen_index),
-        "Muon": _object_collection(c, *muons, "pfRelIso04_all", kind="Muon", gen_index=gen_index),
+        "LowPtElectron": (low_counts, low_fields),
+        "Muon": muon,
+        "FsrPhoton": (fsr_counts, fsr_fields),
         "Photon": _object_collection(c, *photons, "pfRelIso03_all", kind="Photon", gen_index=gen_index),
+        "Tau": (tau_counts, tau_fields),
+        "GenVisTau": (vis_counts, vis_fields),
+        "FatJet": (fat.counts, {
+            "pt": fat.pt.astype(np.float32), "eta": fat.eta.astype(np.float32), "phi": fat.phi.astype(np.float32),
+            "mass": fat.mass.astype(np.float32), "msoftdrop": msd.astype(np.float32),
+            "rawFactor": fat.raw_factor.astype(np.float32),
+            "hadronFlavour": np.where(fnb > 0, 5, np.where(fnc > 0, 4, 0)).astype(np.uint8),
+            "nBHadrons": np.minimum(fnb, 255).astype(np.uint8), "nCHadrons": np.minimum(fnc, 255).astype(np.uint8),
+            "nConstituents": fat.n_constituents.astype(np.uint16),
+            "subJetIdx1": np.where(n_sub >= 1, sub_start, -1).astype(np.int16),
+            "subJetIdx2": np.where(n_sub >= 2, sub_start + 1, -1).astype(np.int16),
+            "genJetAK8Idx": fat_gen_idx.astype(np.int16),
+        }),
+        "SubJet": (sub_counts, {
+            "pt": spt.astype(np.float32), "eta": seta.astype(np.float32), "phi": sphi.astype(np.float32),
+            "mass": _mass4(spx, spy, spz, se).astype(np.float32),
+            "rawFactor": np.repeat(fat.raw_factor, n_sub).astype(np.float32),
+        }),
+        "GenJetAK8": (gen_fat.counts, gen_fat.fields()),
         "PFCands": (pf_counts, {
             "pt": c.pt[stored_idx].astype(np.float32), "eta": c.eta[stored_idx].astype(np.float32),
             "phi": c.phi[stored_idx].astype(np.float32), "mass": c.mass[stored_idx].astype(np.float32),
@@ -256,14 +273,7 @@ def emulate(rec: ParticleRecord, cfg: EmulationConfig, rng: np.random.Generator,
         }),
         "JetPFCands": links(jets),
     }
-    if fat is not None:
-        fnb = fat.matched(hevent[b_had], heta[b_had], hphi[b_had], cfg.fatjet.flavour_match_dr)
-        fnc = fat.matched(hevent[c_had], heta[c_had], hphi[c_had], cfg.fatjet.flavour_match_dr)
-        out["FatJet"] = (fat.counts, {
-            "pt": fat.pt.astype(np.float32), "eta": fat.eta.astype(np.float32), "phi": fat.phi.astype(np.float32),
-            "mass": fat.mass.astype(np.float32), "nBHadrons": fnb.astype(np.uint8), "nCHadrons": fnc.astype(np.uint8),
-            "nConstituents": fat.n_constituents.astype(np.uint16),
-        })
+    if large_r:
         out["FatJetPFCands"] = links(fat)
     out["GenPart"] = (gen_counts, gen_fields)
     scalars = {
@@ -271,3 +281,7 @@ def emulate(rec: ParticleRecord, cfg: EmulationConfig, rng: np.random.Generator,
         "MET_phi": np.arctan2(mey, mex).astype(np.float32),
     }
     return out, scalars
+
+
+def _mass4(px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.maximum(e**2 - px**2 - py**2 - pz**2, 0.0))

@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from ._config import GenPartConfig
-from ._kinematics import counts_of, eta_phi, offsets_of
+from ._kinematics import counts_of, offsets_of
 from ._pythia import ParticleRecord
 
-__all__ = ["genpart", "hadron_flags"]
+__all__ = ["genpart", "hadron_flags", "last_copies"]
 
 _HEAVY = np.array([6, 15, 23, 24, 25, 35, 36, 37])   # t, τ, Z, W, h, H, A, H±
 _LEPTONS = np.array([11, 12, 13, 14, 16])
@@ -43,22 +43,28 @@ def hadron_flags(rec: ParticleRecord, glob_mother: np.ndarray, flavour: int) -> 
     return kind & ~has_same_daughter
 
 
+def last_copies(rec: ParticleRecord) -> np.ndarray:
+    """True for record entries that are not followed by a copy of themselves (Pythia's recoil copies)."""
+    d1 = rec.daughter1 + np.repeat(rec.offsets, rec.counts)
+    single_copy_child = (rec.daughter1 > 0) & (rec.daughter1 == rec.daughter2)
+    same_id_child = np.zeros(len(rec.pdg_id), bool)
+    same_id_child[single_copy_child] = rec.pdg_id[d1[single_copy_child]] == rec.pdg_id[single_copy_child]
+    return ~same_id_child
+
+
 def genpart(rec: ParticleRecord, glob_mother: np.ndarray, last_b: np.ndarray, cfg: GenPartConfig,
-            also_keep: np.ndarray):
+            also_keep: np.ndarray, kinematics: tuple[np.ndarray, np.ndarray, np.ndarray], last_copy: np.ndarray):
     """Counts and fields of ``GenPart``, and each record entry's index in it (-1 if not kept).
 
     ``also_keep`` are record indices kept in any case (the particles behind reconstructed
-    electrons, muons and photons, so that their ``genPartIdx`` points somewhere).
+    electrons, muons and photons, so that their ``genPartIdx`` points somewhere);
+    ``kinematics`` is (pT, η, φ) of every record entry and ``last_copy`` ``last_copies(rec)``,
+    both computed once per batch by the caller.
     """
     a = np.abs(rec.pdg_id)
     st = np.abs(rec.status)
-    pt, eta, phi = eta_phi(rec.px, rec.py, rec.pz)
+    pt, eta, phi = kinematics
     event = np.repeat(np.arange(rec.n_events), rec.counts)
-    d1 = rec.daughter1 + np.repeat(rec.offsets, rec.counts)
-    single_copy_child = (rec.daughter1 > 0) & (rec.daughter1 == rec.daughter2)
-    same_id_child = np.zeros(len(a), bool)
-    same_id_child[single_copy_child] = rec.pdg_id[d1[single_copy_child]] == rec.pdg_id[single_copy_child]
-    last_copy = ~same_id_child
 
     hard = (st >= 22) & (st <= 29)   # 21 (incoming, pT = 0) left out: its η is infinite
     heavy_last = np.isin(a, _HEAVY) & last_copy

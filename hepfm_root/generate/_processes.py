@@ -57,7 +57,7 @@ class Process:
         variants: ``(weight, settings)`` pairs; events are drawn from the variants with these
             weights, event by event.  Settings may hold ``{parameter}`` placeholders.
         parameters: names and default values of the placeholders.
-        large_r: also cluster and write AK8 ``FatJet`` (boosted topologies).
+        large_r: also write the AK8 jets' constituents (``FatJetPFCands``; ``FatJet`` itself is in every file).
     """
 
     name: str

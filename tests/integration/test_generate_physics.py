@@ -11,6 +11,12 @@ from hepfm_root.generate import EmulationConfig, generate
 
 pytestmark = pytest.mark.slow
 
+#: Where the M3 histogram (10 GeV bins) may peak.  Calibrating the jets to the GenJet scale
+#: raises them by only 0.3-5 % (their raw response was 0.95-0.995): on this sample M3 still
+#: peaks at 145-150 GeV (median 187), while the same M3 on GenJets peaks at 165-170 — the
+#: deficit is combinatorics and the pT > 30 selection, not the jet energy scale.
+M3_WINDOW = (140, 195)
+
 
 @pytest.fixture(scope="module")
 def semilep(tmp_path_factory):
@@ -41,9 +47,31 @@ def test_hadronic_top_mass_peaks_near_173(semilep):
     assert len(m3) > 200
     counts, edges = np.histogram(m3, bins=np.arange(100, 300, 10))
     peak = edges[np.argmax(counts)] + 5
-    # The emulated jets are not energy-calibrated: particle-level R = 0.4 jets lose out-of-cone
-    # radiation and the neutrinos of b decays, so M3 peaks ~10-15 % under 173 GeV (145 seen).
-    assert 140 <= peak <= 195, f"M3 peaks at {peak} GeV"
+    # Jets are calibrated to the GenJet scale (EmulationConfig.jet.calibration), as CMS JEC.
+    assert M3_WINDOW[0] <= peak <= M3_WINDOW[1], f"M3 peaks at {peak} GeV"
+
+
+@pytest.mark.parametrize("collection, gen, edges", [
+    ("Jet", "GenJet", [30, 50, 80, 120, 200, 400]),
+])
+def test_calibrated_jet_response_is_one(semilep, collection, gen, edges):
+    # Mean pT_reco / pT_gen of matched jets, in bins of generator pT (above the 15 GeV reco
+    # threshold's reach), is 1 within 5 %: the calibration undoes the particle-level losses.
+    a = semilep
+    idx = a[f"{collection}_genJetIdx"]
+    reco = ak.flatten(a[f"{collection}_pt"]).to_numpy()
+    flat = ak.flatten(idx).to_numpy().astype(np.int64)
+    counts = ak.num(a[f"{gen}_pt"]).to_numpy()
+    starts = np.repeat(np.cumsum(counts) - counts, ak.num(idx).to_numpy())
+    matched = flat >= 0
+    reco, gen_pt = reco[matched], ak.flatten(a[f"{gen}_pt"]).to_numpy()[starts[matched] + flat[matched]]
+    for lo, hi in zip(edges, edges[1:], strict=False):
+        s = (gen_pt >= lo) & (gen_pt < hi)
+        assert s.sum() > 50, (lo, hi, s.sum())
+        r = float(np.mean(reco[s] / gen_pt[s]))
+        assert abs(r - 1) < 0.05, f"response {r:.3f} for gen pT {lo}-{hi} GeV"
+    raw = ak.flatten(a[f"{collection}_pt"] * (1 - a[f"{collection}_rawFactor"])).to_numpy()
+    assert np.all(raw <= ak.flatten(a[f"{collection}_pt"]).to_numpy() * 1.0001)   # the correction raises pT
 
 
 def test_btag_efficiencies_match_config(semilep):

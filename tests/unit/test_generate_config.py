@@ -60,3 +60,19 @@ def test_process_registry():
     assert "ttW" in UNAVAILABLE
     with pytest.raises(InvalidConfigError, match="no parameter 'mas'"):
         get_process("heavy_higgs_tt").settings_for({"mas": 400})
+
+
+def test_jet_calibration_table():
+    from hepfm_root.generate._config import JetCalibration
+
+    cfg = EmulationConfig()
+    for jc in (cfg.jet.calibration, cfg.fatjet.calibration):
+        assert len(jc.pt) >= 3 and all(0.9 < f < 1.2 for f in jc.factor)     # derived, not empty
+        assert all(b >= a - 1e-3 for a, b in zip(jc.factor[1:], jc.factor[:-1], strict=False))   # smaller correction at high pT
+    c = cfg.jet.calibration.correction(np.array([1.0, 50.0, 1e5]))
+    assert c[0] == cfg.jet.calibration.factor[0] and c[-1] == cfg.jet.calibration.factor[-1]   # held beyond ends
+    np.testing.assert_array_equal(JetCalibration().correction(np.array([20.0, 300.0])), [1.0, 1.0])
+    for bad in ({"pt": [20, 10], "factor": [1.1, 1.0]}, {"pt": [10, 20], "factor": [1.1]},
+                {"pt": [10, 20], "factor": [1.1, 0.0]}):
+        with pytest.raises(ValueError, match="calibration"):
+            JetCalibration.model_validate(bad)

@@ -23,6 +23,7 @@ LAYERS = {
     "generate": 4,
     "infer": 5,    # no torch at import; the torch backend imports models lazily
     "train": 6,
+    "skim": 6,     # no torch: infer + io + tensors
     "export": 7,
     "cli": 9,
 }
@@ -82,7 +83,8 @@ def test_imports_go_one_way(module):
 
 def test_scoring_path_imports_neither_torch_nor_root():
     code = (
-        "import sys, hepfm_root, hepfm_root.spec, hepfm_root.tensors, hepfm_root.io, hepfm_root.infer, hepfm_root.cli;"
+        "import sys, hepfm_root, hepfm_root.spec, hepfm_root.tensors, hepfm_root.io, hepfm_root.infer;"
+        "import hepfm_root.skim, hepfm_root.cli;"
         "bad = [m for m in ('torch', 'ROOT', 'cppyy') if m in sys.modules];"
         "print(','.join(bad)); sys.exit(1 if bad else 0)"
     )

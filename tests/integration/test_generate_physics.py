@@ -51,6 +51,72 @@ def test_hadronic_top_mass_peaks_near_173(semilep):
     assert M3_WINDOW[0] <= peak <= M3_WINDOW[1], f"M3 peaks at {peak} GeV"
 
 
+def _hadronic_top_partons(pdg: list[int], mother: list[int]) -> list[int] | None:
+    """GenPart indices of (b, q, q') of the hadronically decaying top, or None."""
+    def top_of(i: int) -> int | None:
+        while i >= 0 and abs(pdg[i]) != 6:
+            i = mother[i]
+        return i if i >= 0 else None
+
+    by_top: dict[int, list[int]] = {}
+    for i, p in enumerate(pdg):
+        m = mother[i]
+        if 1 <= abs(p) <= 5 and m >= 0 and abs(pdg[m]) == 24:
+            t = top_of(m)
+            if t is not None:
+                by_top.setdefault(t, []).append(i)
+    for t, quarks in by_top.items():
+        b = [i for i, p in enumerate(pdg) if abs(p) == 5 and mother[i] == t]
+        if len(quarks) == 2 and len(b) == 1:
+            return [b[0], *quarks]
+    return None
+
+
+def _matched_top_masses(a, coll: str) -> np.ndarray:
+    """Mass of the three `coll` jets matched (dR < 0.4, distinct) to b, q, q' of the hadronic top."""
+    masses = []
+    for e in range(len(a)):
+        partons = _hadronic_top_partons(a.GenPart_pdgId[e].tolist(), a.GenPart_genPartIdxMother[e].tolist())
+        if partons is None:
+            continue
+        jeta, jphi = a[f"{coll}_eta"][e].to_numpy(), a[f"{coll}_phi"][e].to_numpy()
+        used, chosen = set(), []
+        for i in partons:
+            deta = jeta - float(a.GenPart_eta[e][i])
+            dphi = (jphi - float(a.GenPart_phi[e][i]) + np.pi) % (2 * np.pi) - np.pi
+            dr = np.hypot(deta, dphi)
+            order = [j for j in np.argsort(dr) if dr[j] < 0.4 and j not in used]
+            if not order:
+                break
+            used.add(order[0])
+            chosen.append(order[0])
+        if len(chosen) != 3:
+            continue
+        pt, eta, phi, m = (a[f"{coll}_{f}"][e].to_numpy()[chosen] for f in ("pt", "eta", "phi", "mass"))
+        px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
+        en = np.sqrt(px**2 + py**2 + pz**2 + m**2)
+        masses.append(np.sqrt(max(en.sum() ** 2 - px.sum() ** 2 - py.sum() ** 2 - pz.sum() ** 2, 0.0)))
+    return np.array(masses)
+
+
+def test_truth_matched_hadronic_top_mass(semilep):
+    """Jets matched to b, q, q' of t -> bW -> bqq' peak near the top mass.
+
+    Measured on this sample: the partons give 172.3 GeV; particle-level GenJets (R = 0.4,
+    neutrinos excluded) a median of ~161 GeV — out-of-cone radiation and neutrinos from
+    b decays, the reason CMS calibrates jets to particle level; calibrated reco jets reproduce
+    the particle level within 1 %.  So: reco == GenJet within 2 %, both peaking at 150-180 GeV.
+    """
+    reco = _matched_top_masses(semilep, "Jet")
+    gen = _matched_top_masses(semilep, "GenJet")
+    assert len(reco) > 200 and len(gen) > 200
+    assert abs(np.median(reco) / np.median(gen) - 1) < 0.02, (np.median(reco), np.median(gen))
+    for m in (reco, gen):
+        counts, edges = np.histogram(m, bins=np.arange(120, 230, 5))
+        peak = edges[np.argmax(counts)] + 2.5
+        assert 150 <= peak <= 180, f"matched hadronic top peaks at {peak} GeV (median {np.median(m):.1f})"
+
+
 @pytest.mark.parametrize("collection, gen, edges", [
     ("Jet", "GenJet", [30, 50, 80, 120, 200, 400]),
 ])

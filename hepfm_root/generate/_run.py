@@ -10,22 +10,26 @@ however large N is.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import json
 import logging
 import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import awkward as ak
 import numpy as np
 
 from .._version import __version__
-from ..io import atomic_output
+from ..errors import OutputExistsError
+from ..io import BranchLayout, NtupleWriter
 from ._config import EmulationConfig
 from ._emulate import Collection, emulate
 from ._processes import COMMON_SETTINGS, get_process
 from ._pythia import ParticleRecord, PythiaBlockGenerator, import_pythia, pythia_seed
-from ._writer import NanoAODWriter
 
 __all__ = ["EVENTS_PER_BLOCK", "GenerationSummary", "generate", "generate_block"]
 
@@ -119,6 +123,17 @@ def _ordered(tasks: Sequence[_BlockTask], jobs: int) -> Iterator[tuple[dict, dic
             yield result
 
 
+def _as_branches(scalars: dict[str, np.ndarray], collections: dict[str, Any]) -> tuple[dict[str, Any], BranchLayout]:
+    """Flat NanoAOD branch names (``Jet_pt`` …) and their counters (``nJet``) for NtupleWriter."""
+    branches: dict[str, Any] = dict(scalars)
+    counter_of = {}
+    for coll, (counts, fields) in collections.items():
+        for f, values in fields.items():
+            branches[f"{coll}_{f}"] = ak.unflatten(values, counts)
+            counter_of[f"{coll}_{f}"] = f"n{coll}"
+    return branches, BranchLayout(list(scalars), counter_of)
+
+
 def generate(
     process: str,
     n_events: int,
@@ -179,9 +194,17 @@ def generate(
         "emulation": cfg.model_dump(mode="json"),
     }
     start = time.perf_counter()
-    with atomic_output(output, overwrite=overwrite) as tmp, NanoAODWriter(tmp, metadata) as writer:
+    if os.path.exists(output) and not overwrite:  # before any event is generated
+        raise OutputExistsError(f"{output} exists; pass overwrite (--overwrite) to replace it")
+    with contextlib.ExitStack() as stack:
+        writer = None
         for scalars, collections in _ordered(tasks, min(jobs, len(tasks))):
-            writer.write(scalars, collections)
+            branches, layout = _as_branches(scalars, collections)
+            if writer is None:  # the one ntuple writer of io/: atomic, NanoAOD counters
+                writer = stack.enter_context(NtupleWriter(
+                    output, layout, overwrite=overwrite,
+                    strings={"hepfm_generate": json.dumps(metadata, sort_keys=True)}))
+            writer.write(branches)
             if on_progress is not None:
                 on_progress(len(scalars["event"]))
     seconds = time.perf_counter() - start

@@ -24,6 +24,7 @@ LAYERS = {
     "infer": 5,    # no torch at import; the torch backend imports models lazily
     "train": 6,
     "export": 7,
+    "coffea": 6,   # add_scores / ScoreWrapper: spec, tensors, io, infer; never torch
     "cli": 9,
 }
 
@@ -82,7 +83,7 @@ def test_imports_go_one_way(module):
 
 def test_scoring_path_imports_neither_torch_nor_root():
     code = (
-        "import sys, hepfm_root, hepfm_root.spec, hepfm_root.tensors, hepfm_root.io, hepfm_root.infer, hepfm_root.cli;"
+        "import sys, hepfm_root, hepfm_root.spec, hepfm_root.tensors, hepfm_root.io, hepfm_root.infer, hepfm_root.coffea, hepfm_root.cli;"
         "bad = [m for m in ('torch', 'ROOT', 'cppyy') if m in sys.modules];"
         "print(','.join(bad)); sys.exit(1 if bad else 0)"
     )

@@ -1,0 +1,5 @@
+"""coffea processors built only on hepfm_root's public API (see README.md here)."""
+
+from .score_processor import ObjectCut, ScoreProcessor
+
+__all__ = ["ObjectCut", "ScoreProcessor"]

@@ -97,10 +97,11 @@ class ObjectCut:
         return lib.sum(ok, axis=1) >= self.min_count
 
 
-def _empty_hist(bins: int) -> hist.Hist:
+def _empty_hist(bins: int, dataset: str, systematic: str = "nominal") -> hist.Hist:
+    # Categories are set up front, so a dataset with no scored event still shows (zeros), not vanishes.
     return hist.Hist(
-        hist.axis.StrCategory([], name="dataset", growth=True),
-        hist.axis.StrCategory([], name="systematic", growth=True),
+        hist.axis.StrCategory([dataset], name="dataset", growth=True),
+        hist.axis.StrCategory([systematic], name="systematic", growth=True),
         hist.axis.Regular(bins, 0.0, 1.0, name="score", label="model score"),
         storage=hist.storage.Double(),
     )
@@ -111,7 +112,7 @@ def _fill_partial(scores: ak.Array, *, models: list[str], dataset: str, bins: in
     hists, n_scored = {}, {}
     for m in models:
         vals = ak.to_numpy(ak.drop_none(scores[m]), allow_missing=False)
-        h = _empty_hist(bins)
+        h = _empty_hist(bins, dataset)
         h.fill(dataset=dataset, systematic="nominal", score=vals)
         hists[m] = h
         n_scored[m] = int(len(vals))

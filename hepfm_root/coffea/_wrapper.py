@@ -1,12 +1,18 @@
-"""``ScoreWrapper`` (a coffea ``numpy_call_wrapper``) and ``add_scores``.
+"""``ScoreWrapper`` (shaped like coffea's ``ml_tools.numpy_call_wrapper``) and ``add_scores``.
 
 The wrapper follows ``coffea.ml_tools``: ``prepare_awkward`` turns events into the
-model's numpy inputs (through the spec, so only the spec's branches are read) and
-``numpy_call`` runs the model.  Its dask path differs from the base class on purpose:
-coffea builds the meta by running ``numpy_call`` on length-one typetracer inputs,
-which would create a session and run the model just to build the graph; here the
-partition function answers the typetracer with the known output type (``?float32``)
-after touching exactly the spec's branches, so nothing is inferred until compute.
+model's numpy inputs (through the spec, so only the spec's branches are read),
+``validate_numpy_input`` checks them, ``numpy_call`` runs the model, and calling the
+wrapper dispatches on awkward vs dask-awkward input.  It does not *inherit* from
+``numpy_call_wrapper``, for two reasons:
+
+* ``import coffea.ml_tools`` (any submodule) runs the package ``__init__``, which imports
+  torch, tensorflow and xgboost whenever they are installed; the scoring path must not
+  import torch (``tests/unit/test_architecture.py``), and it costs seconds per worker.
+* its dask path builds the meta by running ``numpy_call`` on length-one typetracer inputs,
+  which would create a session and run the model just to build the graph; here the
+  partition function answers the typetracer with the known output type (``?float32``)
+  after touching exactly the spec's branches, so nothing is inferred until compute.
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ from typing import Any, Literal
 import awkward as ak
 import numpy as np
 
-from .._extras import require
 from ..errors import ModelSpecMismatchError
 from ..infer import Scorer
 from ..spec import resolve
@@ -28,8 +33,6 @@ from ._cache import shared_scorer
 __all__ = ["ScoreWrapper", "add_scores"]
 
 log = logging.getLogger(__name__)
-
-_ml_tools = require("coffea.ml_tools.helper", extra="coffea")
 
 Missing = Literal["none", "nan"]
 
@@ -48,7 +51,7 @@ def _as_scorer(scorer: Scorer | str | os.PathLike) -> Scorer:
     return scorer if isinstance(scorer, Scorer) else Scorer(scorer)
 
 
-class ScoreWrapper(_ml_tools.numpy_call_wrapper):
+class ScoreWrapper:
     """A :class:`~hepfm_root.infer.Scorer` as a coffea ``ml_tools`` wrapper.
 
     Call it on eager/virtual NanoEvents (or uproot arrays) or on dask-awkward NanoEvents:
@@ -70,7 +73,6 @@ class ScoreWrapper(_ml_tools.numpy_call_wrapper):
     """
 
     def __init__(self, scorer: Scorer | str | os.PathLike, *, missing: Missing = "none", label: str | None = None) -> None:
-        super().__init__()
         if missing not in ("none", "nan"):
             raise ValueError(f"missing must be 'none' or 'nan', got {missing!r}")
         self.scorer = _as_scorer(scorer)
@@ -114,6 +116,10 @@ class ScoreWrapper(_ml_tools.numpy_call_wrapper):
         return return_array
 
     # ---- calls ----------------------------------------------------------------------
+
+    def _call_numpy(self, *args: np.ndarray) -> np.ndarray:
+        self.validate_numpy_input(*args)
+        return self.numpy_call(*args)
 
     def _finish(self, scores: np.ndarray) -> ak.Array:
         arr = ak.Array(scores)

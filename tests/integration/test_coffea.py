@@ -233,3 +233,19 @@ def test_processor_refuses_what_it_cannot_do_yet(sample):
                                          mode="dask", metadata={"dataset": "tt"}).events()
     with pytest.raises(NotImplementedError, match="Runner"):
         proc.process(events)
+
+
+def test_run_script_on_a_fileset_json(fileset, bad_files, tmp_path, capsys):
+    from coffea.util import load
+
+    from processors.run import main
+
+    fs = {**fileset, "dy": [*fileset["dy"]["files"], str(bad_files["empty"])]}
+    (tmp_path / "fileset.json").write_text(__import__("json").dumps(fs))
+    out_path = tmp_path / "out.coffea"
+    assert main([str(tmp_path / "fileset.json"), "--model", f"hh={MODEL}", "--executor", "iterative",
+                 "--skip-bad-files", "--min-jets", "3", "-o", str(out_path)]) == 0
+    out = load(str(out_path))
+    assert [Path(b["path"]).name for b in out["_report"]["bad_files"]] == ["nano_dy_empty.root"]
+    assert int(out["ttbar"]["n_events"]) == 400 and int(out["dy"]["n_events"]) == 40
+    assert "nano_dy_empty.root" in capsys.readouterr().err

@@ -34,6 +34,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--step-size", type=int, default=100_000)
     ap.add_argument("--skip-bad-files", action="store_true", help="leave out (and list) unreadable/empty/incomplete files")
     ap.add_argument("--min-jets", type=int, default=0, help="selection: at least N jets with pT > 25 GeV, |eta| < 2.5")
+    ap.add_argument("--weight", help="weight the histograms with this branch (e.g. genWeight)")
     ap.add_argument("-o", "--output", type=Path, required=True)
     return ap.parse_args(argv)
 
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     models = dict(m.split("=", 1) for m in args.model)
     selection = [ObjectCut("Jet", min_count=args.min_jets, pt_min=25.0, abs_eta_max=2.5)] if args.min_jets else []
-    proc = ScoreProcessor(models, selection=selection)
+    proc = ScoreProcessor(models, selection=selection, weight=args.weight)
     fileset, report = check_fileset(json.loads(args.fileset.read_text()), proc.specs, step_size=args.step_size,
                                     skip_bad_files=args.skip_bad_files)
     print(report, file=sys.stderr)

@@ -97,23 +97,30 @@ class ObjectCut:
         return lib.sum(ok, axis=1) >= self.min_count
 
 
-def _empty_hist(bins: int, dataset: str, systematic: str = "nominal") -> hist.Hist:
+def _empty_hist(bins: int, dataset: str, systematic: str = "nominal", weighted: bool = False) -> hist.Hist:
     # Categories are set up front, so a dataset with no scored event still shows (zeros), not vanishes.
     return hist.Hist(
         hist.axis.StrCategory([dataset], name="dataset", growth=True),
         hist.axis.StrCategory([systematic], name="systematic", growth=True),
         hist.axis.Regular(bins, 0.0, 1.0, name="score", label="model score"),
-        storage=hist.storage.Double(),
+        storage=hist.storage.Weight() if weighted else hist.storage.Double(),
     )
 
 
 def _fill_partial(scores: ak.Array, *, models: list[str], dataset: str, bins: int) -> dict[str, Any]:
-    """Histograms of one chunk of (already selected) scores: ``{model: Hist}`` plus counts."""
+    """Histograms of one chunk of (already selected) scores: ``{model: Hist}`` plus counts.
+
+    ``scores`` is a record per event, one field per model (``?float32``) and, for weighted
+    histograms, a ``_weight`` field.
+    """
     hists, n_scored = {}, {}
+    weighted = "_weight" in ak.fields(scores)
     for m in models:
-        vals = ak.to_numpy(ak.drop_none(scores[m]), allow_missing=False)
-        h = _empty_hist(bins, dataset)
-        h.fill(dataset=dataset, systematic="nominal", score=vals)
+        has = ~ak.to_numpy(ak.is_none(scores[m]))
+        vals = ak.to_numpy(ak.fill_none(scores[m], np.nan))[has]
+        h = _empty_hist(bins, dataset, weighted=weighted)
+        w = ak.to_numpy(scores["_weight"], allow_missing=False)[has] if weighted else None
+        h.fill(dataset=dataset, systematic="nominal", score=vals, weight=w)
         hists[m] = h
         n_scored[m] = int(len(vals))
     return {"hist": hists, "n_scored": n_scored}
@@ -131,6 +138,8 @@ class ScoreProcessor(processor.ProcessorABC):
         selection: callables ``events -> bool per event`` (e.g. :class:`ObjectCut`), ANDed; applied
             before tensors are built.  They must work on awkward and dask-awkward events.
         bins: score bins in [0, 1].
+        weight: a per-event branch to weight the histograms with (e.g. ``"genWeight"``; Weight storage),
+            or None for unweighted counts (Double storage).
         mode: ``"hist"`` (default) or ``"collect"`` (write tensor files for finetuning).
         spec: collect mode: the spec to write (default: the first model's).
         tensor_dir: collect mode: output folder (``<tensor_dir>/<dataset>/<file>_<start>-<stop>.root``).
@@ -140,18 +149,23 @@ class ScoreProcessor(processor.ProcessorABC):
 
     def __init__(
         self, models: dict[str, Scorer | str | os.PathLike] | None = None, *, selection: Sequence[Any] = (),
-        bins: int = 50, mode: str = "hist", spec: Any = None, tensor_dir: str | os.PathLike | None = None,
-        labels: dict[str, str] | None = None, skim_dir: str | os.PathLike | None = None,
+        bins: int = 50, weight: str | None = None, mode: str = "hist", spec: Any = None,
+        tensor_dir: str | os.PathLike | None = None, labels: dict[str, str] | None = None,
+        skim_dir: str | os.PathLike | None = None,
     ) -> None:
         if skim_dir is not None:
             raise NotImplementedError("skims arrive with the skim-and-score writer")
         if mode not in ("hist", "collect"):
             raise ValueError(f"mode must be 'hist' or 'collect', got {mode!r}")
+        for name in models or {}:
+            if not name.isidentifier() or name.startswith("_"):
+                raise ValueError(f"model name {name!r}: use an identifier that does not start with '_'")
         self.wrappers = {name: ScoreWrapper(m) for name, m in (models or {}).items()}
         if mode == "hist" and not self.wrappers:
             raise ValueError("mode 'hist' needs at least one model")
         self.selection = list(selection)
         self.bins = int(bins)
+        self.weight = weight
         self.mode = mode
         if mode == "collect":
             if tensor_dir is None or not labels:
@@ -192,8 +206,10 @@ class ScoreProcessor(processor.ProcessorABC):
         mask = self._select(events)
         selected = events if mask is None else events[mask]
         scores = {name: w(selected, name=f"{name}-{dataset}") for name, w in self.wrappers.items()}
-        out: dict[str, Any] = {"n_events": lib.num(events.run, axis=0), "n_selected": lib.num(selected.run, axis=0)}
         models = list(self.wrappers)
+        if self.weight is not None:
+            scores["_weight"] = selected[self.weight]
+        out: dict[str, Any] = {"n_events": lib.num(events.run, axis=0), "n_selected": lib.num(selected.run, axis=0)}
         if _is_dask(events):
             import dask
             import dask_awkward as dak

@@ -244,8 +244,17 @@ def test_run_script_on_a_fileset_json(fileset, bad_files, tmp_path, capsys):
     (tmp_path / "fileset.json").write_text(__import__("json").dumps(fs))
     out_path = tmp_path / "out.coffea"
     assert main([str(tmp_path / "fileset.json"), "--model", f"hh={MODEL}", "--executor", "iterative",
-                 "--skip-bad-files", "--min-jets", "3", "-o", str(out_path)]) == 0
+                 "--skip-bad-files", "--min-jets", "3", "--weight", "genWeight", "-o", str(out_path)]) == 0
     out = load(str(out_path))
+    # weighted histograms: the sum of weights is the genWeight sum of the scored events
+    events = _events(fileset["ttbar"][0], "eager")
+    jets = events.Jet
+    scored = ak.to_numpy(ak.sum((jets.pt > 25.0) & (abs(jets.eta) < 2.5), axis=1) >= 3)
+    scored &= tensorize(events, Scorer(MODEL).spec).selected
+    h = out["ttbar"]["scored"]["hist"]["hh"][{"dataset": "ttbar", "systematic": "nominal"}]
+    expected = 2 * float(np.sum(ak.to_numpy(events.genWeight)[scored].astype(np.float64)))  # two copies of the file
+    assert h.sum(flow=True).value == pytest.approx(expected, rel=1e-12)
+    assert h.sum(flow=True).value != pytest.approx(float(out["ttbar"]["scored"]["n_scored"]["hh"]))  # really weighted
     assert [Path(b["path"]).name for b in out["_report"]["bad_files"]] == ["nano_dy_empty.root"]
     assert int(out["ttbar"]["n_events"]) == 400 and int(out["dy"]["n_events"]) == 40
     assert "nano_dy_empty.root" in capsys.readouterr().err

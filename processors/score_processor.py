@@ -123,11 +123,17 @@ def _fill_partial(scores: ak.Array, *, models: list[str], dataset: str, bins: in
         h.fill(dataset=dataset, systematic="nominal", score=vals, weight=w)
         hists[m] = h
         n_scored[m] = int(len(vals))
-    return {"hist": hists, "n_scored": n_scored}
+    return {"hist": hists, "n_scored": n_scored, "n_selected": len(scores)}
 
 
 def _sum_partials(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return processor.accumulate(parts)
+
+
+def _split(partial: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """``({"hist", "n_scored"}, n_selected)`` from a filled partial."""
+    rest = dict(partial)
+    return rest, rest.pop("n_selected")
 
 
 class ScoreProcessor(processor.ProcessorABC):
@@ -209,7 +215,9 @@ class ScoreProcessor(processor.ProcessorABC):
         models = list(self.wrappers)
         if self.weight is not None:
             scores["_weight"] = selected[self.weight]
-        out: dict[str, Any] = {"n_events": lib.num(events.run, axis=0), "n_selected": lib.num(selected.run, axis=0)}
+        # The event count reads no column (lengths come from the entry ranges); everything else comes
+        # from one chain per partition (selection, tensors, scores, filling), so dask reads each branch once.
+        out: dict[str, Any] = {"n_events": lib.num(events, axis=0)}
         if _is_dask(events):
             import dask
             import dask_awkward as dak
@@ -217,9 +225,11 @@ class ScoreProcessor(processor.ProcessorABC):
             record = dak.zip(scores, depth_limit=1)
             fill = dask.delayed(_fill_partial, pure=True)
             parts = [fill(p, models=models, dataset=dataset, bins=self.bins) for p in record.to_delayed()]
-            out["scored"] = dask.delayed(_sum_partials, pure=True)(parts)
+            split = dask.delayed(_split, pure=True, nout=2)(dask.delayed(_sum_partials, pure=True)(parts))
+            out["scored"], out["n_selected"] = split[0], split[1]
         else:
-            out["scored"] = _fill_partial(ak.zip(scores, depth_limit=1), models=models, dataset=dataset, bins=self.bins)
+            partial = _fill_partial(ak.zip(scores, depth_limit=1), models=models, dataset=dataset, bins=self.bins)
+            out["scored"], out["n_selected"] = _split(partial)
         return out
 
     # ---- tensor-collecting mode --------------------------------------------------------

@@ -3,3 +3,7 @@
 from .score_processor import ObjectCut, ScoreProcessor
 
 __all__ = ["ObjectCut", "ScoreProcessor"]
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -34,11 +34,14 @@ def test_public_api_is_pinned():
     assert dir(hepfm_root) == [
         "FeatureSpec", "HepfmError", "Tensors", "__version__", "load_spec", "resolve", "tensorize",
     ]
+    import hepfm_root.coffea as coffea
     import hepfm_root.io as io
     import hepfm_root.spec as spec
     import hepfm_root.tensors as tz
 
-    for mod in (spec, tz, io):
+    assert dir(coffea) == ["BadFile", "FilesetReport", "ScoreWrapper", "add_scores", "check_fileset", "runner_fileset",
+                           "shared_scorer"]
+    for mod in (spec, tz, io, coffea):
         assert sorted(dir(mod)) == sorted(mod.__all__)
         for name in mod.__all__:
             assert getattr(mod, name) is not None

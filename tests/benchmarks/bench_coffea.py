@@ -62,10 +62,12 @@ def main() -> None:
 
     paths = [str(path)]
     if args.copies > 1:
+        import atexit
         import shutil
         import tempfile
 
         tmp = Path(tempfile.mkdtemp(prefix="bench_coffea_"))
+        atexit.register(shutil.rmtree, tmp, ignore_errors=True)
         paths = []
         for i in range(args.copies):
             paths.append(str(tmp / f"{path.stem}_{i}.root"))

@@ -130,11 +130,12 @@ class ScoreWrapper:
         np_args = [ak.to_numpy(a) for a in args]
         return self._finish(self._call_numpy(*np_args))
 
-    def _typetracer_result(self, events: Any) -> ak.Array:
+    def _typetracer_result(self, events: Any, where: str | None = None) -> ak.Array:
         """Touch exactly the spec's branches; return the typed, lengthless result (no inference)."""
         spec = self.scorer.spec
-        res = resolve(spec, branch_names(events), where="the dask-awkward collection")
-        cols = as_columns(events, where="the dask-awkward collection", n_events=0)
+        where = f"the dask-awkward collection of {where}" if where else "the dask-awkward collection"
+        res = resolve(spec, branch_names(events), where=where)
+        cols = as_columns(events, where=where, n_events=0)
         for branch in res.branches():
             if branch not in res.event_keys:
                 ak.typetracer.touch_data(cols.raw(branch))
@@ -143,7 +144,7 @@ class ScoreWrapper:
 
     def _partition(self, events: Any, where: str | None = None) -> ak.Array:
         if ak.backend(events) == "typetracer":
-            return self._typetracer_result(events)
+            return self._typetracer_result(events, where=where)
         return self._call_awkward(events, where=where)
 
     def _call_dask(self, events: Any, name: str = "score", where: str | None = None) -> Any:
@@ -153,7 +154,7 @@ class ScoreWrapper:
 
     def __call__(self, events: Any, *, name: str = "score", where: str | None = None) -> Any:
         if _is_dask(events):
-            return self._call_dask(events, name=name, where=where)
+            return self._call_dask(events, name=name, where=where or _where(events))
         return self._call_awkward(events, where=where)
 
     def __repr__(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,7 @@ LAYERS = {
     "train": 6,
     "skim": 6,     # no torch: infer + io + tensors
     "export": 7,
+    "coffea": 6,   # add_scores / ScoreWrapper: spec, tensors, io, infer; never torch
     "cli": 9,
 }
 
@@ -33,11 +35,14 @@ def test_public_api_is_pinned():
     assert dir(hepfm_root) == [
         "FeatureSpec", "HepfmError", "Tensors", "__version__", "load_spec", "resolve", "tensorize",
     ]
+    import hepfm_root.coffea as coffea
     import hepfm_root.io as io
     import hepfm_root.spec as spec
     import hepfm_root.tensors as tz
 
-    for mod in (spec, tz, io):
+    assert dir(coffea) == ["BadFile", "FilesetReport", "ScoreWrapper", "add_scores", "check_fileset", "runner_fileset",
+                           "shared_scorer"]
+    for mod in (spec, tz, io, coffea):
         assert sorted(dir(mod)) == sorted(mod.__all__)
         for name in mod.__all__:
             assert getattr(mod, name) is not None
@@ -84,9 +89,11 @@ def test_imports_go_one_way(module):
 def test_scoring_path_imports_neither_torch_nor_root():
     code = (
         "import sys, hepfm_root, hepfm_root.spec, hepfm_root.tensors, hepfm_root.io, hepfm_root.infer;"
-        "import hepfm_root.skim, hepfm_root.cli;"
+        "import hepfm_root.skim, hepfm_root.coffea, hepfm_root.cli;"
         "bad = [m for m in ('torch', 'ROOT', 'cppyy') if m in sys.modules];"
         "print(','.join(bad)); sys.exit(1 if bad else 0)"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    # Import this checkout's package (not whatever hepfm_root is installed): the tests run from tests/.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PACKAGE.parent), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env)
     assert proc.returncode == 0, f"imported: {proc.stdout.strip()} {proc.stderr[-300:]}"

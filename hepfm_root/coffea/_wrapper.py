@@ -1,0 +1,196 @@
+"""``ScoreWrapper`` (shaped like coffea's ``ml_tools.numpy_call_wrapper``) and ``add_scores``.
+
+The wrapper follows ``coffea.ml_tools``: ``prepare_awkward`` turns events into the
+model's numpy inputs (through the spec, so only the spec's branches are read),
+``validate_numpy_input`` checks them, ``numpy_call`` runs the model, and calling the
+wrapper dispatches on awkward vs dask-awkward input.  It does not *inherit* from
+``numpy_call_wrapper``, for two reasons:
+
+* ``import coffea.ml_tools`` (any submodule) runs the package ``__init__``, which imports
+  torch, tensorflow and xgboost whenever they are installed; the scoring path must not
+  import torch (``tests/unit/test_architecture.py``), and it costs seconds per worker.
+* its dask path builds the meta by running ``numpy_call`` on length-one typetracer inputs,
+  which would create a session and run the model just to build the graph; here the
+  partition function answers the typetracer with the known output type (``?float32``)
+  after touching exactly the spec's branches, so nothing is inferred until compute.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Literal
+
+import awkward as ak
+import numpy as np
+
+from ..errors import ModelSpecMismatchError
+from ..infer import Scorer
+from ..spec import resolve
+from ..tensors import Tensors, as_columns, branch_names, tensorize
+from ._cache import shared_scorer
+
+__all__ = ["ScoreWrapper", "add_scores"]
+
+log = logging.getLogger(__name__)
+
+Missing = Literal["none", "nan"]
+
+
+def _where(events: Any) -> str | None:
+    meta = getattr(events, "metadata", None) or {}
+    if isinstance(meta, dict) and meta.get("filename"):
+        rng = f" entries {meta['entrystart']}-{meta['entrystop']}" if "entrystart" in meta else ""
+        return f"{meta.get('treename') or 'Events'} of {meta['filename']}{rng}"
+    if isinstance(meta, dict) and meta.get("dataset"):
+        return f"dataset {meta['dataset']!r}"
+    return None
+
+
+def _as_scorer(scorer: Scorer | str | os.PathLike) -> Scorer:
+    return scorer if isinstance(scorer, Scorer) else Scorer(scorer)
+
+
+class ScoreWrapper:
+    """A :class:`~hepfm_root.infer.Scorer` as a coffea ``ml_tools`` wrapper.
+
+    Call it on eager/virtual NanoEvents (or uproot arrays) or on dask-awkward NanoEvents:
+    the result has one entry per event, the probability of the model's score label, and
+    is *missing* (``None``; or NaN with ``missing="nan"``) for events that the spec's
+    selection rejects.  It pickles without a session; on each process the first call
+    creates one session, shared by every copy of the wrapper (see ``shared_scorer``).
+
+    Args:
+        scorer: a :class:`Scorer`, an export folder or a ``model.onnx``.
+        missing: ``"none"`` (option type ``?float32``) or ``"nan"`` (plain ``float32``).
+        label: the label whose probability is returned (default: the model's score label).
+
+    Example::
+
+        wrapper = ScoreWrapper("exports/six_object_heavy_higgs_vs_ttbar/0.1")
+        scores = wrapper(events)                # awkward or dask-awkward, one value per event
+        wrapper.numpy_call(objects, mask, selected)   # the numpy level, as in coffea.ml_tools
+    """
+
+    def __init__(self, scorer: Scorer | str | os.PathLike, *, missing: Missing = "none", label: str | None = None) -> None:
+        if missing not in ("none", "nan"):
+            raise ValueError(f"missing must be 'none' or 'nan', got {missing!r}")
+        self.scorer = _as_scorer(scorer)
+        self.missing = missing
+        self.label = label or self.scorer.info.score_label
+        if self.label not in self.scorer.labels:
+            raise ModelSpecMismatchError(f"label {self.label!r} is not one of the model's labels {self.scorer.labels}")
+
+    # ---- the coffea.ml_tools interface -------------------------------------------------
+
+    def prepare_awkward(self, events: Any, where: str | None = None) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Events -> the model's inputs (awkward arrays of regular shape), via the spec."""
+        t = tensorize(events, self.scorer.spec, where=where or _where(events), with_keys=False)
+        args = [ak.from_numpy(t.objects), ak.from_numpy(t.mask), ak.from_numpy(t.selected)]
+        if t.constituents is not None:
+            args += [ak.from_numpy(t.constituents), ak.from_numpy(t.constituent_mask)]
+        return tuple(args), {}
+
+    def validate_numpy_input(self, objects: np.ndarray, mask: np.ndarray, selected: np.ndarray, *cons: np.ndarray) -> None:
+        spec = self.scorer.spec
+        want = (spec.n_objects, spec.n_features)
+        if objects.ndim != 3 or objects.shape[1:] != want:
+            raise ModelSpecMismatchError(
+                f"model {self.scorer.path} of spec {spec.name!r} expects objects (N, {want[0]}, {want[1]}), got {objects.shape}")
+        if mask.shape != objects.shape[:2] or selected.shape != objects.shape[:1]:
+            raise ModelSpecMismatchError(
+                f"mask {mask.shape} / selected {selected.shape} do not match objects {objects.shape}")
+        if (spec.constituents is not None) != bool(cons):
+            raise ModelSpecMismatchError(
+                f"spec {spec.name!r} {'needs' if spec.constituents is not None else 'has no'} constituents")
+
+    def numpy_call(self, objects: np.ndarray, mask: np.ndarray, selected: np.ndarray, *cons: np.ndarray) -> np.ndarray:
+        """The model on numpy inputs: ``float32`` per event, NaN where ``selected`` is False."""
+        scorer = shared_scorer(self.scorer)
+        t = Tensors(np.asarray(objects, np.float32), np.asarray(mask, bool), np.asarray(selected, bool), {}, scorer.spec,
+                    *(np.asarray(c) for c in cons))
+        probs = scorer.predict(t, only_selected=True)
+        return probs[:, scorer.labels.index(self.label)]
+
+    def postprocess_awkward(self, return_array: Any, *args: Any, **kwargs: Any) -> Any:
+        return return_array
+
+    # ---- calls ----------------------------------------------------------------------
+
+    def _call_numpy(self, *args: np.ndarray) -> np.ndarray:
+        self.validate_numpy_input(*args)
+        return self.numpy_call(*args)
+
+    def _finish(self, scores: np.ndarray) -> ak.Array:
+        arr = ak.Array(scores)
+        return ak.mask(arr, ~np.isnan(scores)) if self.missing == "none" else arr
+
+    def _call_awkward(self, events: Any, where: str | None = None) -> ak.Array:
+        (args, _) = self.prepare_awkward(events, where=where)
+        np_args = [ak.to_numpy(a) for a in args]
+        return self._finish(self._call_numpy(*np_args))
+
+    def _typetracer_result(self, events: Any, where: str | None = None) -> ak.Array:
+        """Touch exactly the spec's branches; return the typed, lengthless result (no inference)."""
+        spec = self.scorer.spec
+        where = f"the dask-awkward collection of {where}" if where else "the dask-awkward collection"
+        res = resolve(spec, branch_names(events), where=where)
+        cols = as_columns(events, where=where, n_events=0)
+        for branch in res.branches():
+            if branch not in res.event_keys:
+                ak.typetracer.touch_data(cols.raw(branch))
+        empty = self._finish(np.zeros(0, np.float32))
+        return ak.Array(ak.to_layout(empty).to_typetracer(forget_length=True))
+
+    def _partition(self, events: Any, where: str | None = None) -> ak.Array:
+        if ak.backend(events) == "typetracer":
+            return self._typetracer_result(events, where=where)
+        return self._call_awkward(events, where=where)
+
+    def _call_dask(self, events: Any, name: str = "score", where: str | None = None) -> Any:
+        import dask_awkward as dak
+
+        return dak.map_partitions(_score_partition, events, wrapper=self, where=where, label=f"hepfm-{name}")
+
+    def __call__(self, events: Any, *, name: str = "score", where: str | None = None) -> Any:
+        if _is_dask(events):
+            return self._call_dask(events, name=name, where=where or _where(events))
+        return self._call_awkward(events, where=where)
+
+    def __repr__(self) -> str:
+        return f"ScoreWrapper({self.scorer!r}, label={self.label!r}, missing={self.missing!r})"
+
+
+def _score_partition(events: Any, wrapper: ScoreWrapper, where: str | None) -> ak.Array:
+    return wrapper._partition(events, where=where)
+
+
+def _is_dask(obj: Any) -> bool:
+    return type(obj).__module__.startswith("dask_awkward")
+
+
+def add_scores(
+    events: Any, scorer: Scorer | ScoreWrapper | str | os.PathLike, *, name: str = "score",
+    missing: Missing = "none", label: str | None = None,
+) -> Any:
+    """Scores of ``scorer`` for ``events``, one per event, aligned with ``events``.
+
+    Works on eager or virtual NanoEvents (and uproot arrays or dicts of branches): returns an
+    awkward array; on dask-awkward NanoEvents: returns a lazy dask-awkward array whose meta
+    is known without running the model (no session is created to build the graph), and
+    whose column projection reads only the branches the model's spec needs.
+
+    Events that the spec's selection rejects (e.g. fewer than two b-jets for ``six_object``)
+    get a *missing* score: ``None`` in an option-type ``?float32`` array (``missing="none"``,
+    the default; use ``ak.is_none`` / ``ak.drop_none`` / ``ak.fill_none``) or NaN
+    (``missing="nan"``), never a made-up number.  ``name`` labels the dask layer
+    (``hepfm-<name>``); attach the result yourself, e.g. ``events[name] = scores``.
+
+    Example::
+
+        from hepfm_root.coffea import add_scores
+        scorer = Scorer("exports/six_object_heavy_higgs_vs_ttbar/0.1")   # once, in __init__
+        events["hh_score"] = add_scores(events, scorer, name="hh_score")  # in process()
+    """
+    wrapper = scorer if isinstance(scorer, ScoreWrapper) else ScoreWrapper(scorer, missing=missing, label=label)
+    return wrapper(events, name=name)

@@ -1,0 +1,129 @@
+"""Processor throughput with and without scoring, and the model's own inference time (run by hand).
+
+    python3 tests/benchmarks/bench_coffea.py --events 100000            # generates ttbar_semilep once
+    python3 tests/benchmarks/bench_coffea.py --input big.root           # or takes a NanoAOD(-schema) file
+
+Runs ``ScoreProcessor`` on one core with coffea's ``Runner(IterativeExecutor())`` (virtual
+NanoEvents, chunks of ``--chunk`` events) twice: with the shipped six-object model, and with
+a model-free variant (same selection and histogram filling of a constant) — and times the
+model's own inference (``Scorer.predict``) on the very tensors of the scored run.  The
+scoring overhead is (t_with - t_without - t_inference) / t_inference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+MODEL = ROOT / "exports" / "six_object_heavy_higgs_vs_ttbar" / "0.1"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=100_000)
+    ap.add_argument("--input", type=Path)
+    ap.add_argument("--chunk", type=int, default=50_000)
+    ap.add_argument("--copies", type=int, default=1,
+                    help="run over this many copies of the input (e.g. 9 x a 12k-event generated file >= 10^5 events)")
+    ap.add_argument("--cache", type=Path, default=Path(os.environ.get("HEPFM_CACHE_DIR", Path.home() / ".cache" / "hepfm_root")))
+    args = ap.parse_args()
+
+    import warnings
+
+    warnings.simplefilter("ignore")  # coffea's cross-reference notices
+    import awkward as ak
+    import numpy as np
+    from coffea.nanoevents import NanoAODSchema
+    from coffea.processor import IterativeExecutor, Runner
+
+    from hepfm_root import Tensors, tensorize
+    from hepfm_root.coffea import check_fileset, runner_fileset
+    from hepfm_root.infer import Scorer
+    from processors import ObjectCut, ScoreProcessor
+
+    NanoAODSchema.warn_missing_crossrefs = False
+    path = args.input
+    if path is None:
+        path = args.cache / f"bench_ttbar_semilep_{args.events}.root"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            print(f"generating {args.events} events into {path} (Pythia 8, ~100 events/s/core) ...", flush=True)
+            subprocess.run([sys.executable, "-m", "hepfm_root.cli", "generate", "--process", "ttbar_semilep",
+                            "--events", str(args.events), "--seed", "1", "--jobs", str(os.cpu_count() or 1),
+                            "-o", str(path)], check=True, cwd=ROOT)
+
+    paths = [str(path)]
+    if args.copies > 1:
+        import atexit
+        import shutil
+        import tempfile
+
+        tmp = Path(tempfile.mkdtemp(prefix="bench_coffea_"))
+        atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+        paths = []
+        for i in range(args.copies):
+            paths.append(str(tmp / f"{path.stem}_{i}.root"))
+            shutil.copy(path, paths[-1])
+
+    scorer = Scorer(MODEL, threads=1)
+    selection = [ObjectCut("Jet", min_count=2, pt_min=20.0, abs_eta_max=2.5)]
+    with_model = ScoreProcessor({"hh": scorer}, selection=selection)
+    checked, report = check_fileset({"ttbar": paths}, with_model.specs, step_size=args.chunk)
+    n = sum(report.events["ttbar"].values())
+
+    class NoScore(ScoreProcessor):
+        """Same selection and hist filling, a constant instead of the model (the baseline)."""
+
+        def _histograms(self, events, dataset):
+            from processors.score_processor import _fill_partial
+
+            sel = events[self._select(events)]
+            return {"n_events": len(events), "n_selected": len(sel),
+                    "scored": _fill_partial(ak.zip({"hh": ak.zeros_like(sel.run, dtype=np.float32)}), models=["hh"],
+                                            dataset=dataset, bins=self.bins)}
+
+    without = NoScore({"hh": scorer}, selection=selection)
+    runner = Runner(IterativeExecutor(status=False), chunksize=args.chunk)
+    fs = runner_fileset(checked)
+    runner(fs, with_model)  # warm-up: file cache, session, imports
+    times = {}
+    for name, proc in (("without scoring", without), ("with scoring", with_model)):
+        t0 = time.perf_counter()
+        out = runner(fs, proc)
+        times[name] = time.perf_counter() - t0
+    n_scored = out["ttbar"]["scored"]["n_scored"]["hh"]
+
+    # the model's own time on the same events: tensors of the selected events, predict() on the spec-selected ones
+    import uproot
+
+    from hepfm_root.spec import resolve
+
+    tree = uproot.open(path)["Events"]
+    res = resolve(scorer.spec, tree.keys(), where=str(path))
+    t = tensorize(tree.arrays(res.branches() + ["nJet"]), scorer.spec, resolution=res)
+    jets_ok = ak.sum((tree["Jet_pt"].array() > 20.0) & (abs(tree["Jet_eta"].array()) < 2.5), axis=1) >= 2
+    t = Tensors.concatenate([t.take(ak.to_numpy(jets_ok))] * len(paths))
+    t0 = time.perf_counter()
+    scorer.predict(t, only_selected=True)
+    t_inf = time.perf_counter() - t0
+
+    print(f"\n{len(paths)} x {path.name}: {n} events, {n_scored} scored, chunk {args.chunk}, "
+          "1 core (OMP_NUM_THREADS=1, ORT threads=1)")
+    for name, dt in times.items():
+        print(f"  processor {name:16s}: {dt:7.2f} s  {n / dt:10.0f} events/s")
+    extra = times["with scoring"] - times["without scoring"]
+    print(f"  model inference alone       : {t_inf:7.2f} s  {n_scored / t_inf:10.0f} scored events/s")
+    print(f"  scoring cost in the processor: {extra:.2f} s = inference {t_inf:.2f} s + overhead {extra - t_inf:.2f} s "
+          f"({100 * (extra - t_inf) / t_inf:+.1f} % of inference)")
+
+
+if __name__ == "__main__":
+    main()

@@ -20,7 +20,9 @@ correctionlib issue adds variations.
 ``mode="collect"`` writes, instead of histograms, the spec tensors of the selected events
 with event keys, entry numbers and a label per dataset, one tensor file per chunk under
 ``tensor_dir/<dataset>/`` (read them with ``hepfm_root.io.read_tensors``): finetuning data
-from the analysis's own selection.  Skims (``skim_dir``) arrive with the skim-and-score writer.
+from the analysis's own selection.  With ``skim_dir`` (Runner executors), each chunk's selected
+events are also written as a skim with one score branch per model, through the same ntuple
+writer as ``hepfm skim-and-score``.
 
 Example::
 
@@ -37,6 +39,8 @@ Example::
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import logging
 import math
 import os
@@ -53,7 +57,9 @@ from coffea import processor
 from hepfm_root import load_spec, tensorize
 from hepfm_root.coffea import ScoreWrapper
 from hepfm_root.infer import Scorer
-from hepfm_root.io import TensorFileWriter
+from hepfm_root.io import BranchLayout, NtupleWriter, TensorFileWriter
+from hepfm_root.spec import EVENT_KEYS, resolve
+from hepfm_root.tensors import as_columns
 
 __all__ = ["ObjectCut", "ScoreProcessor"]
 
@@ -150,17 +156,18 @@ class ScoreProcessor(processor.ProcessorABC):
         spec: collect mode: the spec to write (default: the first model's).
         tensor_dir: collect mode: output folder (``<tensor_dir>/<dataset>/<file>_<start>-<stop>.root``).
         labels: collect mode: ``{dataset: label name}``; label names are numbered in sorted order.
-        skim_dir: skims with score branches; not yet (they arrive with the skim-and-score writer).
+        skim_dir: write skims of the selected events with score branches (NaN where a model's spec
+            rejects the event): ``<skim_dir>/<dataset>/<file>_<start>-<stop>.root`` (Runner executors).
+        skim_keep: branch globs to copy into skims (``Jet_*``…); default: the models' input branches
+            and the event keys.
     """
 
     def __init__(
         self, models: dict[str, Scorer | str | os.PathLike] | None = None, *, selection: Sequence[Any] = (),
         bins: int = 50, weight: str | None = None, mode: str = "hist", spec: Any = None,
         tensor_dir: str | os.PathLike | None = None, labels: dict[str, str] | None = None,
-        skim_dir: str | os.PathLike | None = None,
+        skim_dir: str | os.PathLike | None = None, skim_keep: Sequence[str] | None = None,
     ) -> None:
-        if skim_dir is not None:
-            raise NotImplementedError("skims arrive with the skim-and-score writer")
         if mode not in ("hist", "collect"):
             raise ValueError(f"mode must be 'hist' or 'collect', got {mode!r}")
         for name in models or {}:
@@ -183,6 +190,10 @@ class ScoreProcessor(processor.ProcessorABC):
         self.tensor_dir = None if tensor_dir is None else str(tensor_dir)
         self.labels = dict(labels or {})
         self.label_names = sorted(set(self.labels.values()))
+        self.skim_dir = None if skim_dir is None else str(skim_dir)
+        self.skim_keep = None if skim_keep is None else list(skim_keep)
+        if self.skim_dir is not None and mode != "hist":
+            raise ValueError("skim_dir goes with mode 'hist' (collect mode writes tensor files)")
 
     @property
     def specs(self) -> list[Any]:
@@ -230,7 +241,45 @@ class ScoreProcessor(processor.ProcessorABC):
         else:
             partial = _fill_partial(ak.zip(scores, depth_limit=1), models=models, dataset=dataset, bins=self.bins)
             out["scored"], out["n_selected"] = _split(partial)
+            if self.skim_dir is not None:
+                out["skims"] = [self._skim(events, selected, {m: scores[m] for m in models}, dataset)]
+        if self.skim_dir is not None and _is_dask(events):
+            raise NotImplementedError(
+                "skims are written per chunk with coffea.processor.Runner executors (a chunk knows its file and "
+                "entry range); in dask mode use `hepfm skim-and-score` on the files instead")
         return out
+
+    # ---- skims ---------------------------------------------------------------------------
+
+    def _skim(self, events: Any, selected: Any, scores: dict[str, Any], dataset: str) -> str:
+        """Write the chunk's selected events (kept branches + scores) with the one ntuple writer."""
+        meta = events.metadata
+        start, stop = int(meta.get("entrystart", 0)), int(meta.get("entrystop", len(events)))
+        filename = str(meta.get("filename", "events"))
+        cols = as_columns(selected, where=f"{filename} entries {start}-{stop}")
+        if self.skim_keep is None:
+            wanted = set(EVENT_KEYS)
+            for w in self.wrappers.values():
+                wanted |= set(resolve(w.scorer.spec, cols.names, where=cols.where).branches())
+            names = [n for n in cols.names if n in wanted]
+        else:
+            names = [n for n in cols.names if any(fnmatch.fnmatchcase(n, g) for g in self.skim_keep)]
+            names += [k for k in EVENT_KEYS if k in cols.names and k not in names]
+        arrays = {n: cols.raw(n) for n in names}
+        layout = BranchLayout([n for n in names if arrays[n].ndim == 1],
+                              {n: f"n{n.split('_', 1)[0]}" for n in names if arrays[n].ndim > 1})
+        extra = {f"score_{m}": ak.to_numpy(ak.fill_none(s, np.nan)).astype(np.float32) for m, s in scores.items()}
+        folder = Path(self.skim_dir) / dataset  # type: ignore[arg-type]
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{Path(filename).stem}_{start}-{stop}.root"
+        strings = {"hepfm_skim": json.dumps({"dataset": dataset, "source": filename, "entry_start": start,
+                                             "entry_stop": stop, "models": {m: w.scorer.describe()
+                                                                            for m, w in self.wrappers.items()}},
+                                            sort_keys=True)}
+        with NtupleWriter(path, layout, overwrite=True, extra_flat={k: np.float32 for k in extra},
+                          strings=strings) as w:
+            w.write(arrays, extra)
+        return str(path)
 
     # ---- tensor-collecting mode --------------------------------------------------------
 

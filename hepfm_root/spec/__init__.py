@@ -7,11 +7,12 @@ Example:
 """
 
 from ._load import SCHEMAS, builtin_specs, load_spec, spec_from_dict
-from ._resolve import FieldSource, Resolution, SourceResolution, resolve
+from ._resolve import EVENT_KEYS, FieldSource, Resolution, SourceResolution, resolve
 from ._v1 import DERIVED_FIELDS, Block, Constituents, Cut, Feature, FeatureSpec, Selection, Source
 
 __all__ = [
     "DERIVED_FIELDS",
+    "EVENT_KEYS",
     "SCHEMAS",
     "Block",
     "Constituents",

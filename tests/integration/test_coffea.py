@@ -225,9 +225,31 @@ def test_collect_mode_writes_labelled_tensor_files(fileset, tmp_path):
     assert {m["label"] for m in dy} == {"dy"} and {m["label_index"] for m in dy} == {0}
 
 
-def test_processor_refuses_what_it_cannot_do_yet(sample):
-    with pytest.raises(NotImplementedError, match="skim-and-score writer"):
-        _processor(skim_dir="skims")
+def test_processor_writes_skims_with_scores(fileset, tmp_path, scorer):
+    """Runner skims: selected events of each chunk, kept branches equal to the input, scores as the Scorer's."""
+    import uproot
+    from coffea.processor import IterativeExecutor, Runner
+
+    proc = _processor(skim_dir=tmp_path / "skims", skim_keep=["Jet_pt", "Jet_eta", "MET_*"])
+    out = Runner(IterativeExecutor(status=False), chunksize=120)({"ttbar": fileset["ttbar"][:1]}, proc, treename="Events")
+    files = sorted(out["ttbar"]["skims"])
+    assert [Path(f).name for f in files] == ["tt_a_0-100.root", "tt_a_100-200.root"]
+    src = uproot.open(fileset["ttbar"][0])["Events"].arrays()
+    analysis = ak.to_numpy(ak.sum((src.Jet_pt > 20.0) & (abs(src.Jet_eta) < 2.5), axis=1) >= 3)
+    got = ak.concatenate([uproot.open(f)["Events"].arrays() for f in files])
+    assert set(got.fields) == {"Jet_pt", "Jet_eta", "MET_pt", "MET_phi", "MET_sumEt", "MET_covXX", "MET_covXY",
+                               "MET_covYY", "MET_significance", "MET_MetUnclustEnUpDeltaX",
+                               "MET_MetUnclustEnUpDeltaY", "MET_fiducialGenPt", "MET_fiducialGenPhi",
+                               "MET_sumPtUnclustered", "run", "luminosityBlock", "event", "score_hh", "nJet"}
+    assert ak.all(got.Jet_pt == src.Jet_pt[analysis]) and ak.all(got.event == src.event[analysis])
+    expected = scorer.score(tensorize(src[analysis], scorer.spec))
+    np.testing.assert_allclose(got.score_hh.to_numpy(), expected, atol=1e-6, equal_nan=True)
+    assert uproot.open(files[0])["Events"]["nJet"].array().tolist()[:3] == ak.num(src.Jet_pt[analysis])[:3].tolist()
+
+
+def test_processor_refuses_what_it_cannot_do(sample):
+    with pytest.raises(ValueError, match="skim_dir goes with mode 'hist'"):
+        _processor(mode="collect", tensor_dir="t", labels={"tt": "ttbar"}, skim_dir="skims")
     proc = _processor(mode="collect", tensor_dir="unused", labels={"tt": "ttbar"})
     events = NanoEventsFactory.from_root({str(sample("nano_tt_v12.root")): "Events"}, schemaclass=NanoAODSchema,
                                          mode="dask", metadata={"dataset": "tt"}).events()

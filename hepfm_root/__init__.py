@@ -11,10 +11,11 @@ Example:
 
 from ._version import __version__
 from .errors import HepfmError
+from .infer import Scorer
 from .spec import FeatureSpec, load_spec, resolve
 from .tensors import Tensors, tensorize
 
-__all__ = ["FeatureSpec", "HepfmError", "Tensors", "__version__", "load_spec", "resolve", "tensorize"]
+__all__ = ["FeatureSpec", "HepfmError", "Scorer", "Tensors", "__version__", "load_spec", "resolve", "tensorize"]
 
 
 def __dir__() -> list[str]:

@@ -33,7 +33,7 @@ LAYERS = {
 
 def test_public_api_is_pinned():
     assert dir(hepfm_root) == [
-        "FeatureSpec", "HepfmError", "Tensors", "__version__", "load_spec", "resolve", "tensorize",
+        "FeatureSpec", "HepfmError", "Scorer", "Tensors", "__version__", "load_spec", "resolve", "tensorize",
     ]
     import hepfm_root.coffea as coffea
     import hepfm_root.io as io

@@ -253,3 +253,42 @@ def test_code_is_declared_once_per_spec_and_resolution(sample):
     a = define_objects(df, "six_object", prefix="a_")
     assert len(_define._DECLARED) == n  # same spec + resolution: nothing new declared
     assert a.Count().GetValue() == 40
+
+
+@pytest.fixture(scope="module")
+def with_nan(sample_dir, tmp_path_factory):
+    """nano_dy with one jet's pT set to NaN (event 3, second jet)."""
+    src = uproot.open(sample_dir / "nano_dy.root")["Events"]
+    res = resolve(load_spec("six_object"), src.keys(), where="nano_dy")
+    a = src.arrays(res.branches())
+    counts = ak.num(a["Jet_pt"])
+    flat = ak.to_numpy(ak.flatten(a["Jet_pt"])).copy()
+    assert counts[3] >= 2
+    flat[int(ak.sum(counts[:3])) + 1] = np.nan
+    data = {k: ak.to_numpy(a[k]) for k in a.fields if a[k].ndim == 1}
+    groups: dict = {}
+    for k in a.fields:
+        if a[k].ndim > 1:
+            coll, field = k.split("_", 1)
+            groups.setdefault(coll, {})[field] = ak.unflatten(flat, counts) if k == "Jet_pt" else a[k]
+    data.update({c: ak.zip(f, depth_limit=2) for c, f in groups.items()})
+    path = tmp_path_factory.mktemp("nan") / "nan.root"
+    with uproot.recreate(path) as f:
+        types = {k: (v.type if isinstance(v, ak.Array) else v.dtype) for k, v in data.items()}
+        f.mktree("Events", types, counter_name=lambda c: f"n{c}", field_name=lambda c, fld: f"{c}_{fld}").extend(data)
+    return path
+
+
+def test_nonfinite_inputs_drop_like_awkward_or_raise(with_nan, imt):
+    tree = uproot.open(with_nan)["Events"]
+    res = resolve(load_spec("six_object"), tree.keys())
+    arrays = tree.arrays(res.branches())
+    ref = tensorize(arrays, "six_object", resolution=res, on_nonfinite="drop")
+    got = rdf_tensors(with_nan, "six_object", on_nonfinite="drop")
+    (gi, gids), (ri, rids) = _order(got), _order(ref.keys)
+    np.testing.assert_array_equal(gids, rids)
+    np.testing.assert_allclose(got["hepfm_objects"][gi], ref.objects[ri], rtol=0, atol=ATOL)
+    np.testing.assert_array_equal(got["hepfm_mask"][gi], ref.mask[ri])
+    assert not np.isnan(got["hepfm_objects"]).any()
+    with pytest.raises(Exception, match="NonFiniteInputError.*Jet_pt"):
+        rdf_tensors(with_nan, "six_object")

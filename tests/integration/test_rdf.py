@@ -292,3 +292,11 @@ def test_nonfinite_inputs_drop_like_awkward_or_raise(with_nan, imt):
     assert not np.isnan(got["hepfm_objects"]).any()
     with pytest.raises(Exception, match="NonFiniteInputError.*Jet_pt"):
         rdf_tensors(with_nan, "six_object")
+
+
+def test_link_index_past_the_parents_stops_the_event_loop(sample):
+    f = ROOT.TFile.Open(str(sample("pfnano.root")))
+    df = ROOT.RDataFrame(f.Get("Events")).Redefine("JetPFCands_jetIdx", "JetPFCands_jetIdx + 1000")
+    df = define_objects(df, "jet_constituents")
+    with pytest.raises(Exception, match="InvalidInputFileError: branch 'JetPFCands_jetIdx': index 1000 points past"):
+        df.Sum("hepfm_selected").GetValue()

@@ -20,6 +20,7 @@ LAYERS = {
     "spec": 1, "samples": 1,
     "tensors": 2,
     "io": 3,
+    "rdf": 4,      # spec -> generated C++ for RDataFrame; ROOT only inside functions, never torch
     "models": 4,   # torch
     "generate": 4,
     "infer": 5,    # no torch at import; the torch backend imports models lazily
@@ -37,12 +38,14 @@ def test_public_api_is_pinned():
     ]
     import hepfm_root.coffea as coffea
     import hepfm_root.io as io
+    import hepfm_root.rdf as rdf
     import hepfm_root.spec as spec
     import hepfm_root.tensors as tz
 
     assert dir(coffea) == ["BadFile", "FilesetReport", "ScoreWrapper", "add_scores", "check_fileset", "runner_fileset",
                            "shared_scorer"]
-    for mod in (spec, tz, io, coffea):
+    assert dir(rdf) == ["cpp_source", "define_objects"]
+    for mod in (spec, tz, io, coffea, rdf):
         assert sorted(dir(mod)) == sorted(mod.__all__)
         for name in mod.__all__:
             assert getattr(mod, name) is not None
@@ -88,7 +91,7 @@ def test_imports_go_one_way(module):
 
 def test_scoring_path_imports_neither_torch_nor_root():
     code = (
-        "import sys, hepfm_root, hepfm_root.spec, hepfm_root.tensors, hepfm_root.io, hepfm_root.infer;"
+        "import sys, hepfm_root, hepfm_root.spec, hepfm_root.tensors, hepfm_root.io, hepfm_root.infer, hepfm_root.rdf;"
         "import hepfm_root.skim, hepfm_root.coffea, hepfm_root.cli;"
         "bad = [m for m in ('torch', 'ROOT', 'cppyy') if m in sys.modules];"
         "print(','.join(bad)); sys.exit(1 if bad else 0)"

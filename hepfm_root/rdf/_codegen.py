@@ -1,0 +1,447 @@
+"""Compile a spec + its :class:`~hepfm_root.spec.Resolution` into one C++ function.
+
+The generated function takes the resolved branches (one template parameter per
+argument, so ``Float_t``, ``Int_t``, ``UChar_t`` … branches all work without a
+type table) and returns a struct with the flattened object tensor, its mask, the
+selection flag and, for specs with constituents, the constituent tensor.
+
+Every formula mirrors ``hepfm_root/tensors/_transforms.py`` and every ordering
+rule mirrors ``_objects.py`` / ``_constituents.py``:
+
+* inputs are widened to ``double``; cuts compare that double with the double
+  threshold; features are computed in double and rounded to float once;
+* per source: cut, stable sort by the key (descending, ties keep input order),
+  count before truncation, keep the first ``max_objects``;
+* several sources: concatenated in source order, stable sort again, truncate —
+  ties keep source order, then input order, as the awkward path's stable argsort;
+* constituents: link rows whose parent was kept, grouped per parent slot, stable
+  sort by the candidate key (ties keep link order), truncated.
+
+``#pragma clang fp contract(off)`` (in every function body) keeps the JIT from fusing ``a*b + c`` into an
+FMA, which numpy never does: the two paths then perform the same double
+operations.  The parity tests (``tests/integration/test_rdf.py``) hold them together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import InvalidSpecError
+from ..spec import Feature, FeatureSpec, Resolution, SourceResolution
+from ..spec._v1 import one_hot_categories
+
+__all__ = ["Compiled", "generate"]
+
+_OPS = {">", ">=", "<", "<=", "==", "!="}
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """Generated C++ for one (spec, resolution, on_nonfinite).
+
+    Attributes:
+        namespace: C++ namespace holding ``compute`` and the ``Out`` struct.
+        source: the C++ text to ``Declare``.
+        args: branch names, in the order ``compute`` takes them.
+    """
+
+    namespace: str
+    source: str
+    args: tuple[str, ...]
+
+    @property
+    def call(self) -> str:
+        """C++ expression calling the function on the dataframe's columns."""
+        return f"{self.namespace}::compute({', '.join(self.args)})"
+
+
+def _nonfinite_throw(names: str) -> str:
+    return (
+        f'throw std::runtime_error("NonFiniteInputError: NaN or infinite value in one of the branches {names}; '
+        "expected finite numbers (pass on_nonfinite='drop' to drop such objects)\");"
+    )
+
+
+def _by_key_desc(var: str, typ: str) -> str:
+    """Stable sort of ``var`` by ``.key``, descending: ties keep their current order."""
+    return f"std::stable_sort({var}.begin(), {var}.end(), [](const {typ}& l, const {typ}& r) {{ return l.key > r.key; }});"
+
+
+def _lit(x: float) -> str:
+    """A C++ double literal that parses to exactly ``x`` (``repr`` round-trips)."""
+    r = repr(float(x))
+    if r in ("inf", "-inf", "nan"):
+        return {"inf": "HUGE_VAL", "-inf": "(-HUGE_VAL)", "nan": "NAN"}[r]
+    return r if ("." in r or "e" in r) else r + ".0"
+
+
+def _quote(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def field_expr(name: str, get: Callable[[str], str], type_id: str) -> str:
+    """C++ for a logical field, mirroring ``tensors._transforms.derived``."""
+    if name == "abs_eta":
+        return f"std::abs({get('eta')})"
+    if name == "px":
+        return f"({get('pt')} * std::cos({get('phi')}))"
+    if name == "py":
+        return f"({get('pt')} * std::sin({get('phi')}))"
+    if name == "pz":
+        return f"({get('pt')} * std::sinh({get('eta')}))"
+    if name == "energy":
+        return f"energy({get('pt')}, {get('eta')}, {get('mass')})"
+    if name == "energy_massless":
+        return f"({get('pt')} * std::cosh({get('eta')}))"
+    if name == "type":
+        return f"static_cast<double>({type_id})"
+    return get(name)
+
+
+def feature_exprs(
+    f: Feature, get: Callable[[str], str], object_types: list[str], parent: Callable[[str], str] | None = None
+) -> list[str]:
+    """C++ expressions (double) of the columns of ``f``, mirroring ``feature_columns``.
+
+    ``get``/``parent`` give C++ expressions of a logical field (derived ones included).
+    The expressions use a local ``x`` (and ``p``) bound by the caller to ``get(field)``.
+    """
+    t = f.transform
+    if t == "delta_r":
+        return [f"delta_r({get('eta')}, {get('phi')}, {parent('eta')}, {parent('phi')})"]  # type: ignore[misc]
+    if t == "value":
+        return ["x"]
+    if t == "log":
+        return [f"std::log(std::max(x, {_lit(f.floor)}))"]
+    if t == "log1p":
+        return ["std::log1p(std::max(x, 0.0))"]
+    if t in ("sin", "cos", "abs"):
+        return [f"std::{t}(x)"]
+    if t == "step":
+        return [f"(x >= {_lit(f.threshold)} ? 1.0 : 0.0)"]  # type: ignore[arg-type]
+    if t == "one_hot":
+        v = "std::abs(x)" if f.use_abs else "x"
+        cols = [f"({v} == {_lit(c)} ? 1.0 : 0.0)" for c in one_hot_categories(f, object_types)]
+        if f.other:
+            cols.append(f"(1.0 - ({' + '.join(cols)}))" if cols else "1.0")
+        return cols
+    if t == "delta":
+        return ["(x - p)"]
+    if t == "delta_phi":
+        return ["wrap_phi(x - p)"]
+    if t == "log_ratio":
+        return [f"std::log(std::max(x / p, {_lit(f.floor)}))"]
+    raise AssertionError(f"unknown transform {t!r}")  # the spec's Literal makes this unreachable
+
+
+_PRELUDE = """\
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <vector>
+#include "ROOT/RVec.hxx"
+
+namespace {ns} {{
+// Mirrors hepfm_root/tensors/_transforms.py (float64 arithmetic, numpy's operation order).
+inline double wrap_phi(double d) {{
+    #pragma clang fp contract(off)
+    const double two_pi = 2.0 * 3.141592653589793;
+    return d - two_pi * std::floor((d + 3.141592653589793) / two_pi);
+}}
+inline double energy(double pt, double eta, double m) {{
+    #pragma clang fp contract(off)
+    const double p = pt * std::cosh(eta);
+    return std::sqrt(p * p + m * m);
+}}
+inline double delta_r(double eta, double phi, double peta, double pphi) {{
+    #pragma clang fp contract(off)
+    const double deta = eta - peta;
+    const double dphi = wrap_phi(phi - pphi);
+    return std::sqrt(deta * deta + dphi * dphi);
+}}
+struct Out {{
+    ROOT::RVec<float> objects;             // n_objects * n_features, row-major
+    ROOT::RVec<bool> mask;                 // n_objects
+    bool selected = false;
+    ROOT::RVec<float> constituents;        // n_parent * max_constituents * n_features
+    ROOT::RVec<bool> constituent_mask;     // n_parent * max_constituents
+}};
+"""
+
+
+class _Args:
+    """Branch -> argument name, in first-use order."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+
+    def __call__(self, branch: str) -> str:
+        if branch not in self.names:
+            self.names[branch] = f"a{len(self.names)}"
+        return self.names[branch]
+
+
+def _block_fields(res: Resolution, name: str) -> list[str]:
+    fields: set[str] = set()
+    for s in res.blocks[name]:
+        fields |= set(s.fields)
+    return sorted(fields)
+
+
+def _source_loop(
+    spec: FeatureSpec, bi: int, si: int, src: SourceResolution, fields: list[str], args: _Args, on_nonfinite: str
+) -> list[str]:
+    """C++ statements collecting one source's passing objects into ``part``, sorted and truncated."""
+    block = spec.blocks[bi]
+    cuts = block.sources[si].cuts
+    slot = {f: i for i, f in enumerate(fields)}
+    branched = [(f, src.fields[f].branch) for f in fields if f in src.fields and src.fields[f].branch]
+    missing = [f for f in fields if f not in src.fields]
+    if missing:
+        raise InvalidSpecError(
+            f"block {block.name!r}: source {src.collection!r} resolves no field {missing}; "
+            "expected every source of a block to provide the block's fields"
+        )
+    index = "" if src.singleton else "[i]"
+    if src.singleton or not branched:
+        size = "1"  # a singleton, or a source made only of defaults: one object per event (as the awkward path)
+    else:
+        size = f"{args(branched[0][1])}.size()"
+    lines = [
+        f"    {{  // source {si}: {src.collection}{' (singleton)' if src.singleton else ''}",
+        "        std::vector<Obj" + str(bi) + "> part;",
+        f"        const std::size_t n = {size};",
+        "        for (std::size_t i = 0; i < n; ++i) {",
+        f"            Obj{bi} o; o.type_id = {src.type_id}; o.index = static_cast<long long>(i);",
+    ]
+    for f in fields:
+        fs = src.fields[f]
+        val = f"static_cast<double>({args(fs.branch)}{index})" if fs.branch else _lit(fs.default)  # type: ignore[arg-type]
+        lines.append(f"            o.v[{slot[f]}] = {val};  // {f}: {fs.describe()}")
+    if branched:
+        finite = " && ".join(f"std::isfinite(o.v[{slot[f]}])" for f, _ in branched)
+        lines.append(f"            if (!({finite})) {{")
+        if on_nonfinite == "raise":
+            lines.append("                " + _nonfinite_throw(", ".join(b for _, b in branched)))
+        else:
+            lines.append("                continue;")
+        lines.append("            }")
+
+    def get(name: str) -> str:
+        return f"o.v[{slot[name]}]"
+
+    for cut in cuts:
+        assert cut.op in _OPS
+        lines.append(f"            if (!({field_expr(cut.field, get, 'o.type_id')} {cut.op} {_lit(cut.value)})) continue;")
+    lines += [
+        f"            o.key = {field_expr(block.sort_by, get, 'o.type_id')};",
+        "            part.push_back(o);",
+        "        }",
+        f"        count{bi} += static_cast<long long>(part.size());",
+        "        " + _by_key_desc("part", f"Obj{bi}"),
+        f"        if (part.size() > {block.max_objects}) part.resize({block.max_objects});",
+        f"        blk{bi}.insert(blk{bi}.end(), part.begin(), part.end());",
+        "    }",
+    ]
+    return lines
+
+
+def _write_features(
+    features: list[Feature], object_types: list[str], get: Callable[[str], str], type_id: str,
+    out: str, base: str, parent: Callable[[str], str] | None = None, parent_type: str = "",
+) -> list[str]:
+    lines, col = [], 0
+    for f in features:
+        lines.append("        {")
+        if f.field is not None:
+            lines.append(f"            const double x = {field_expr(f.field, get, type_id)};")
+            if f.relative:
+                assert parent is not None
+                lines.append(f"            const double p = {field_expr(f.field, parent, parent_type)};")
+        for expr in feature_exprs(f, get, object_types, parent):
+            lines.append(f"            {out}[{base} + {col}] = static_cast<float>({expr});  // {f.name}")
+            col += 1
+        lines.append("        }")
+    return lines
+
+
+def _constituents(spec: FeatureSpec, res: Resolution, args: _Args, parent_bi: int, on_nonfinite: str) -> list[str]:
+    c = spec.constituents
+    assert c is not None and res.constituents is not None and res.link is not None
+    k, cmax = spec.block(c.parent).max_objects, c.max_constituents
+    nf = len(spec.constituent_feature_names)
+    parent_fields = _block_fields(res, c.parent)
+    pslot = {f: i for i, f in enumerate(parent_fields)}
+    cfields = sorted(res.constituents.fields)
+    cslot = {f: i for i, f in enumerate(cfields)}
+    cbranched = [(f, res.constituents.fields[f].branch) for f in cfields if res.constituents.fields[f].branch]
+    parent_res = res.blocks[c.parent][0]
+    parent_branch = next((fs.branch for fs in parent_res.fields.values() if fs.branch), None)
+    if parent_branch is None or not cbranched:
+        raise InvalidSpecError(
+            f"constituents of {c.parent!r}: the parent and the candidates must each read at least one branch "
+            "(their object counts come from it)"
+        )
+    link_p = res.link.fields["parent_index"].branch
+    link_c = res.link.fields["candidate_index"].branch
+    ap, ac, apar, acand = args(link_p), args(link_c), args(parent_branch), args(cbranched[0][1])  # type: ignore[arg-type]
+    names = ", ".join(b for _, b in cbranched)
+    lines = [
+        "    // constituents: link rows -> kept parent slots, sorted by the candidate key, truncated",
+        f"    out.constituents = ROOT::RVec<float>({k * cmax * nf}, static_cast<float>({_lit(spec.pad_value)}));",
+        f"    out.constituent_mask = ROOT::RVec<bool>({k * cmax}, false);",
+        "    {",
+        f"        const long long n_parent = static_cast<long long>({apar}.size());",
+        f"        const long long n_cand = static_cast<long long>({acand}.size());",
+        "        std::vector<long long> slot_of(static_cast<std::size_t>(n_parent), -1);",
+        f"        for (std::size_t j = 0; j < blk{parent_bi}.size(); ++j)",
+        f"            slot_of[blk{parent_bi}[j].index] = static_cast<long long>(j);",
+        f"        struct Cand {{ double key; double v[{len(cfields)}]; }};",
+        f"        std::vector<std::vector<Cand>> groups({k});",
+        "        auto load = [&](long long ci, Cand& cd) {",
+    ]
+    for f in cfields:
+        fs = res.constituents.fields[f]
+        val = f"static_cast<double>({args(fs.branch)}[ci])" if fs.branch else _lit(fs.default)  # type: ignore[arg-type]
+        lines.append(f"            cd.v[{cslot[f]}] = {val};  // {f}: {fs.describe()}")
+    finite = " && ".join(f"std::isfinite(cd.v[{cslot[f]}])" for f, _ in cbranched)
+    lines += [f"            return {finite};", "        };"]
+    if on_nonfinite == "raise":  # as the awkward path: any candidate, linked or not
+        lines += [
+            "        for (long long ci = 0; ci < n_cand; ++ci) {",
+            "            Cand cd;",
+            "            if (!load(ci, cd)) " + _nonfinite_throw(names),
+            "        }",
+        ]
+    lines += [
+        f"        for (std::size_t r = 0; r < {ap}.size(); ++r) {{",
+        f"            const long long pi = static_cast<long long>({ap}[r]);",
+        f"            const long long ci = static_cast<long long>({ac}[r]);",
+        "            if (pi >= n_parent) throw std::runtime_error("
+        f"{_quote(f'InvalidInputFileError: branch {link_p!r}: index ')} + std::to_string(pi) + "
+        f"\" points past the \" + std::to_string(n_parent) + \" parent objects of the event; expected indices below the count\");",
+        "            if (ci >= n_cand) throw std::runtime_error("
+        f"{_quote(f'InvalidInputFileError: branch {link_c!r}: index ')} + std::to_string(ci) + "
+        f"\" points past the \" + std::to_string(n_cand) + \" candidates of the event; expected indices below the count\");",
+        "            if (pi < 0 || ci < 0) continue;",
+        "            const long long s = slot_of[pi];",
+        "            if (s < 0) continue;",
+        "            Cand cd;",
+        "            if (!load(ci, cd)) continue;  // only reached with on_nonfinite='drop'",
+    ]
+
+    def cget(name: str) -> str:
+        return f"cd.v[{cslot[name]}]"
+
+    for cut in c.cuts:
+        lines.append(f"            if (!({field_expr(cut.field, cget, '-1')} {cut.op} {_lit(cut.value)})) continue;")
+    lines += [
+        f"            cd.key = {field_expr(c.sort_by, cget, '-1')};",
+        "            groups[s].push_back(cd);",
+        "        }",
+        "        for (std::size_t s = 0; s < groups.size(); ++s) {",
+        "            auto& g = groups[s];",
+        "            " + _by_key_desc("g", "Cand"),
+        f"            if (g.size() > {cmax}) g.resize({cmax});",
+        f"            const auto& po = blk{parent_bi}[s];",
+        "            for (std::size_t q = 0; q < g.size(); ++q) {",
+        "                const Cand& cd = g[q];",
+        f"                out.constituent_mask[s * {cmax} + q] = true;",
+        f"                const std::size_t base = (s * {cmax} + q) * {nf};",
+    ]
+
+    def pget(name: str) -> str:
+        return f"po.v[{pslot[name]}]"
+
+    body = _write_features(c.features, spec.object_types, cget, "-1", "out.constituents", "base", pget, "po.type_id")
+    lines += ["        " + ln for ln in body]
+    lines += ["            }", "        }", "    }"]
+    return lines
+
+
+def generate(spec: FeatureSpec, res: Resolution, on_nonfinite: str = "raise") -> Compiled:
+    """Generate the C++ of ``spec`` bound to ``res``.
+
+    Example:
+        >>> from hepfm_root.spec import load_spec, resolve
+        >>> spec = load_spec("six_object")
+        >>> names = [f"{c}_{f}" for c in ("Electron", "Muon", "Jet") for f in ("pt", "eta", "phi", "mass")]
+        >>> res = resolve(spec, names + ["MET_pt", "MET_phi", "Jet_btagDeepFlavB"])
+        >>> code = generate(spec, res)
+        >>> code.args[:3]
+        ('Electron_eta', 'Electron_mass', 'Electron_phi')
+        >>> "compute(" in code.source and "std::stable_sort" in code.source
+        True
+    """
+    if on_nonfinite not in ("raise", "drop"):
+        raise InvalidSpecError(f"on_nonfinite={on_nonfinite!r}; expected 'raise' or 'drop'")
+    args = _Args()
+    body: list[str] = []
+    structs: list[str] = []
+    nf = spec.n_features
+    row0 = 0
+    for bi, block in enumerate(spec.blocks):
+        fields = _block_fields(res, block.name)
+        structs.append(
+            f"struct Obj{bi} {{ double key; int type_id; long long index; double v[{max(len(fields), 1)}]; }};"
+            f"  // block {block.name!r}: {', '.join(fields)}"
+        )
+        body += [f"    // block {bi}: {block.name!r}", f"    std::vector<Obj{bi}> blk{bi};", f"    long long count{bi} = 0;"]
+        present = [(si, s) for si, s in enumerate(res.blocks[block.name]) if s.present]
+        for si, src in present:
+            body += _source_loop(spec, bi, si, src, fields, args, on_nonfinite)
+        if len(present) > 1:  # merge: ties keep source order (parts were appended in source order)
+            body += [
+                "    " + _by_key_desc(f"blk{bi}", f"Obj{bi}"),
+                f"    if (blk{bi}.size() > {block.max_objects}) blk{bi}.resize({block.max_objects});",
+            ]
+        slot = {f: i for i, f in enumerate(fields)}
+
+        def get(name: str, slot: dict[str, int] = slot) -> str:
+            return f"o.v[{slot[name]}]"
+
+        body += [
+            f"    for (std::size_t j = 0; j < blk{bi}.size(); ++j) {{",
+            f"        const Obj{bi}& o = blk{bi}[j];",
+            f"        out.mask[{row0} + j] = true;",
+            f"        const std::size_t base = ({row0} + j) * {nf};",
+        ]
+        body += _write_features(spec.features, spec.object_types, get, "o.type_id", "out.objects", "base")
+        body.append("    }")
+        row0 += block.max_objects
+    conds = [f"count{[b.name for b in spec.blocks].index(name)} >= {m}" for name, m in spec.selection.min_objects.items()]
+    body.append(f"    out.selected = {' && '.join(conds) if conds else 'true'};")
+    if spec.constituents is not None:
+        parent_bi = [b.name for b in spec.blocks].index(spec.constituents.parent)
+        body += _constituents(spec, res, args, parent_bi, on_nonfinite)
+
+    branch_args = list(args.names.items())
+    key = "\n".join([spec.fingerprint(), on_nonfinite, *structs, *body, repr(branch_args)])
+    ns = "hepfm_rdf_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    tparams = ", ".join(f"typename T{i}" for i in range(len(branch_args)))
+    params = ", ".join(f"const T{i}& {a}" for i, (_, a) in enumerate(branch_args))
+    header = [
+        f"// spec {spec.name!r} v{spec.version} (fingerprint {spec.fingerprint()[:16]}) on {res.where}",
+        *(f"// {a} = {b}" for b, a in branch_args),
+    ]
+    source = "\n".join([
+        _PRELUDE.format(ns=ns),
+        *header,
+        *structs,
+        (f"template <{tparams}>" if tparams else ""),
+        f"Out compute({params}) {{",
+        "    #pragma clang fp contract(off)  // numpy never fuses a*b + c; neither may the JIT",
+        "    Out out;",
+        f"    out.objects = ROOT::RVec<float>({spec.n_objects * nf}, static_cast<float>({_lit(spec.pad_value)}));",
+        f"    out.mask = ROOT::RVec<bool>({spec.n_objects}, false);",
+        *body,
+        "    return out;",
+        "}",
+        f"}}  // namespace {ns}",
+        "",
+    ])
+    return Compiled(ns, source, tuple(b for b, _ in branch_args))

@@ -1,0 +1,150 @@
+"""``define_objects``: the spec's tensors as RDataFrame columns (generated C++).
+
+ROOT is imported inside the functions, so importing :mod:`hepfm_root.rdf` stays
+cheap and works on machines without ROOT until a dataframe is actually used.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Literal
+
+from ..errors import InvalidSpecError, MissingDependencyError
+from ..spec import FeatureSpec, Resolution, load_spec, resolve
+from ._codegen import Compiled, generate
+
+__all__ = ["cpp_source", "define_objects"]
+
+log = logging.getLogger(__name__)
+
+#: (spec fingerprint, resolution key, on_nonfinite) -> generated code; namespaces already declared.
+_COMPILED: dict[tuple, Compiled] = {}
+_DECLARED: set[str] = set()
+_LOCK = threading.Lock()
+
+
+def _root() -> Any:
+    try:
+        import ROOT
+    except ImportError as err:  # pragma: no cover - ROOT is installed wherever this runs in CI
+        raise MissingDependencyError(
+            "hepfm_root.rdf needs ROOT (PyROOT); install it with: pip install --pre ROOT"
+        ) from err
+    return ROOT
+
+
+def _resolution_key(res: Resolution) -> tuple:
+    def src(s: Any) -> tuple:
+        if s is None:
+            return ()
+        return (s.collection, s.singleton, s.type_id, tuple(sorted((k, v.branch, v.default) for k, v in s.fields.items())))
+
+    blocks = tuple((name, tuple(src(s) for s in srcs)) for name, srcs in res.blocks.items())
+    return (blocks, src(res.constituents), src(res.link))
+
+
+def _compiled(spec: FeatureSpec, res: Resolution, on_nonfinite: str) -> Compiled:
+    key = (spec.fingerprint(), _resolution_key(res), on_nonfinite)
+    with _LOCK:
+        if key not in _COMPILED:
+            _COMPILED[key] = generate(spec, res, on_nonfinite)
+        code = _COMPILED[key]
+        if code.namespace not in _DECLARED:
+            ROOT = _root()
+            if not ROOT.gInterpreter.Declare(code.source):
+                raise InvalidSpecError(
+                    f"the C++ generated for spec {spec.name!r} on {res.where} did not compile "
+                    f"(namespace {code.namespace}); see the interpreter's messages above"
+                )
+            _DECLARED.add(code.namespace)
+            log.debug("declared %s for spec %r on %s", code.namespace, spec.name, res.where)
+    return code
+
+
+def cpp_source(
+    spec: FeatureSpec | str, branch_names: list[str] | None = None, *, resolution: Resolution | None = None,
+    where: str = "the input", on_nonfinite: Literal["raise", "drop"] = "raise",
+) -> str:
+    """The C++ that :func:`define_objects` declares for ``spec`` on an input with ``branch_names``.
+
+    Useful to read what a spec compiles to, or to ship it into a macro.
+
+    Example:
+        >>> names = [f"{c}_{f}" for c in ("Electron", "Muon", "Jet") for f in ("pt", "eta", "phi", "mass")]
+        >>> src = cpp_source("six_object", names + ["MET_pt", "MET_phi", "Jet_btagDeepFlavB"])
+        >>> print(next(line for line in src.splitlines() if line.startswith("namespace")))
+        namespace hepfm_rdf_... {
+    """
+    spec = load_spec(spec)
+    if resolution is None:
+        if branch_names is None:
+            raise InvalidSpecError("cpp_source needs branch_names or a resolution")
+        resolution = resolve(spec, branch_names, where=where)
+    return generate(spec, resolution, on_nonfinite).source
+
+
+def define_objects(
+    df: Any,
+    spec: FeatureSpec | str,
+    prefix: str = "hepfm_",
+    resolution: Resolution | None = None,
+    *,
+    where: str = "the RDataFrame",
+    on_nonfinite: Literal["raise", "drop"] = "raise",
+) -> Any:
+    """Define the spec's tensors as columns of an RDataFrame.
+
+    The spec is resolved against ``df.GetColumnNames()`` (so a missing branch
+    fails here, before any event loop), compiled to C++ once per (spec, resolution)
+    and called per event.  Defined columns:
+
+    * ``{prefix}objects``: ``ROOT::RVec<float>`` of ``n_objects * n_features``,
+      row-major — equal to the awkward path's ``Tensors.objects[i].ravel()``;
+    * ``{prefix}mask``: ``ROOT::RVec<bool>`` of ``n_objects``;
+    * ``{prefix}selected``: ``bool``, the spec's selection;
+    * with constituents: ``{prefix}constituents`` (``n_parent * max_constituents *
+      n_constituent_features`` floats) and ``{prefix}constituent_mask``;
+    * ``{prefix}tensors``: the struct the others are read from (internal).
+
+    Under ``ROOT.EnableImplicitMT`` the columns are still per event, but entries
+    arrive in no fixed order: join results by (run, luminosityBlock, event), never
+    by ``rdfentry_``.
+
+    Args:
+        df: an ``ROOT.RDataFrame`` or any node of one.
+        spec: a :class:`~hepfm_root.spec.FeatureSpec`, a built-in name or a spec file.
+        prefix: prefix of the defined column names.
+        resolution: a precomputed resolution (default: resolve on the dataframe's columns).
+        where: description of the input for messages.
+        on_nonfinite: ``"raise"`` (a NaN/inf input stops the event loop with a C++
+            ``std::runtime_error`` naming the branches) or ``"drop"`` (such objects are absent).
+
+    Returns:
+        The dataframe node with the columns defined.
+
+    Raises:
+        BranchNotFoundError: the input lacks a branch the spec needs (CollectionNotFoundError
+            for a whole collection); raised before any event is read.
+
+    Example::
+
+        import ROOT
+        from hepfm_root.rdf import define_objects
+        f = ROOT.TFile.Open("nano.root")          # keep the file alive while the tree is used
+        df = define_objects(ROOT.RDataFrame(f.Get("Events")), "six_object")
+        cols = df.Filter("hepfm_selected").AsNumpy(["event", "hepfm_objects", "hepfm_mask"])
+    """
+    spec = load_spec(spec)
+    if resolution is None:
+        resolution = resolve(spec, [str(c) for c in df.GetColumnNames()], where=where)
+    code = _compiled(spec, resolution, on_nonfinite)
+    state = f"{prefix}tensors"
+    out = df.Define(state, code.call)
+    out = out.Define(f"{prefix}objects", f"{state}.objects")
+    out = out.Define(f"{prefix}mask", f"{state}.mask")
+    out = out.Define(f"{prefix}selected", f"{state}.selected")
+    if spec.constituents is not None:
+        out = out.Define(f"{prefix}constituents", f"{state}.constituents")
+        out = out.Define(f"{prefix}constituent_mask", f"{state}.constituent_mask")
+    return out

@@ -1,0 +1,302 @@
+"""RDataFrame path (``hepfm_root.rdf``) against the awkward path, event by event.
+
+Events are matched by (run, luminosityBlock, event) — under ImplicitMT entries
+arrive in no fixed order and ``rdfentry_`` is not the entry number.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import awkward as ak
+import numpy as np
+import pytest
+import uproot
+
+from hepfm_root import load_spec, resolve, tensorize
+from hepfm_root.errors import BranchNotFoundError, CollectionNotFoundError
+from hepfm_root.spec import spec_from_dict
+
+ROOT = pytest.importorskip("ROOT")
+from hepfm_root.rdf import define_objects  # noqa: E402
+
+ATOL = 1e-6
+KEYS = ["run", "luminosityBlock", "event"]
+
+
+@pytest.fixture(params=["single", "imt2"])
+def imt(request):
+    if request.param == "imt2":
+        ROOT.EnableImplicitMT(2)
+    yield request.param
+    if ROOT.IsImplicitMTEnabled():
+        ROOT.DisableImplicitMT()
+
+
+def _stack(col, shape):
+    return np.stack([np.asarray(v, dtype=np.asarray(v).dtype) for v in col]).reshape((len(col), *shape)) if len(col) \
+        else np.zeros((0, *shape))
+
+
+def rdf_tensors(path, spec, **kw):
+    """{name: array} from the RDataFrame path, rows in the order the event loop delivered them."""
+    spec = load_spec(spec)
+    f = ROOT.TFile.Open(str(path))  # kept alive while the tree is in use
+    df = define_objects(ROOT.RDataFrame(f.Get("Events")), spec, **kw)
+    cols = ["hepfm_objects", "hepfm_mask", "hepfm_selected"]
+    if spec.constituents is not None:
+        cols += ["hepfm_constituents", "hepfm_constituent_mask"]
+    got = df.AsNumpy([*KEYS, *cols])
+    n_par = spec.block(spec.constituents.parent).max_objects if spec.constituents else 0
+    shapes = {
+        "hepfm_objects": (spec.n_objects, spec.n_features), "hepfm_mask": (spec.n_objects,),
+        "hepfm_constituents": (n_par, spec.constituents.max_constituents if spec.constituents else 0,
+                               len(spec.constituent_feature_names)),
+        "hepfm_constituent_mask": (n_par, spec.constituents.max_constituents if spec.constituents else 0),
+    }
+    out = {k: np.asarray(got[k]) for k in [*KEYS, "hepfm_selected"]}
+    out.update({k: _stack(got[k], shapes[k]) for k in cols if k in shapes})
+    del f
+    return out
+
+
+def awkward_tensors(path, spec):
+    tree = uproot.open(path)["Events"]
+    res = resolve(load_spec(spec), tree.keys(), where=f"Events of {path}")
+    return tensorize(tree.arrays(res.branches()), spec, resolution=res)
+
+
+def _order(keys):
+    idx = np.lexsort([np.asarray(keys[k], dtype=np.int64) for k in reversed(KEYS)])
+    ids = np.stack([np.asarray(keys[k], dtype=np.int64)[idx] for k in KEYS], axis=1)
+    assert len(np.unique(ids, axis=0)) == len(ids), "event ids must be unique to match events"
+    return idx, ids
+
+
+def assert_same(path, spec, **kw):
+    spec = load_spec(spec)
+    ref = awkward_tensors(path, spec)
+    got = rdf_tensors(path, spec, **kw)
+    ri, rids = _order(ref.keys)
+    gi, gids = _order(got)
+    np.testing.assert_array_equal(rids, gids)  # same events, matched by (run, lumi, event)
+    n = len(ri)
+    np.testing.assert_allclose(got["hepfm_objects"][gi], ref.objects[ri], rtol=0, atol=ATOL)
+    np.testing.assert_array_equal(got["hepfm_mask"][gi], ref.mask[ri])
+    np.testing.assert_array_equal(got["hepfm_selected"][gi].astype(bool), ref.selected[ri])
+    if spec.constituents is not None:
+        np.testing.assert_array_equal(got["hepfm_constituent_mask"][gi], ref.constituent_mask[ri])
+        np.testing.assert_allclose(got["hepfm_constituents"][gi], ref.constituents[ri], rtol=0, atol=ATOL)
+    return n, ref
+
+
+@pytest.mark.parametrize("name", ["nano_tt_v12.root", "nano_tt_v15.root", "nano_dy.root"])
+@pytest.mark.parametrize("spec", ["six_object", "event_graph"])
+def test_builtin_specs_match_awkward_on_real_nanoaod(sample, imt, name, spec):
+    n, ref = assert_same(sample(name), spec)
+    assert n == len(ref) > 0
+    assert ref.mask.any()
+
+
+def test_jet_constituents_match_awkward_on_pfnano(sample, imt):
+    n, ref = assert_same(sample("pfnano.root"), "jet_constituents")
+    assert ref.constituent_mask.sum() > 1000  # really compares constituents
+
+
+def _variant(name, edit):
+    d = load_spec(name).model_dump(mode="json")
+    edit(d)
+    return spec_from_dict(d)
+
+
+def test_ties_and_truncation_follow_the_awkward_order(sample, imt):
+    """Sorting by charge makes ties everywhere: inside a source (input order wins), across
+    sources (source order wins) and among constituents (link order wins); truncation to 20
+    constituents and 5 objects cuts through the ties."""
+
+    def by_charge(d):
+        d["blocks"][1]["sort_by"] = "charge"
+        d["blocks"][1]["max_objects"] = 5
+
+    def cons_by_charge(d):
+        d["constituents"]["sort_by"] = "charge"
+        d["constituents"]["max_constituents"] = 20
+
+    for name in ("nano_tt_v12.root", "nano_dy.root"):
+        _, ref = assert_same(sample(name), _variant("event_graph", by_charge))
+        assert (ref.counts["objects"] > 5).any()
+    _, ref = assert_same(sample("pfnano.root"), _variant("jet_constituents", cons_by_charge))
+    assert (ref.constituent_mask.sum(axis=2) == 20).any()
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    path = tmp_path_factory.mktemp("gen") / "f.root"
+    cmd = [sys.executable, "-m", "hepfm_root.cli", "generate", "--process", "ttbar_semilep",
+           "--events", "300", "--seed", "5", "-o", str(path)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    return path
+
+
+@pytest.mark.parametrize("spec", ["six_object", "event_graph", "jet_constituents"])
+def test_builtin_specs_match_awkward_on_generated_file(generated, imt, spec):
+    n, _ = assert_same(generated, spec)
+    assert n == 300
+
+
+@pytest.fixture(scope="module")
+def tiled(sample_dir, tmp_path_factory):
+    """50 000 events in 25 clusters: nano_tt_v15 tiled, event numbers made distinct (= entry)."""
+    src = uproot.open(sample_dir / "nano_tt_v15.root")["Events"]
+    res = resolve(load_spec("event_graph"), src.keys(), where="nano_tt_v15")
+    arrays = src.arrays(res.branches())
+    n0, copies, chunk = len(arrays), 250, 2000
+    folder = tmp_path_factory.mktemp("tiled")
+    path, flat = folder / "tiled.root", folder / "one_cluster.root"
+
+    def collections(a):
+        out, groups = {}, {}
+        for name in a.fields:
+            if name in KEYS or a[name].ndim == 1:
+                out[name] = ak.to_numpy(a[name])
+            else:
+                coll, field = name.split("_", 1)
+                groups.setdefault(coll, {})[field] = a[name]
+        out.update({c: ak.zip(f, depth_limit=2) for c, f in groups.items()})
+        return out
+
+    big = ak.concatenate([arrays] * (chunk // n0))
+    serial = np.arange(chunk, dtype=np.uint64)
+    with uproot.recreate(flat) as f:
+        tree = None
+        for i in range(copies * n0 // chunk):  # one extend per 2000 entries: one cluster each
+            part = collections(big)
+            part["event"] = np.uint64(i * chunk) + serial  # distinct ids; entry number = event
+            if tree is None:
+                types = {k: (v.type if isinstance(v, ak.Array) else v.dtype) for k, v in part.items()}
+                tree = f.mktree("Events", types, counter_name=lambda c: f"n{c}",
+                                field_name=lambda c, fld: f"{c}_{fld}")
+            tree.extend(part)
+    # uproot's baskets form one cluster for ROOT; a ROOT copy with auto-flush every 2000
+    # entries gives 25 clusters, which ImplicitMT processes as separate, unordered tasks.
+    fin = ROOT.TFile.Open(str(flat))
+    fout = ROOT.TFile(str(path), "RECREATE")
+    copy = fin.Get("Events").CloneTree(0)
+    copy.SetAutoFlush(chunk)
+    copy.CopyEntries(fin.Get("Events"))
+    copy.Write()
+    fout.Close()
+    fin.Close()
+    return path
+
+
+def test_multi_cluster_file_under_imt_matches_by_event_id(tiled):
+    assert uproot.open(tiled)["Events"].num_entries == 50_000
+    ROOT.EnableImplicitMT(2)
+    try:
+        f = ROOT.TFile.Open(str(tiled))
+        order = ROOT.RDataFrame(f.Get("Events")).AsNumpy(["event"])["event"]
+        assert not np.array_equal(order, np.sort(order))  # IMT really delivers clusters out of order
+        assert np.mean(order == np.arange(len(order))) < 0.9  # so rdfentry_ order would not match
+        n, ref = assert_same(tiled, "event_graph")
+    finally:
+        ROOT.DisableImplicitMT()
+    assert n == 50_000 and ref.selected.sum() > 1000
+
+
+def test_branch_types_come_from_the_file(sample, imt):
+    """Jet_jetId / Electron_cutBased are UChar_t in the v12 sample and Int_t in the DY one,
+    Electron_charge is Int_t, pt is Float_t: one spec, both files, same answer as awkward."""
+    spec = spec_from_dict({
+        "schema_version": 1, "name": "typed", "object_types": ["jet", "electron"],
+        "blocks": [
+            {"name": "jets", "max_objects": 4, "sources": [
+                {"collection": "Jet", "type": "jet", "defaults": {"charge": 0.0, "cutBased": 0.0},
+                 "cuts": [{"field": "jetId", "op": ">=", "value": 2}]},
+                {"collection": "Electron", "type": "electron", "defaults": {"jetId": 0.0},
+                 "cuts": [{"field": "charge", "op": "!=", "value": 0}, {"field": "cutBased", "op": ">", "value": 0}]},
+            ]},
+        ],
+        "features": ["log_pt", "jetId", "cutBased", "charge", {"name": "t", "transform": "one_hot", "field": "type"}],
+    })
+    for name, kind in (("nano_tt_v12.root", "UChar_t"), ("nano_dy.root", "Int_t")):
+        f = ROOT.TFile.Open(str(sample(name)))
+        assert ROOT.RDataFrame(f.Get("Events")).GetColumnType("Jet_jetId").endswith(f"<{kind}>")
+        _, ref = assert_same(sample(name), spec)
+        assert set(np.unique(ref.objects[..., 3])) <= {-1.0, 0.0, 1.0}
+        assert ref.mask.any()
+
+
+def test_missing_branch_fails_before_the_event_loop(sample):
+    f = ROOT.TFile.Open(str(sample("nano_tt_v12.root")))
+    df = ROOT.RDataFrame(f.Get("Events"))
+    spec = spec_from_dict({
+        "schema_version": 1, "name": "needs_missing", "object_types": ["jet"],
+        "blocks": [{"name": "j", "max_objects": 2, "sources": [{"collection": "Jet", "type": "jet"}]}],
+        "features": ["log_pt", "no_such_field"],
+    })
+    with pytest.raises(BranchNotFoundError, match="Jet_no_such_field.*Events of nano_tt_v12"):
+        define_objects(df, spec, where="Events of nano_tt_v12.root")
+    with pytest.raises(CollectionNotFoundError, match="PFCands"):
+        define_objects(df, "jet_constituents")
+    assert df.GetNRuns() == 0  # nothing was read
+
+
+def test_code_is_declared_once_per_spec_and_resolution(sample):
+    from hepfm_root.rdf import _define
+
+    f = ROOT.TFile.Open(str(sample("nano_dy.root")))
+    df = ROOT.RDataFrame(f.Get("Events"))
+    define_objects(df, "six_object")
+    n = len(_define._DECLARED)
+    a = define_objects(df, "six_object", prefix="a_")
+    assert len(_define._DECLARED) == n  # same spec + resolution: nothing new declared
+    assert a.Count().GetValue() == 40
+
+
+@pytest.fixture(scope="module")
+def with_nan(sample_dir, tmp_path_factory):
+    """nano_dy with one jet's pT set to NaN (event 3, second jet)."""
+    src = uproot.open(sample_dir / "nano_dy.root")["Events"]
+    res = resolve(load_spec("six_object"), src.keys(), where="nano_dy")
+    a = src.arrays(res.branches())
+    counts = ak.num(a["Jet_pt"])
+    flat = ak.to_numpy(ak.flatten(a["Jet_pt"])).copy()
+    assert counts[3] >= 2
+    flat[int(ak.sum(counts[:3])) + 1] = np.nan
+    data = {k: ak.to_numpy(a[k]) for k in a.fields if a[k].ndim == 1}
+    groups: dict = {}
+    for k in a.fields:
+        if a[k].ndim > 1:
+            coll, field = k.split("_", 1)
+            groups.setdefault(coll, {})[field] = ak.unflatten(flat, counts) if k == "Jet_pt" else a[k]
+    data.update({c: ak.zip(f, depth_limit=2) for c, f in groups.items()})
+    path = tmp_path_factory.mktemp("nan") / "nan.root"
+    with uproot.recreate(path) as f:
+        types = {k: (v.type if isinstance(v, ak.Array) else v.dtype) for k, v in data.items()}
+        f.mktree("Events", types, counter_name=lambda c: f"n{c}", field_name=lambda c, fld: f"{c}_{fld}").extend(data)
+    return path
+
+
+def test_nonfinite_inputs_drop_like_awkward_or_raise(with_nan, imt):
+    tree = uproot.open(with_nan)["Events"]
+    res = resolve(load_spec("six_object"), tree.keys())
+    arrays = tree.arrays(res.branches())
+    ref = tensorize(arrays, "six_object", resolution=res, on_nonfinite="drop")
+    got = rdf_tensors(with_nan, "six_object", on_nonfinite="drop")
+    (gi, gids), (ri, rids) = _order(got), _order(ref.keys)
+    np.testing.assert_array_equal(gids, rids)
+    np.testing.assert_allclose(got["hepfm_objects"][gi], ref.objects[ri], rtol=0, atol=ATOL)
+    np.testing.assert_array_equal(got["hepfm_mask"][gi], ref.mask[ri])
+    assert not np.isnan(got["hepfm_objects"]).any()
+    with pytest.raises(Exception, match="NonFiniteInputError.*Jet_pt"):
+        rdf_tensors(with_nan, "six_object")
+
+
+def test_link_index_past_the_parents_stops_the_event_loop(sample):
+    f = ROOT.TFile.Open(str(sample("pfnano.root")))
+    df = ROOT.RDataFrame(f.Get("Events")).Redefine("JetPFCands_jetIdx", "JetPFCands_jetIdx + 1000")
+    df = define_objects(df, "jet_constituents")
+    with pytest.raises(Exception, match="InvalidInputFileError: branch 'JetPFCands_jetIdx': index 1000 points past"):
+        df.Sum("hepfm_selected").GetValue()

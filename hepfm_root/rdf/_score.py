@@ -223,7 +223,7 @@ def define_score(
         objects=_stack(got[cols[0]], (spec.n_objects, spec.n_features), np.float32),
         mask=_stack(got[cols[1]], (spec.n_objects,), bool),
         selected=np.asarray(got[cols[2]]).astype(bool),
-        counts={}, spec=spec, keys=dict(zip(KEYS, keys)), **kw,
+        counts={}, spec=spec, keys=dict(zip(KEYS, keys, strict=True)), **kw,
     )
     del got
 

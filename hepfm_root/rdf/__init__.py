@@ -12,11 +12,17 @@ Example::
     f = ROOT.TFile.Open("nano.root")
     df = define_objects(ROOT.RDataFrame(f.Get("Events")), "six_object")
     df.Filter("hepfm_selected").AsNumpy(["run", "luminosityBlock", "event", "hepfm_objects"])
+
+    # a model's score as a column: one batched scoring pass, then a lookup by event identity
+    from hepfm_root.rdf import define_score
+    df = define_score(ROOT.RDataFrame(f.Get("Events")), "exports/six_object_heavy_higgs_vs_ttbar/0.1")
+    df.Filter("score > 0.5").Histo1D(("h", "", 20, 0, 1), "score")
 """
 
 from ._define import cpp_source, define_objects
+from ._score import define_score
 
-__all__ = ["cpp_source", "define_objects"]
+__all__ = ["cpp_source", "define_objects", "define_score"]
 
 
 def __dir__() -> list[str]:

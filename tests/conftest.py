@@ -32,3 +32,15 @@ def sample(sample_dir: Path):
 def _no_user_cache_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     # Tests never depend on the caller's working directory.
     monkeypatch.chdir(os.path.dirname(__file__))
+
+
+@pytest.fixture(params=["single", "imt2"])
+def imt(request):
+    """Run a ROOT test once single-threaded and once under ImplicitMT(2)."""
+    import ROOT
+
+    if request.param == "imt2":
+        ROOT.EnableImplicitMT(2)
+    yield request.param
+    if ROOT.IsImplicitMTEnabled():
+        ROOT.DisableImplicitMT()

@@ -7,17 +7,15 @@ import shutil
 from pathlib import Path
 
 import awkward as ak
+import dask_awkward as dak  # the coffea extra; a missing install must fail, not skip
 import numpy as np
 import pytest
-
-from hepfm_root import resolve, tensorize
-from hepfm_root.errors import BranchNotFoundError, EmptyInputError
-from hepfm_root.infer import SESSIONS_CREATED, Scorer
-
-dak = pytest.importorskip("dask_awkward", reason="the coffea extra (dask-awkward) is part of the test set-up")
 from coffea.nanoevents import NanoAODSchema, NanoEventsFactory  # noqa: E402
 
+from hepfm_root import resolve, tensorize
 from hepfm_root.coffea import add_scores, check_fileset, runner_fileset, shared_scorer  # noqa: E402
+from hepfm_root.errors import BranchNotFoundError, EmptyInputError
+from hepfm_root.infer import SESSIONS_CREATED, Scorer
 
 NanoAODSchema.warn_missing_crossrefs = False  # the slimmed samples lack some cross-reference targets
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import dask_awkward as dak  # the coffea extra; a missing install must fail, not skip
 import numpy as np
 import pytest
 
 from hepfm_root import load_spec, resolve, tensorize
 from hepfm_root.tensors import tensorize_dask
-
-dak = pytest.importorskip("dask_awkward", reason="the coffea extra (dask-awkward) is part of the test set-up")
 
 
 def _events(path, mode):

@@ -165,7 +165,7 @@ def test_coffea_nanoaod_schema_ak8_process(hh_file, monkeypatch):
 
 
 def test_root_rdataframe_reads_it(tt_file):
-    ROOT = pytest.importorskip("ROOT", reason="the root extra is not installed")
+    import ROOT  # the root extra is part of the test set-up
     tfile = ROOT.TFile.Open(str(tt_file))   # kept in a variable: PyROOT would collect it otherwise
     assert tfile.Get("Events").GetEntries() == 60
     df = ROOT.RDataFrame("Events", str(tt_file))

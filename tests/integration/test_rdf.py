@@ -12,26 +12,16 @@ import sys
 import awkward as ak
 import numpy as np
 import pytest
+import ROOT  # the root extra is part of the test set-up; fail, never skip
 import uproot
 
 from hepfm_root import load_spec, resolve, tensorize
 from hepfm_root.errors import BranchNotFoundError, CollectionNotFoundError
-from hepfm_root.spec import spec_from_dict
-
-ROOT = pytest.importorskip("ROOT")
 from hepfm_root.rdf import define_objects  # noqa: E402
+from hepfm_root.spec import spec_from_dict
 
 ATOL = 1e-6
 KEYS = ["run", "luminosityBlock", "event"]
-
-
-@pytest.fixture(params=["single", "imt2"])
-def imt(request):
-    if request.param == "imt2":
-        ROOT.EnableImplicitMT(2)
-    yield request.param
-    if ROOT.IsImplicitMTEnabled():
-        ROOT.DisableImplicitMT()
 
 
 def _stack(col, shape):
@@ -196,9 +186,13 @@ def test_multi_cluster_file_under_imt_matches_by_event_id(tiled):
     ROOT.EnableImplicitMT(2)
     try:
         f = ROOT.TFile.Open(str(tiled))
-        order = ROOT.RDataFrame(f.Get("Events")).AsNumpy(["event"])["event"]
-        assert not np.array_equal(order, np.sort(order))  # IMT really delivers clusters out of order
-        assert np.mean(order == np.arange(len(order))) < 0.9  # so rdfentry_ order would not match
+        tree = f.Get("Events")
+        clusters, it = 0, tree.GetClusterIterator(0)
+        while it.Next() < tree.GetEntries():
+            clusters += 1
+        # Many clusters: under IMT they are processed by several threads in no fixed order (how
+        # out of order depends on scheduling, so that is not asserted); the join is by event id.
+        assert clusters >= 20
         n, ref = assert_same(tiled, "event_graph")
     finally:
         ROOT.DisableImplicitMT()

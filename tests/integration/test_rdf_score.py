@@ -10,12 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import ROOT  # the root extra is part of the test set-up; fail, never skip
 import uproot
 
 from hepfm_root import Scorer, resolve, tensorize
 from hepfm_root.errors import BranchNotFoundError, InvalidArgumentError
-
-ROOT = pytest.importorskip("ROOT")
 from hepfm_root.rdf import define_score  # noqa: E402
 
 MODEL = Path(__file__).resolve().parents[2] / "exports" / "six_object_heavy_higgs_vs_ttbar" / "0.1"
@@ -26,15 +25,6 @@ ATOL = 1e-6
 @pytest.fixture(scope="module")
 def scorer():
     return Scorer(MODEL)
-
-
-@pytest.fixture(params=["single", "imt2"])
-def imt(request):
-    if request.param == "imt2":
-        ROOT.EnableImplicitMT(2)
-    yield request.param
-    if ROOT.IsImplicitMTEnabled():
-        ROOT.DisableImplicitMT()
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,7 @@ from ..errors import BranchNotFoundError, EmptyInputError, HepfmError, InvalidAr
 from ..infer import Scorer
 from ..io import NtupleWriter, atomic_output, layout_of, open_events
 from ..io._ntuple import BranchLayout
-from ..spec import resolve
+from ..spec import Resolution, resolve
 from ..tensors import tensorize
 from ._selection import Selection
 
@@ -74,7 +74,7 @@ class _Input:
     entries: int = 0
     kept: list[str] = field(default_factory=list)
     layout: BranchLayout | None = None
-    error: str | None = None
+    resolutions: list[Resolution] = field(default_factory=list)  # one per model, from the check
 
 
 def _kept_branches(names: list[str], patterns: list[str] | None) -> list[str]:
@@ -109,8 +109,7 @@ def _check_input(path: Path, tree: str, opts: SkimOptions, scorers: list[Scorer]
         if item.entries == 0:
             raise EmptyInputError(f"{inp.where} has 0 entries; expected events to skim")
         names = inp.branch_names()
-        for s in scorers:
-            resolve(s.spec, names, where=inp.where)
+        item.resolutions = [resolve(s.spec, names, where=inp.where) for s in scorers]
         if sel is not None:
             missing = sorted(b for b in sel.branches if b not in names)
             if missing:
@@ -223,8 +222,8 @@ def skim_and_score(
 def _stream(item: _Input, scorers: list[Scorer], names: list[str], sel: Selection | None, layout: BranchLayout,
             writer: NtupleWriter, opts: SkimOptions, stats: dict[str, Any],
             progress: Callable[[int], None] | None) -> None:
+    resolutions = item.resolutions  # resolved once, when the input was checked
     with open_events(item.path, item.tree) as inp:
-        resolutions = [resolve(s.spec, inp.branch_names(), where=inp.where) for s in scorers]
         needed = set(layout.branches) | set(sel.branches if sel else ())
         for r in resolutions:
             needed |= set(r.branches())

@@ -13,6 +13,7 @@ from .._version import __version__
 from ._common import EXIT, setup_logging
 from ._export import export_cmd, inspect_cmd
 from ._generate import generate_cmd
+from ._pretrain import finetune_cmd, pretrain_cmd
 from ._samples import samples_group
 from ._skim import skim_cmd
 from ._spec import spec_group
@@ -41,6 +42,8 @@ cli.add_command(inspect_cmd)
 cli.add_command(train_cmd)
 cli.add_command(skim_cmd)
 cli.add_command(generate_cmd)
+cli.add_command(pretrain_cmd)
+cli.add_command(finetune_cmd)
 
 
 def main() -> None:

@@ -149,6 +149,7 @@ def export_model(
         source = Path(checkpoint)
         checkpoint = load_checkpoint(source)
     ck = checkpoint
+    ck.check_scorer(str(source) if source else "the checkpoint")
     name = name or folder.parent.name or "model"
     version = version or folder.name
     spec = ck.spec

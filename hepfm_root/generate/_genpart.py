@@ -44,12 +44,22 @@ def hadron_flags(rec: ParticleRecord, glob_mother: np.ndarray, flavour: int) -> 
 
 
 def last_copies(rec: ParticleRecord) -> np.ndarray:
-    """True for record entries that are not followed by a copy of themselves (Pythia's recoil copies)."""
-    d1 = rec.daughter1 + np.repeat(rec.offsets, rec.counts)
-    single_copy_child = (rec.daughter1 > 0) & (rec.daughter1 == rec.daughter2)
-    same_id_child = np.zeros(len(rec.pdg_id), bool)
-    same_id_child[single_copy_child] = rec.pdg_id[d1[single_copy_child]] == rec.pdg_id[single_copy_child]
-    return ~same_id_child
+    """True for record entries that no later copy of the same particle follows.
+
+    Pythia continues a particle with a new entry whenever it recoils (one daughter,
+    ``daughter1 == daughter2``) *or* radiates (t → t g: daughters t' and g, both with
+    the old entry as ``mother1``).  An entry is therefore the last copy unless some
+    entry with the same pdgId names it as ``mother1``.
+    """
+    n = len(rec.pdg_id)
+    event_start = np.repeat(rec.offsets, rec.counts)
+    has_mother = rec.mother1 > 0
+    child = np.flatnonzero(has_mother)
+    parent = rec.mother1[child] + event_start[child]
+    same = rec.pdg_id[parent] == rec.pdg_id[child]
+    not_last = np.zeros(n, bool)
+    not_last[parent[same]] = True
+    return ~not_last
 
 
 def genpart(rec: ParticleRecord, glob_mother: np.ndarray, last_b: np.ndarray, cfg: GenPartConfig,

@@ -117,6 +117,7 @@ class Scorer:
         from ._metadata import model_inputs_for
 
         ck = load_checkpoint(path)
+        ck.check_scorer(str(path))
         return ModelInfo(
             spec=ck.spec, labels=ck.labels, score_label=ck.score_label, inputs=model_inputs_for(ck.spec),
             outputs=[{"name": "probabilities", "shape": ["batch", len(ck.labels)], "meaning": f"P({ck.labels})"}],

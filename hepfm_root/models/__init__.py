@@ -1,10 +1,14 @@
 """Torch backbones and heads, and the checkpoint format (needs the ``train`` extra)."""
 
-from ._checkpoint import Checkpoint, load_checkpoint, weights_sha256
-from ._registry import ARCHITECTURES, build_model
+from ._checkpoint import Checkpoint, card_path, check_spec_matches, load_checkpoint, weights_sha256
+from ._graph import GraphNetwork
+from ._registry import ARCHITECTURES, SIZES, build_model, model_config, with_new_head
 from ._transformer import ObjectTransformer
 
-__all__ = ["ARCHITECTURES", "Checkpoint", "ObjectTransformer", "build_model", "load_checkpoint", "weights_sha256"]
+__all__ = [
+    "ARCHITECTURES", "SIZES", "Checkpoint", "GraphNetwork", "ObjectTransformer", "build_model", "card_path",
+    "check_spec_matches", "load_checkpoint", "model_config", "weights_sha256", "with_new_head",
+]
 
 
 def __dir__() -> list[str]:

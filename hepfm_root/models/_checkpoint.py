@@ -11,6 +11,7 @@ check), and free-form metadata (training data, metrics) for the model card.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +21,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import InvalidInputFileError
+from .._version import __version__
+from ..errors import InvalidInputFileError, ModelSpecMismatchError
 from ..io import atomic_output
 from ..spec import FeatureSpec, spec_from_dict
 from ._registry import build_model
 
-__all__ = ["Checkpoint", "load_checkpoint", "weights_sha256"]
+__all__ = ["Checkpoint", "card_path", "check_spec_matches", "load_checkpoint", "weights_sha256"]
 
 FORMAT = "hepfm-checkpoint-1"
 
@@ -55,6 +57,9 @@ class Checkpoint:
         score_label: the label whose probability is "the" score (one branch per model).
         example: a few real input tensors (``objects``, ``mask`` …) for parity checks.
         meta: free-form provenance and metrics (JSON-compatible), shown in model cards.
+        task: what the head was trained for: ``classification`` (an event scorer: softmax
+            over ``labels``) or a pretraining task (``masked_type``, ``multilabel`` …),
+            whose checkpoints are backbones to finetune, not scorers.
     """
 
     architecture: str
@@ -65,6 +70,7 @@ class Checkpoint:
     score_label: str
     example: dict[str, np.ndarray] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    task: str = "classification"
 
     def __post_init__(self) -> None:
         if self.score_label not in self.labels:
@@ -73,11 +79,11 @@ class Checkpoint:
     @classmethod
     def from_model(cls, model: nn.Module, architecture: str, spec: FeatureSpec, labels: list[str], *,
                    score_label: str | None = None, example: dict[str, np.ndarray] | None = None,
-                   meta: dict[str, Any] | None = None) -> Checkpoint:
+                   meta: dict[str, Any] | None = None, task: str = "classification") -> Checkpoint:
         config = dict(getattr(model, "config", {}))
         state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         return cls(architecture, config, state, spec, list(labels), score_label or labels[-1],
-                   {k: np.asarray(v) for k, v in (example or {}).items()}, dict(meta or {}))
+                   {k: np.asarray(v) for k, v in (example or {}).items()}, dict(meta or {}), task)
 
     @property
     def weights_sha256(self) -> str:
@@ -89,8 +95,40 @@ class Checkpoint:
         model.load_state_dict(self.state_dict)
         return model.eval()
 
+    @property
+    def n_parameters(self) -> int:
+        return int(sum(v.numel() for k, v in self.state_dict.items() if not k.endswith(("running_mean", "running_var"))))
+
+    def check_scorer(self, where: str = "checkpoint") -> None:
+        """Raise unless this checkpoint is an event classifier (what export and scoring need)."""
+        if self.task != "classification":
+            raise ModelSpecMismatchError(
+                f"{where} holds a backbone pretrained on task {self.task!r}, not an event classifier; "
+                f"finetune it first (hepfm finetune CONFIG --from {where})")
+
+    def check_spec(self, spec: FeatureSpec, where: str = "the data") -> None:
+        """Raise :class:`ModelSpecMismatchError` unless ``spec`` is this checkpoint's spec."""
+        check_spec_matches(self.spec, spec, model="checkpoint", data=where)
+
+    def card(self) -> dict[str, Any]:
+        """The JSON model card (no weights, no example tensors)."""
+        return {
+            "format": FORMAT,
+            "architecture": self.architecture,
+            "config": self.config,
+            "parameters": self.n_parameters,
+            "task": self.task,
+            "labels": self.labels,
+            "score_label": self.score_label if self.task == "classification" else None,
+            "spec": json.loads(self.spec.to_json()),
+            "spec_fingerprint": self.spec.fingerprint(),
+            "weights_sha256": self.weights_sha256,
+            "hepfm_root_version": __version__,
+            **{k: v for k, v in self.meta.items() if k not in {"format", "architecture", "config"}},
+        }
+
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-        """Write atomically to ``path`` (temporary name, renamed when complete)."""
+        """Write the weights atomically to ``path`` and the model card to ``X.card.json`` beside it."""
         payload = {
             "format": FORMAT,
             "architecture": self.architecture,
@@ -101,10 +139,38 @@ class Checkpoint:
             "score_label": self.score_label,
             "example": {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in self.example.items()},
             "meta": self.meta,
+            "task": self.task,
         }
-        with atomic_output(path, overwrite=overwrite) as tmp:
+        card = json.dumps(self.card(), indent=1, sort_keys=True, default=str)
+        with atomic_output(path, overwrite=overwrite) as tmp, \
+                atomic_output(card_path(path), overwrite=overwrite) as tmp_card:
             torch.save(payload, tmp)
+            Path(tmp_card).write_text(card + "\n")
         return Path(path)
+
+
+def card_path(path: str | os.PathLike) -> Path:
+    """Where the model card of the checkpoint ``path`` lives: ``X.pt`` -> ``X.card.json``."""
+    p = Path(path)
+    return p.with_name(p.stem + ".card.json")
+
+
+def check_spec_matches(expected: FeatureSpec, got: FeatureSpec, *, model: str, data: str) -> None:
+    """Raise a :class:`ModelSpecMismatchError` listing what differs between two specs.
+
+    Example:
+        >>> from hepfm_root import load_spec
+        >>> check_spec_matches(load_spec("six_object"), load_spec("six_object"), model="m", data="d")
+    """
+    if expected.fingerprint() == got.fingerprint():
+        return
+    a, b = expected.model_dump(mode="json"), got.model_dump(mode="json")
+    diff = [f"{k}: {a.get(k)!r} != {b.get(k)!r}" if k not in {"blocks", "features"} else f"{k} differ"
+            for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    raise ModelSpecMismatchError(
+        f"{model} was trained on spec {expected.name!r} {expected.version} ({expected.fingerprint()[:12]}), "
+        f"but {data} uses spec {got.name!r} {got.version} ({got.fingerprint()[:12]}); differences: "
+        f"{'; '.join(diff)[:600]}. Use the checkpoint's own spec for the data.")
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
@@ -119,9 +185,14 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         got = d.get("format") if isinstance(d, dict) else type(d).__name__
         raise InvalidInputFileError(f"{p} is not a hepfm checkpoint: format {got!r}, expected {FORMAT!r}")
-    import json
-
     spec = spec_from_dict(json.loads(d["spec_json"]), origin=f"spec in {p.name}")
     example = {k: v.numpy() for k, v in d["example"].items()}
-    return Checkpoint(d["architecture"], d["config"], d["state_dict"], spec, list(d["labels"]),
-                      d["score_label"], example, d["meta"])
+    ck = Checkpoint(d["architecture"], d["config"], d["state_dict"], spec, list(d["labels"]),
+                    d["score_label"], example, d["meta"], d.get("task", "classification"))
+    cp = card_path(p)
+    if cp.is_file():  # the card states the weights hash: a swapped or damaged weights file is refused
+        stated = json.loads(cp.read_text()).get("weights_sha256")
+        if stated and stated != ck.weights_sha256:
+            raise InvalidInputFileError(f"{p}: weights hash {ck.weights_sha256[:12]} differs from the one its "
+                                        f"model card {cp.name} states ({stated[:12]})")
+    return ck

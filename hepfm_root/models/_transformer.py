@@ -92,6 +92,14 @@ class ObjectTransformer(nn.Module):
         w = mask.to(latent.dtype).unsqueeze(-1)
         return (latent * w).sum(1) / w.sum(1).clamp(min=1.0)
 
+    def embed_event(self, objects: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Event embedding ``(N, d_model)``: the masked mean of the object latents."""
+        return self.pool(self.encode(objects, mask), mask)
+
+    def object_logits(self, objects: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Head applied to every object's latent ``(N, n_objects, n_classes)`` (object-level tasks)."""
+        return self.head(self.encode(objects, mask))
+
     def forward(self, objects: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Event-level logits ``(N, n_classes)``."""
-        return self.head(self.pool(self.encode(objects, mask), mask))
+        return self.head(self.embed_event(objects, mask))

@@ -1,9 +1,26 @@
-"""Training: the one loop, and classifiers trained from labelled files (needs the ``train`` extra)."""
+"""Training: one loop (:func:`fit`) for every backbone, task and finetuning strategy.
 
-from ._classifier import MODEL_SIZES, labelled_tensors, train_classifier
-from ._loop import History, TrainConfig, binary_auc, fit
+Needs the ``train`` extra (torch).  Pretraining tasks (``masked_type``,
+``multiclass``, ``multilabel``), physics augmentation, YAML configurations for
+``hepfm pretrain`` / ``hepfm finetune``, and the classifier ``hepfm train`` makes.
+"""
 
-__all__ = ["MODEL_SIZES", "History", "TrainConfig", "binary_auc", "fit", "labelled_tensors", "train_classifier"]
+from ._augment import Augmentation
+from ._classifier import MODEL_SIZES, train_classifier
+from ._config import FinetuneConfig, PretrainConfig, load_config
+from ._data import EventData, load_events
+from ._layout import FeatureLayout
+from ._loop import History, TrainConfig, fit, resolve_device
+from ._run import evaluate, finetune, finetune_model, pretrain
+from ._tasks import TASKS, Classification, MaskedType, Multilabel, Task, binary_auc, make_task
+from ._truth import truth_targets
+
+__all__ = [
+    "MODEL_SIZES", "TASKS", "Augmentation", "Classification", "EventData", "FeatureLayout", "FinetuneConfig",
+    "History", "MaskedType", "Multilabel", "PretrainConfig", "Task", "TrainConfig", "binary_auc", "evaluate",
+    "finetune", "finetune_model", "fit", "load_config", "load_events", "make_task", "pretrain", "resolve_device",
+    "train_classifier", "truth_targets",
+]
 
 
 def __dir__() -> list[str]:

@@ -1,0 +1,170 @@
+"""Pretraining and finetuning configurations (YAML files; flags only override).
+
+One versioned pydantic model per command, ``extra="forbid"`` everywhere, so a typo
+in a key is an error that names it.  Relative file names in ``data`` are relative to
+``data.directory``, itself relative to the config file's folder (default: that
+folder), so a config travels with its data.
+
+Example (``hepfm pretrain``)::
+
+    schema_version: 1
+    name: six_object_transformer_masked_type
+    spec: six_object
+    task: masked_type
+    model: {architecture: object_transformer, size: default}
+    data:
+      directory: /data/hepfm
+      files: [pretrain_ttbar.root, pretrain_ttH.root]
+      selection: any
+    augment: {rotate_phi: true, max_rapidity_shift: 1.0}
+    train: {epochs: 10, batch_size: 1024, lr: 1.0e-3}
+    output: exports/six_object_transformer_masked_type/0.1/backbone.pt
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..errors import InvalidConfigError
+from ._loop import TrainConfig
+
+__all__ = ["AugmentSection", "DataSection", "FinetuneConfig", "ModelSection", "PretrainConfig", "TrainSection",
+           "load_config"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSection(_Strict):
+    architecture: Literal["object_transformer", "graph_network"] = Field(
+        default="object_transformer", description="Backbone architecture (hepfm_root.models.ARCHITECTURES).")
+    size: Literal["tiny", "small", "default"] = Field(default="default", description="Named size (models.SIZES).")
+    options: dict[str, Any] = Field(default_factory=dict, description="Overrides of the size's keyword arguments.")
+
+
+class DataSection(_Strict):
+    directory: str = Field(default=".", description="Folder of the files below (relative: to the config file).")
+    classes: dict[str, list[str]] | None = Field(
+        default=None, description="Labelled data: class name -> files (order = output order).")
+    files: list[str] | None = Field(default=None, description="Unlabelled data (masked_type, multilabel).")
+    selection: Literal["spec", "any"] = Field(
+        default="spec", description="'spec': the spec's event selection; 'any': events with >= min_objects objects.")
+    min_objects: int = Field(default=2, ge=1, description="For selection 'any'.")
+    max_events_per_class: int | None = Field(default=None, ge=1, description="Cap per class (or in all, unlabelled).")
+    test_fraction: float = Field(default=0.0, ge=0, lt=1,
+                                 description="Held out before training and reported as test metrics in the card.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> DataSection:
+        if (self.classes is None) == (self.files is None):
+            raise ValueError("give exactly one of data.classes (labelled) and data.files (unlabelled)")
+        return self
+
+    def resolved(self, base: Path) -> dict[str, list[Path]] | list[Path]:
+        root = (base / self.directory) if not Path(self.directory).is_absolute() else Path(self.directory)
+        if self.classes is not None:
+            return {k: [root / f for f in v] for k, v in self.classes.items()}
+        return [root / f for f in self.files or []]
+
+
+class AugmentSection(_Strict):
+    rotate_phi: bool = Field(default=False, description="Random rotation of every event in phi.")
+    max_rapidity_shift: float = Field(default=0.0, ge=0, description="Random boost along z, |dy| <= this (0: off).")
+
+
+class TrainSection(_Strict):
+    """The fields of :class:`hepfm_root.train.TrainConfig`."""
+
+    epochs: int = Field(default=TrainConfig.epochs, ge=1)
+    batch_size: int = Field(default=TrainConfig.batch_size, ge=1)
+    lr: float = Field(default=TrainConfig.lr, gt=0, description="Head learning rate.")
+    backbone_lr: float | None = Field(default=None, ge=0, description="Backbone learning rate (None: lr; 0: frozen).")
+    optimizer: Literal["adamw", "sgd"] = TrainConfig.optimizer
+    momentum: float = TrainConfig.momentum
+    weight_decay: float = TrainConfig.weight_decay
+    schedule: Literal["warmup_cosine", "cosine", "exponential", "constant"] = TrainConfig.schedule
+    warmup_epochs: float = TrainConfig.warmup_epochs
+    lr_min: float = TrainConfig.lr_min
+    gamma: float = TrainConfig.gamma
+    val_fraction: float = Field(default=TrainConfig.val_fraction, gt=0, lt=1)
+    patience: int = Field(default=TrainConfig.patience, ge=1)
+    seed: int = TrainConfig.seed
+    device: str = TrainConfig.device
+    precision: Literal["fp32", "bf16"] = TrainConfig.precision
+    compile: bool = TrainConfig.compile
+
+    def to_config(self) -> TrainConfig:
+        return TrainConfig(**self.model_dump())
+
+
+class _Common(_Strict):
+    schema_version: Literal[1] = Field(default=1, description="Version of this configuration schema.")
+    name: str = Field(description="Model name (model card title).")
+    description: str = ""
+    data: DataSection
+    augment: AugmentSection = Field(default_factory=AugmentSection)
+    train: TrainSection = Field(default_factory=TrainSection)
+    output: str = Field(description="Checkpoint to write (.pt; the model card goes to .card.json beside it).")
+
+
+class PretrainConfig(_Common):
+    """``hepfm pretrain``: a backbone trained on a pretraining task."""
+
+    kind: Literal["pretrain"] = "pretrain"
+    spec: str = Field(description="Feature spec: built-in name or file.")
+    task: Literal["masked_type", "multiclass", "multilabel"]
+    mask_probability: float = Field(default=0.65, gt=0, le=1, description="masked_type: chance to hide a type.")
+    model: ModelSection = Field(default_factory=ModelSection)
+
+
+class FinetuneConfig(_Common):
+    """``hepfm finetune``: an event classifier from a pretrained backbone (or from scratch)."""
+
+    kind: Literal["finetune"] = "finetune"
+    checkpoint: str | None = Field(default=None, description="Pretrained backbone (--from); needed unless scratch.")
+    strategy: Literal["frozen", "finetune", "scratch"] = Field(
+        default="finetune", description="frozen: only the new head trains; finetune: all, backbone at backbone_lr; "
+        "scratch: the same architecture, randomly initialised.")
+    spec: str | None = Field(default=None, description="Spec of the data (default: the checkpoint's).")
+    model: ModelSection = Field(default_factory=ModelSection, description="Architecture for scratch without checkpoint.")
+    score_label: str | None = Field(default=None, description="Class whose probability is the score (default: last).")
+
+
+def _set(d: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    for k in keys[:-1]:
+        d = d.setdefault(k, {})
+        if not isinstance(d, dict):
+            raise InvalidConfigError(f"--set {dotted}: {k!r} is not a section")
+    d[keys[-1]] = value
+
+
+def load_config(path: str | os.PathLike, kind: str, overrides: dict[str, Any] | None = None
+                ) -> PretrainConfig | FinetuneConfig:
+    """Read a YAML config, apply ``{dotted.key: value}`` overrides, validate.
+
+    Raises:
+        InvalidConfigError: unreadable YAML, unknown or invalid keys (named, with the file).
+    """
+    p = Path(path)
+    try:
+        raw = yaml.safe_load(p.read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise InvalidConfigError(f"cannot read config {p}: {err}") from err
+    if not isinstance(raw, dict):
+        raise InvalidConfigError(f"config {p}: expected a mapping at the top, got {type(raw).__name__}")
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            _set(raw, key, value)
+    model = {"pretrain": PretrainConfig, "finetune": FinetuneConfig}[kind]
+    try:
+        return model.model_validate(raw)
+    except ValidationError as err:
+        lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()]
+        raise InvalidConfigError(f"invalid {kind} config {p}:\n  " + "\n  ".join(lines)) from None

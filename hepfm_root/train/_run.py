@@ -1,0 +1,219 @@
+"""Pretraining and finetuning runs: config -> data -> model -> :func:`fit` -> checkpoint.
+
+What ``hepfm pretrain`` and ``hepfm finetune`` execute, and what the pretraining
+benchmark calls.  Finetuning strategies:
+
+* ``frozen``: the pretrained backbone is fixed and a new head trains.  With no
+  augmentation the backbone's event embeddings are computed once and the head
+  trains on them (same result, one backbone pass instead of one per epoch);
+* ``finetune``: a new head on the pretrained backbone, everything trains, the
+  backbone at ``backbone_lr`` (default ``lr / 10``);
+* ``scratch``: the same architecture, randomly initialised, everything at ``lr``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..models import Checkpoint, build_model, load_checkpoint, model_config, with_new_head
+from ..spec import FeatureSpec, load_spec
+from ._augment import Augmentation
+from ._config import FinetuneConfig, PretrainConfig
+from ._data import EventData, load_events
+from ._loop import History, TrainConfig, _validate, config_dict, fit, resolve_device
+from ._tasks import Classification, MaskedType, Multilabel, Task
+
+__all__ = ["evaluate", "finetune", "finetune_model", "pretrain"]
+
+log = logging.getLogger(__name__)
+
+EpochCallback = Callable[[int, float, dict[str, float]], None]
+
+
+def evaluate(model: nn.Module, data: EventData, task: Task, *, seed: int = 0, device: str = "cpu") -> dict[str, float]:
+    """The task's metrics of ``model`` on ``data`` (e.g. a held-out test set)."""
+    task.prepare(data.spec, data.targets)
+    dev = resolve_device(device)
+    model.to(dev)
+    t = {k: torch.from_numpy(np.ascontiguousarray(v)).to(dev) for k, v in data.targets.items()}
+    out = _validate(model, task, torch.from_numpy(data.objects).to(dev), torch.from_numpy(data.mask).to(dev), t,
+                    seed, False, dev)
+    model.cpu()
+    return out
+
+
+def _example(data: EventData, seed: int) -> dict[str, np.ndarray]:
+    idx = np.random.default_rng(seed).choice(len(data), size=min(1024, len(data)), replace=False)
+    return {"objects": data.objects[np.sort(idx)], "mask": data.mask[np.sort(idx)]}
+
+
+def pretrain(cfg: PretrainConfig, *, base: str | os.PathLike = ".", overwrite: bool = False,
+             on_epoch: EpochCallback | None = None) -> tuple[Checkpoint, dict[str, Any]]:
+    """Pretrain a backbone as configured; save the checkpoint and its card."""
+    spec = load_spec(cfg.spec)
+    sources = cfg.data.resolved(Path(base))
+    task: Task
+    if cfg.task == "masked_type":
+        task = MaskedType(mask_probability=cfg.mask_probability)
+    elif cfg.task == "multilabel":
+        task = Multilabel()
+    else:
+        if not isinstance(sources, dict):
+            raise ValueError("multiclass pretraining needs data.classes (class -> files)")
+        task = Classification()
+    data = load_events(sources, spec, selection=cfg.data.selection, min_objects=cfg.data.min_objects,
+                       max_events_per_class=cfg.data.max_events_per_class, truth=cfg.task == "multilabel")
+    train, test = (data.split(cfg.data.test_fraction, cfg.train.seed + 7) if cfg.data.test_fraction
+                   else (data, None))
+    task.prepare(spec, train.targets)
+    outputs = task.output_names(data.label_names)
+    torch.manual_seed(cfg.train.seed)
+    arch = cfg.model.architecture
+    model = build_model(arch, model_config(arch, spec, len(outputs), size=cfg.model.size, **cfg.model.options))
+    augment = Augmentation.for_spec(spec, rotate_phi=cfg.augment.rotate_phi,
+                                    max_rapidity_shift=cfg.augment.max_rapidity_shift)
+    tcfg = cfg.train.to_config()
+    hist = fit(model, train, task, tcfg, augment=augment if augment.active else None, on_epoch=on_epoch)
+    metrics: dict[str, Any] = {"validation": hist.summary()}
+    if test is not None:
+        metrics["test"] = evaluate(model, test, task, seed=tcfg.seed)
+    meta = {
+        "name": cfg.name,
+        "description": cfg.description or f"{arch} backbone pretrained on {cfg.task} ({spec.name}).",
+        "pretraining": {"task": cfg.task, "data": data.provenance, "events": len(data),
+                        "augmentation": cfg.augment.model_dump(), "train_config": config_dict(tcfg),
+                        "model_size": cfg.model.size},
+        "metrics": metrics,
+        "intended_use": "A backbone to finetune with `hepfm finetune --from` (not an event scorer by itself).",
+    }
+    ck = Checkpoint.from_model(model, arch, spec, outputs, example=_example(data, tcfg.seed), meta=meta,
+                               task="classification" if cfg.task == "multiclass" else cfg.task)
+    if cfg.task == "multiclass":
+        ck.meta["pretraining"]["note"] = "multiclass pretraining: the head classifies the pretraining processes"
+    ck.save(Path(base) / cfg.output if not Path(cfg.output).is_absolute() else cfg.output, overwrite=overwrite)
+    return ck, metrics
+
+
+class _HeadOnly(nn.Module):
+    """A head over precomputed embeddings stored as one 'object' per event (frozen strategy)."""
+
+    def __init__(self, head: nn.Linear) -> None:
+        super().__init__()
+        self.head = head
+
+    def forward(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        return self.head(x[:, 0])
+
+
+@torch.no_grad()
+def _embed(model: nn.Module, data: EventData, device: torch.device) -> EventData:
+    model.to(device).eval()
+    parts = [model.embed_event(torch.from_numpy(data.objects[i : i + 8192]).to(device),
+                               torch.from_numpy(data.mask[i : i + 8192]).to(device)).float().cpu()
+             for i in range(0, len(data), 8192)]
+    emb = torch.cat(parts).numpy()[:, None, :]
+    return EventData(emb, np.ones((len(data), 1), dtype=bool), data.targets, data.spec, data.label_names)
+
+
+def finetune_model(
+    backbone: Checkpoint | None, data: EventData, strategy: str, config: TrainConfig, *,
+    architecture: tuple[str, dict[str, Any]] | None = None, val_data: EventData | None = None,
+    augment: Augmentation | None = None, score_index: int | None = None,
+    on_epoch: EpochCallback | None = None,
+) -> tuple[nn.Module, History]:
+    """A classifier for ``data.targets['label']`` from ``backbone`` with ``strategy``.
+
+    ``architecture`` (name, config) is needed for ``scratch`` without a backbone;
+    with one, scratch uses the backbone's architecture and config, re-initialised.
+    """
+    if strategy not in ("frozen", "finetune", "scratch"):
+        raise ValueError(f"strategy must be frozen, finetune or scratch, got {strategy!r}")
+    n_classes = len(data.label_names) or int(data.targets["label"].max()) + 1
+    torch.manual_seed(config.seed)
+    if strategy == "scratch":
+        arch, cfg = (backbone.architecture, dict(backbone.config)) if backbone else architecture or (None, None)
+        if arch is None:
+            raise ValueError("scratch without a backbone checkpoint needs an architecture")
+        cfg["n_classes"] = n_classes
+        model = build_model(arch, cfg)
+        tcfg = dataclasses.replace(config, backbone_lr=None)
+    else:
+        if backbone is None:
+            raise ValueError(f"strategy {strategy!r} needs a pretrained backbone checkpoint")
+        model = with_new_head(backbone.build().train(), n_classes, seed=config.seed)
+        blr = 0.0 if strategy == "frozen" else (config.backbone_lr if config.backbone_lr is not None else config.lr / 10)
+        tcfg = dataclasses.replace(config, backbone_lr=blr)
+    task = Classification(score_index=score_index)
+    if strategy == "frozen" and augment is None:
+        dev = resolve_device(config.device)
+        if val_data is None:
+            data, val_data = data.split(config.val_fraction, config.seed)
+        head = _HeadOnly(model.head)
+        hist = fit(head, _embed(model, data, dev), task, tcfg, val_data=_embed(model, val_data, dev), on_epoch=on_epoch)
+        model.head = head.head
+        return model.eval().cpu(), hist
+    hist = fit(model, data, task, tcfg, augment=augment, val_data=val_data, on_epoch=on_epoch)
+    return model, hist
+
+
+def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: bool = False,
+             on_epoch: EpochCallback | None = None) -> tuple[Checkpoint, dict[str, Any]]:
+    """Finetune (or train from scratch) an event classifier as configured; save checkpoint + card."""
+    base = Path(base)
+    backbone = None
+    if cfg.checkpoint:
+        cp = Path(cfg.checkpoint)
+        backbone = load_checkpoint(cp if cp.is_absolute() else base / cp)
+    elif cfg.strategy != "scratch":
+        raise ValueError(f"strategy {cfg.strategy!r} needs a pretrained checkpoint (--from)")
+    spec: FeatureSpec = load_spec(cfg.spec) if cfg.spec else (backbone.spec if backbone else None)  # type: ignore[assignment]
+    if spec is None:
+        raise ValueError("finetuning from scratch without a checkpoint needs 'spec'")
+    if backbone is not None:
+        backbone.check_spec(spec, where=f"the finetuning data (spec {cfg.spec or spec.name!r})")
+    sources = cfg.data.resolved(base)
+    if not isinstance(sources, dict):
+        raise ValueError("finetuning needs labelled data: data.classes (class -> files)")
+    data = load_events(sources, spec, selection=cfg.data.selection, min_objects=cfg.data.min_objects,
+                       max_events_per_class=cfg.data.max_events_per_class)
+    train, test = (data.split(cfg.data.test_fraction, cfg.train.seed + 7) if cfg.data.test_fraction
+                   else (data, None))
+    labels = data.label_names
+    score_label = cfg.score_label or labels[-1]
+    if score_label not in labels:
+        raise ValueError(f"score_label {score_label!r} is not one of the classes {labels}")
+    arch = cfg.model.architecture
+    architecture = (arch, model_config(arch, spec, len(labels), size=cfg.model.size, **cfg.model.options))
+    augment = Augmentation.for_spec(spec, rotate_phi=cfg.augment.rotate_phi,
+                                    max_rapidity_shift=cfg.augment.max_rapidity_shift)
+    tcfg = cfg.train.to_config()
+    model, hist = finetune_model(backbone, train, cfg.strategy, tcfg, architecture=architecture,
+                                 augment=augment if augment.active else None, score_index=labels.index(score_label),
+                                 on_epoch=on_epoch)
+    metrics: dict[str, Any] = {"validation": hist.summary()}
+    if test is not None:
+        metrics["test"] = evaluate(model, test, Classification(score_index=labels.index(score_label)))
+    meta = {
+        "name": cfg.name,
+        "description": cfg.description or f"Event classifier {' vs '.join(labels)} ({cfg.strategy}).",
+        "finetuning": {"strategy": cfg.strategy, "data": data.provenance, "events": len(data),
+                       "augmentation": cfg.augment.model_dump(), "train_config": config_dict(tcfg)},
+        "pretrained_from": None if backbone is None else {
+            "checkpoint": Path(cfg.checkpoint or "").name, "task": backbone.task,
+            "weights_sha256": backbone.weights_sha256, "pretraining": backbone.meta.get("pretraining")},
+        "metrics": metrics,
+        "intended_use": f"Scoring events selected by spec {spec.name!r}: P({score_label}).",
+    }
+    ck = Checkpoint.from_model(model, backbone.architecture if backbone else arch, spec, labels,
+                               score_label=score_label, example=_example(data, tcfg.seed), meta=meta)
+    ck.save(base / cfg.output if not Path(cfg.output).is_absolute() else cfg.output, overwrite=overwrite)
+    return ck, metrics

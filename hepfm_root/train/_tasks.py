@@ -1,0 +1,209 @@
+"""Training tasks: what the head predicts, its loss, and its validation metrics.
+
+A task turns a mini-batch into a loss and a validation set into metrics; the loop
+(:func:`hepfm_root.train.fit`) is the same for all of them.
+
+* ``classification`` — event classes (processes, or signal vs background):
+  class-balanced cross-entropy; metrics accuracy and AUC (one-vs-rest, macro).
+* ``masked_type`` — self-supervised: each real object's type is hidden with
+  probability ``mask_probability`` (0.65) per mini-batch (its one-hot columns
+  zeroed), and the per-object head predicts the hidden types (cross-entropy);
+  metric: accuracy on the hidden objects.
+* ``multilabel`` — generator truth: counts of H, t, W, Z (MSE) and binned
+  pT/η/φ of the Higgs and the two leading tops (binary cross-entropy per group),
+  the 13 terms averaged with equal weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..spec import FeatureSpec
+from ._layout import FeatureLayout
+from ._truth import COUNT_NAMES, TRUTH_BINS, bin_names
+
+__all__ = ["TASKS", "Classification", "MaskedType", "Multilabel", "Task", "binary_auc", "make_task"]
+
+
+def binary_auc(scores: np.ndarray, is_signal: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney U, ties counted half).
+
+    Example:
+        >>> binary_auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1]))
+        0.75
+    """
+    from scipy.stats import rankdata
+
+    pos = is_signal.astype(bool)
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(scores)
+    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+@dataclass
+class Task:
+    """Base: subclasses define ``outputs``, ``loss`` and ``metrics``."""
+
+    name: ClassVar[str] = ""
+    level: ClassVar[str] = "event"     # "event": model(x, m); "object": model.object_logits(x, m)
+    needs: ClassVar[tuple[str, ...]] = ()  # targets the data must hold
+
+    def output_names(self, data_labels: list[str]) -> list[str]:
+        raise NotImplementedError
+
+    def prepare(self, spec: FeatureSpec, targets: dict[str, np.ndarray]) -> None:
+        """Set up from the training data (class weights …); called once before training."""
+
+    def predict(self, model: nn.Module, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        return model.object_logits(x, m) if self.level == "object" else model(x, m)
+
+    def loss(self, model: nn.Module, x: torch.Tensor, m: torch.Tensor, t: dict[str, torch.Tensor],
+             generator: torch.Generator | None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def metrics(self, out: np.ndarray, t: dict[str, np.ndarray], extra: dict[str, np.ndarray]) -> dict[str, float]:
+        return {}
+
+
+@dataclass
+class Classification(Task):
+    """Event classes; ``score_index`` is the class whose AUC is reported for two classes."""
+
+    name: ClassVar[str] = "classification"
+    needs: ClassVar[tuple[str, ...]] = ("label",)
+    class_weights: np.ndarray | None = None
+    score_index: int | None = None
+    _weight: torch.Tensor | None = field(default=None, repr=False)
+
+    def output_names(self, data_labels: list[str]) -> list[str]:
+        return list(data_labels)
+
+    def prepare(self, spec: FeatureSpec, targets: dict[str, np.ndarray]) -> None:
+        labels = targets["label"]
+        n_classes = int(labels.max()) + 1
+        if self.class_weights is None:
+            counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+            self.class_weights = counts.sum() / np.maximum(counts, 1) / n_classes
+        self._weight = torch.tensor(self.class_weights, dtype=torch.float32)
+
+    def loss(self, model, x, m, t, generator):  # noqa: ANN001 - see Task
+        logits = model(x, m).float()
+        return F.cross_entropy(logits, t["label"], weight=self._weight.to(logits.device))
+
+    def metrics(self, out, t, extra):  # noqa: ANN001
+        y = t["label"]
+        logits = torch.from_numpy(out)
+        loss = float(F.cross_entropy(logits, torch.from_numpy(y), weight=self._weight))
+        p = torch.softmax(logits, -1).numpy()
+        k = p.shape[1]
+        if k == 2:
+            si = 1 if self.score_index is None else self.score_index
+            auc = binary_auc(p[:, si], y == si)
+        else:
+            aucs = [binary_auc(p[:, c], y == c) for c in range(k) if (y == c).any()]
+            auc = float(np.nanmean(aucs)) if aucs else float("nan")
+        return {"loss": loss, "accuracy": float((p.argmax(1) == y).mean()), "auc": auc}
+
+
+@dataclass
+class MaskedType(Task):
+    """Predict hidden object types (self-supervised)."""
+
+    name: ClassVar[str] = "masked_type"
+    level: ClassVar[str] = "object"
+    mask_probability: float = 0.65
+    _cols: list[int] = field(default_factory=list, repr=False)
+    _names: list[str] = field(default_factory=list, repr=False)
+
+    def output_names(self, data_labels: list[str]) -> list[str]:
+        return list(self._names)
+
+    def prepare(self, spec: FeatureSpec, targets: dict[str, np.ndarray]) -> None:
+        lay = FeatureLayout.from_spec(spec)
+        lay.require("type_columns", what="masked-type pretraining", spec=spec)
+        self._cols, self._names = list(lay.type_columns), list(lay.type_names)
+
+    def _hide(self, x: torch.Tensor, m: torch.Tensor, generator: torch.Generator | None
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        types = x[..., self._cols].argmax(-1)
+        hidden = (torch.rand(m.shape, generator=generator).to(m.device) < self.mask_probability) & m
+        x = x.clone()
+        x[..., self._cols] = torch.where(hidden[..., None], torch.zeros((), dtype=x.dtype, device=x.device),
+                                         x[..., self._cols])
+        return x, types, hidden
+
+    def loss(self, model, x, m, t, generator):  # noqa: ANN001
+        x, types, hidden = self._hide(x, m, generator)
+        logits = model.object_logits(x, m).float()
+        # Weighted over all rows instead of boolean indexing: no host sync, cheap backward;
+        # a batch with nothing hidden gives a zero loss.
+        per_row = F.cross_entropy(logits.flatten(0, 1), types.flatten(), reduction="none")
+        w = hidden.flatten().to(per_row.dtype)
+        return (per_row * w).sum() / w.sum().clamp(min=1.0)
+
+    def evaluate(self, model: nn.Module, x: torch.Tensor, m: torch.Tensor, generator: torch.Generator
+                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Logits of a validation batch with types hidden by a fixed generator (same masks every epoch)."""
+        xh, types, hidden = self._hide(x, m, generator)
+        return model.object_logits(xh, m).float().cpu().numpy(), {"types": types.cpu().numpy(),
+                                                                  "hidden": hidden.cpu().numpy()}
+
+    def metrics(self, out, t, extra):  # noqa: ANN001
+        hidden, types = extra["hidden"], extra["types"]
+        logits = torch.from_numpy(out[hidden])
+        y = torch.from_numpy(types[hidden])
+        if len(y) == 0:
+            return {"loss": float("nan"), "accuracy": float("nan")}
+        return {"loss": float(F.cross_entropy(logits, y)), "accuracy": float((logits.argmax(1) == y).float().mean())}
+
+
+@dataclass
+class Multilabel(Task):
+    """Generator-truth multiplicities (regression) and binned kinematics (classification)."""
+
+    name: ClassVar[str] = "multilabel"
+    needs: ClassVar[tuple[str, ...]] = ("counts", "bins")
+
+    def output_names(self, data_labels: list[str]) -> list[str]:
+        return list(COUNT_NAMES) + [f"{g}_bin{i}" for g in bin_names() for i in range(len(TRUTH_BINS["pt"]) - 1)]
+
+    @staticmethod
+    def _terms(out: torch.Tensor, counts: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
+        nc = counts.shape[1]
+        mse = ((out[:, :nc] - counts) ** 2).mean(0)                                # (4,)
+        logits = out[:, nc:].reshape(bins.shape)
+        bce = F.binary_cross_entropy_with_logits(logits, bins, reduction="none").mean((0, 2))  # (9,)
+        return torch.cat([mse, bce])
+
+    def loss(self, model, x, m, t, generator):  # noqa: ANN001
+        return self._terms(model(x, m).float(), t["counts"], t["bins"]).mean()
+
+    def metrics(self, out, t, extra):  # noqa: ANN001
+        o, c, b = torch.from_numpy(out), torch.from_numpy(t["counts"]), torch.from_numpy(t["bins"])
+        terms = self._terms(o, c, b)
+        nc = c.shape[1]
+        pred_counts = o[:, :nc].round()
+        logits = o[:, nc:].reshape(b.shape)
+        present = b.sum(-1) > 0
+        bin_acc = (logits.argmax(-1) == b.argmax(-1))[present].float().mean() if present.any() else torch.tensor(float("nan"))
+        return {"loss": float(terms.mean()), "count_mse": float(terms[:nc].mean()), "bin_bce": float(terms[nc:].mean()),
+                "count_accuracy": float((pred_counts == c).all(1).float().mean()), "bin_accuracy": float(bin_acc)}
+
+
+#: Task name -> class.
+TASKS: dict[str, type[Task]] = {t.name: t for t in (Classification, MaskedType, Multilabel)}
+
+
+def make_task(name: str, **options: Any) -> Task:
+    """The task called ``name`` (``classification``, ``masked_type``, ``multilabel``)."""
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; known: {sorted(TASKS)}")
+    return TASKS[name](**options)

@@ -19,6 +19,7 @@ from ..errors import (
     EmptyInputError,
     GenerationError,
     HepfmError,
+    CorrectionNotFoundError,
     InvalidArgumentError,
     InvalidConfigError,
     InvalidInputFileError,
@@ -61,6 +62,7 @@ _CODES: list[tuple[type[BaseException], int]] = [
     (UnknownProcessError, EXIT["usage"]),
     (InvalidArgumentError, EXIT["usage"]),
     (InvalidConfigError, EXIT["spec"]),
+    (CorrectionNotFoundError, EXIT["spec"]),  # a config names a key its correction file lacks
     (GenerationError, EXIT["internal"]),
 ]
 

@@ -16,10 +16,10 @@ from rich.text import Text
 
 from ..errors import (
     BranchNotFoundError,
+    CorrectionNotFoundError,
     EmptyInputError,
     GenerationError,
     HepfmError,
-    CorrectionNotFoundError,
     InvalidArgumentError,
     InvalidConfigError,
     InvalidInputFileError,

@@ -241,5 +241,6 @@ def load_corrections(config: CorrectionsConfig | dict | str | os.PathLike) -> Co
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as err:
-        raise InvalidConfigError(f"corrections config {path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {err}") from None
+        kind = "JSON" if path.suffix == ".json" else "YAML"
+        raise InvalidConfigError(f"corrections config {path} is not valid {kind}: {err}") from None
     return corrections_from_dict(data, origin=str(path), base_dir=str(path.parent.resolve()))

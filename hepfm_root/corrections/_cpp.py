@@ -102,8 +102,8 @@ def generate(binding: Binding, variations: list[str]) -> CompiledCorrections:
         c = jets.collection
         use(f"{c}_pt")
         use(f"{c}_mass")
-        body += ["  const std::size_t n = b_%s_pt.size();" % c,
-                 f"  for (auto &v : out.pt) v.resize(n);", f"  for (auto &v : out.mass) v.resize(n);",
+        body += [f"  const std::size_t n = {_ident(c + '_pt')}.size();",
+                 "  for (auto &v : out.pt) v.resize(n);", "  for (auto &v : out.mass) v.resize(n);",
                  "  for (std::size_t i = 0; i < n; ++i) {",
                  f"    double pt = static_cast<double>({_ident(c + '_pt')}[i]);",
                  f"    double mass = static_cast<double>({_ident(c + '_mass')}[i]);"]
@@ -122,12 +122,14 @@ def generate(binding: Binding, variations: list[str]) -> CompiledCorrections:
             for k in _EVENT_KEYS:
                 use(k)
             sf, res = ref(binding.jer_sf), ref(binding.jer_res)
+            sf_args = ", ".join("std::string(syst)" if a.kind == "systematic" else _arg_expr(a, "i", "pt_jec", "")
+                                for a in binding.jer_sf.args)
             body += [f"    const double res = {_call(binding.jer_res, res, 'i', 'pt_jec')};",
-                     "    const double z = hepfm_random::jet_normal(%dULL, static_cast<uint64_t>(b_run), "
+                     f"    const double z = hepfm_random::jet_normal({jer.seed}ULL, static_cast<uint64_t>(b_run), "
                      "static_cast<uint64_t>(b_luminosityBlock), static_cast<uint64_t>(b_event), "
-                     "static_cast<uint64_t>(i));" % jer.seed,
+                     "static_cast<uint64_t>(i));",
                      "    auto smear = [&](const char *syst, double &p, double &m) {",
-                     f"      const double sf = {sf}->evaluate({{{', '.join(_arg_expr(a, 'i', 'pt_jec', '') if a.kind != 'systematic' else 'std::string(syst)' for a in binding.jer_sf.args)}}});",
+                     f"      const double sf = {sf}->evaluate({{{sf_args}}});",
                      "      const double f = std::max(1.0 + z * res * std::sqrt(std::max(sf * sf - 1.0, 0.0)), 0.0);",
                      f"      p = std::max(pt_jec * f, {float(jer.min_pt)!r});",
                      "      m = mass_jec * f;",
@@ -174,7 +176,9 @@ def generate(binding: Binding, variations: list[str]) -> CompiledCorrections:
     if jets is not None:
         fields += [f"  ROOT::RVec<double> pt[{nv}];", f"  ROOT::RVec<double> mass[{nv}];"]
     fields += [f"  double {c} = 1.0;" for c in weight_cols]
-    key = json.dumps([str(cfg.path), cfg.model_dump(mode="json", exclude={"base_dir"}), [[a.__dict__ for a in c.args] for c in binding.all()], all_vars, args], sort_keys=True, default=str)
+    bound = [[a.__dict__ for a in c.args] for c in binding.all()]
+    key = json.dumps([str(cfg.path), cfg.model_dump(mode="json", exclude={"base_dir"}), bound, all_vars, args],
+                     sort_keys=True, default=str)
     ns = "hepfm_corr_" + hashlib.sha256(key.encode()).hexdigest()[:16]
     tparams = ", ".join(f"typename T{k}" for k in range(len(args)))
     params = ", ".join(f"const T{k} &{_ident(b)}" for k, b in enumerate(args))

@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
-from ..errors import BranchNotFoundError, EmptyInputError, HepfmError, InvalidArgumentError, OutputError
 from ..corrections import NOMINAL, Binding, Corrector
+from ..errors import BranchNotFoundError, EmptyInputError, HepfmError, InvalidArgumentError, OutputError
 from ..infer import Scorer
 from ..io import NtupleWriter, atomic_output, layout_of, open_events
 from ..io._ntuple import BranchLayout

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import uproot
 import yaml
+from _corrections_data import JEC, JER_RES, JER_SF, JES, jerc_config, muon_sf_file, weights_config
 
 from hepfm_root.corrections import NOMINAL, Corrector, jet_normals, load_corrections
 from hepfm_root.errors import BranchNotFoundError, CorrectionNotFoundError, InvalidArgumentError, InvalidConfigError
@@ -19,16 +20,6 @@ from hepfm_root.infer import Scorer
 from hepfm_root.tensors import tensorize
 
 MODEL = Path(__file__).resolve().parents[2] / "exports" / "six_object_heavy_higgs_vs_ttbar" / "0.1"
-JEC = "Summer22_22Sep2023_V3_MC_L1L2L3Res_AK4PFPuppi"
-JES = "Summer22_22Sep2023_V3_MC_{source}_AK4PFPuppi"
-JER_SF = "Summer22_22Sep2023_JRV1_MC_ScaleFactor_AK4PFPuppi"
-JER_RES = "Summer22_22Sep2023_JRV1_MC_PtResolution_AK4PFPuppi"
-
-
-def jerc_config(sample, **jets) -> dict:
-    base = {"jec": JEC, "jes": {"key": JES, "sources": ["Total", "Regrouped_Absolute"]},
-            "jer": {"scale_factor": JER_SF, "resolution": JER_RES, "seed": 7}}
-    return {"schema_version": 1, "file": str(sample("jet_jerc_Summer22_V3.json.gz")), "jets": {**base, **jets}}
 
 
 @pytest.fixture(scope="module")
@@ -169,34 +160,6 @@ def test_unknown_variation_suggests_the_nearest(sample):
     corr = Corrector(jerc_config(sample))
     with pytest.raises(InvalidArgumentError, match="unknown variation 'jes_total_up'.*did you mean 'jes_Total_up'"):
         corr.variations("jes_total_up")
-
-
-def muon_sf_file(path):
-    sf = cs.Correction(
-        name="muon_sf", version=1,
-        inputs=[cs.Variable(name="eta", type="real"), cs.Variable(name="pt", type="real"),
-                cs.Variable(name="syst", type="string")],
-        output=cs.Variable(name="weight", type="real"),
-        data=cs.Category(nodetype="category", input="syst", content=[
-            cs.CategoryItem(key="nominal", value=cs.MultiBinning(
-                nodetype="multibinning", inputs=["eta", "pt"], edges=[[-2.4, 0.0, 2.4], [10.0, 30.0, 1000.0]],
-                content=[0.97, 0.99, 0.95, 1.02], flow="clamp")),
-        ]))
-    ev = cs.Correction(name="flat", version=1, inputs=[cs.Variable(name="nJet", type="int")],
-                       output=cs.Variable(name="w", type="real"),
-                       data=cs.Binning(nodetype="binning", input="nJet", edges=[0, 5, 100], content=[1.1, 0.9],
-                                       flow="clamp"))
-    path.write_text(cs.CorrectionSet(schema_version=2, corrections=[sf, ev]).model_dump_json(exclude_unset=True))
-    return path
-
-
-def weights_config(path) -> dict:
-    return {"schema_version": 1, "file": str(path), "weights": [
-        {"name": "muon", "correction": "muon_sf", "collection": "Muon",
-         "cuts": [{"branch": "Muon_pt", "op": ">", "value": 15}, {"branch": "Muon_eta", "op": "<", "value": 2.4},
-                  {"branch": "Muon_eta", "op": ">", "value": -2.4}],
-         "inputs": {"eta": "Muon_eta", "pt": "Muon_pt", "syst": "nominal"}},
-        {"name": "njet", "correction": "flat", "inputs": {"nJet": "nJet"}}]}
 
 
 def test_weights_are_products_of_object_scale_factors(tmp_path, v12):

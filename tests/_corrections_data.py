@@ -28,9 +28,9 @@ def muon_sf_file(path):
                 nodetype="multibinning", inputs=["eta", "pt"], edges=[[-2.4, 0.0, 2.4], [10.0, 30.0, 1000.0]],
                 content=[0.97, 0.99, 0.95, 1.02], flow="clamp")),
         ]))
-    ev = cs.Correction(name="flat", version=1, inputs=[cs.Variable(name="nJet", type="int")],
+    ev = cs.Correction(name="flat", version=1, inputs=[cs.Variable(name="npvs", type="int")],
                        output=cs.Variable(name="w", type="real"),
-                       data=cs.Binning(nodetype="binning", input="nJet", edges=[0, 5, 100], content=[1.1, 0.9],
+                       data=cs.Binning(nodetype="binning", input="npvs", edges=[0, 30, 1000], content=[1.1, 0.9],
                                        flow="clamp"))
     path.write_text(cs.CorrectionSet(schema_version=2, corrections=[sf, ev]).model_dump_json(exclude_unset=True))
     return path
@@ -42,4 +42,4 @@ def weights_config(path) -> dict:
          "cuts": [{"branch": "Muon_pt", "op": ">", "value": 15}, {"branch": "Muon_eta", "op": "<", "value": 2.4},
                   {"branch": "Muon_eta", "op": ">", "value": -2.4}],
          "inputs": {"eta": "Muon_eta", "pt": "Muon_pt", "syst": "nominal"}},
-        {"name": "njet", "correction": "flat", "inputs": {"nJet": "nJet"}}]}
+        {"name": "pileup", "correction": "flat", "inputs": {"npvs": "PV_npvs"}}]}

@@ -175,4 +175,5 @@ def test_weights_are_products_of_object_scale_factors(tmp_path, v12):
         expected.append(prod)
     np.testing.assert_allclose(w["weight_muon"], expected, rtol=1e-15)
     assert (w["weight_muon"] != 1).sum() > 20
-    np.testing.assert_array_equal(w["weight_njet"], np.where(ak.to_numpy(v12.nJet) < 5, 1.1, 0.9))
+    np.testing.assert_array_equal(w["weight_pileup"], np.where(ak.to_numpy(v12.PV_npvs) < 30, 1.1, 0.9))
+    assert 0 < (w["weight_pileup"] == 0.9).sum() < len(v12)

@@ -50,7 +50,7 @@ def test_rdf_corrections_equal_awkward(sample, tmp_path, name, imt):
     results = {}
     for v, node in nodes.items():
         node = define_objects(node, "six_object", prefix=f"{v}_")
-        results[v] = node.AsNumpy([*KEYS, "Jet_pt", f"{v}_objects", f"{v}_selected", "weight_muon", "weight_njet"],
+        results[v] = node.AsNumpy([*KEYS, "Jet_pt", f"{v}_objects", f"{v}_selected", "weight_muon", "weight_pileup"],
                                   lazy=True)
 
     events = uproot.open(path)["Events"].arrays()
@@ -69,7 +69,7 @@ def test_rdf_corrections_equal_awkward(sample, tmp_path, name, imt):
         objs = np.stack([np.asarray(r[f"{v}_objects"][i]) for i in o])
         np.testing.assert_allclose(objs, t.objects.reshape(len(t), -1)[ref_order], rtol=0, atol=1e-6, err_msg=v)
         assert np.array_equal(np.asarray(r[f"{v}_selected"])[o], t.selected[ref_order])
-        for w in ("weight_muon", "weight_njet"):
+        for w in ("weight_muon", "weight_pileup"):
             np.testing.assert_allclose(np.asarray(r[w])[o], weights[w][ref_order], rtol=1e-15, err_msg=w)
     assert not np.array_equal(np.asarray(results[NOMINAL].GetValue()["Jet_pt"][0]),
                               np.asarray(results["jes_Total_up"].GetValue()["Jet_pt"][0]))

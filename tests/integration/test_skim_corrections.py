@@ -49,7 +49,7 @@ def test_skim_writes_a_score_per_variation_and_weights(sample, tmp_path):
     tree = uproot.open(out)["Events"]
     names = set(tree.keys())
     expected = {BRANCH, f"{BRANCH}_jes_Total_up", f"{BRANCH}_jes_Total_down", f"{BRANCH}_jer_up",
-                "weight_muon", "weight_njet"}
+                "weight_muon", "weight_pileup"}
     assert expected <= names and f"{BRANCH}_jer_down" not in names
     arrays = tree.arrays(sorted(expected | {"Jet_pt"}))
     # the kept Jet_pt is the input's, not the corrected one

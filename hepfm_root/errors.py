@@ -22,6 +22,7 @@ from collections.abc import Iterable
 __all__ = [
     "BranchNotFoundError",
     "CollectionNotFoundError",
+    "CorrectionNotFoundError",
     "EmptyInputError",
     "HepfmError",
     "GenerationError",
@@ -134,6 +135,21 @@ class BranchNotFoundError(HepfmError, KeyError):
 
 class CollectionNotFoundError(BranchNotFoundError):
     """None of the candidate collection names (``MET``, ``PFMET`` …) exists in the input."""
+
+
+class CorrectionNotFoundError(HepfmError, KeyError):
+    """A correctionlib key is not in the correction file; the message lists the keys it has.
+
+    Example:
+        >>> print(CorrectionNotFoundError("Total_AK4", where="jerc.json.gz", available=["Total_AK4PFPuppi"]))
+        correction 'Total_AK4' not in jerc.json.gz (has: Total_AK4PFPuppi); did you mean 'Total_AK4PFPuppi'?
+    """
+
+    def __init__(self, name: str, *, where: str, available: Iterable[str]) -> None:
+        avail = sorted(available)
+        super().__init__(f"correction {name!r} not in {where} (has: {', '.join(avail)}){_did_you_mean(name, avail)}")
+        self.name = name
+        self.where = where
 
 
 class NonFiniteInputError(HepfmError, ValueError):

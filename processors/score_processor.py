@@ -14,8 +14,11 @@ Output, per dataset (``Runner`` nests nothing: the dataset is a histogram axis a
 
 The histograms hold unweighted counts of events passing the analysis selection *and* the
 model's spec selection (events the spec rejects have no score and are counted in
-neither ``hist`` nor ``n_scored``).  The ``systematic`` axis holds ``"nominal"`` until the
-correctionlib issue adds variations.
+neither ``hist`` nor ``n_scored``).  The ``systematic`` axis holds ``"nominal"`` and, with
+``corrections`` (a :class:`hepfm_root.corrections.Corrector` or its config), one category per
+requested variation: jets are corrected before the tensors are built, the tensors are rebuilt
+and the model runs once per variation on the same chunk (Runner executors).  The corrections'
+scale factors (``weight_<name>``) multiply the histogram weight (Weight storage).
 
 ``mode="collect"`` writes, instead of histograms, the spec tensors of the selected events
 with event keys, entry numbers and a label per dataset, one tensor file per chunk under
@@ -55,7 +58,8 @@ import numpy as np
 from coffea import processor
 
 from hepfm_root import load_spec, tensorize
-from hepfm_root.coffea import ScoreWrapper
+from hepfm_root.coffea import ScoreWrapper, shared_scorer
+from hepfm_root.corrections import NOMINAL, Corrector
 from hepfm_root.infer import Scorer
 from hepfm_root.io import BranchLayout, NtupleWriter, TensorFileWriter
 from hepfm_root.spec import EVENT_KEYS, resolve
@@ -132,6 +136,21 @@ def _fill_partial(scores: ak.Array, *, models: list[str], dataset: str, bins: in
     return {"hist": hists, "n_scored": n_scored, "n_selected": len(scores)}
 
 
+def _fill_variations(scores: dict[str, dict[str, np.ndarray]], weight: np.ndarray | None, *, dataset: str,
+                     bins: int, n_selected: int) -> dict[str, Any]:
+    """Like :func:`_fill_partial` for ``{variation: {model: float32 scores (NaN: rejected)}}``."""
+    hists, n_scored = {}, {}
+    models = list(scores[NOMINAL])
+    for m in models:
+        h = _empty_hist(bins, dataset, weighted=weight is not None)
+        for v, by_model in scores.items():
+            has = np.isfinite(by_model[m])
+            h.fill(dataset=dataset, systematic=v, score=by_model[m][has], weight=None if weight is None else weight[has])
+        hists[m] = h
+        n_scored[m] = int(np.isfinite(scores[NOMINAL][m]).sum())
+    return {"hist": hists, "n_scored": n_scored, "n_selected": n_selected}
+
+
 def _sum_partials(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return processor.accumulate(parts)
 
@@ -160,6 +179,9 @@ class ScoreProcessor(processor.ProcessorABC):
             rejects the event): ``<skim_dir>/<dataset>/<file>_<start>-<stop>.root`` (Runner executors).
         skim_keep: branch globs to copy into skims (``Jet_*``…); default: the models' input branches
             and the event keys.
+        corrections: a :class:`~hepfm_root.corrections.Corrector` or a corrections config (file, dict):
+            corrected jets for the scores, scale factors as weights (Runner executors, mode ``"hist"``).
+        variations: ``"all"``, names, or None: one ``systematic`` category each.
     """
 
     def __init__(
@@ -167,6 +189,7 @@ class ScoreProcessor(processor.ProcessorABC):
         bins: int = 50, weight: str | None = None, mode: str = "hist", spec: Any = None,
         tensor_dir: str | os.PathLike | None = None, labels: dict[str, str] | None = None,
         skim_dir: str | os.PathLike | None = None, skim_keep: Sequence[str] | None = None,
+        corrections: Any = None, variations: str | Sequence[str] | None = None,
     ) -> None:
         if mode not in ("hist", "collect"):
             raise ValueError(f"mode must be 'hist' or 'collect', got {mode!r}")
@@ -194,6 +217,13 @@ class ScoreProcessor(processor.ProcessorABC):
         self.skim_keep = None if skim_keep is None else list(skim_keep)
         if self.skim_dir is not None and mode != "hist":
             raise ValueError("skim_dir goes with mode 'hist' (collect mode writes tensor files)")
+        self.corrector = None if corrections is None else (
+            corrections if isinstance(corrections, Corrector) else Corrector(corrections))
+        if self.corrector is None and variations:
+            raise ValueError("variations need corrections")
+        self.variations = [] if self.corrector is None else self.corrector.variations(variations)  # type: ignore[arg-type]
+        if self.corrector is not None and (mode != "hist" or self.skim_dir is not None):
+            raise ValueError("corrections go with mode 'hist' without skim_dir")
 
     @property
     def specs(self) -> list[Any]:
@@ -222,6 +252,8 @@ class ScoreProcessor(processor.ProcessorABC):
         lib = _lib(events)
         mask = self._select(events)
         selected = events if mask is None else events[mask]
+        if self.corrector is not None:
+            return {"n_events": len(events), **self._corrected(events, selected, dataset)}
         scores = {name: w(selected, name=f"{name}-{dataset}") for name, w in self.wrappers.items()}
         models = list(self.wrappers)
         if self.weight is not None:
@@ -248,6 +280,32 @@ class ScoreProcessor(processor.ProcessorABC):
                 "skims are written per chunk with coffea.processor.Runner executors (a chunk knows its file and "
                 "entry range); in dask mode use `hepfm skim-and-score` on the files instead")
         return out
+
+    def _corrected(self, events: Any, selected: Any, dataset: str) -> dict[str, Any]:
+        """Histograms with corrected jets: one ``systematic`` category per variation (eager chunks)."""
+        if _is_dask(events):
+            raise NotImplementedError(
+                "corrections run per chunk with coffea.processor.Runner executors; in dask mode use "
+                "`hepfm skim-and-score --corrections` or hepfm_root.rdf.define_corrections")
+        meta = events.metadata
+        where = f"{meta.get('filename', 'events')} entries {meta.get('entrystart', 0)}-{meta.get('entrystop', '')}"
+        cols = as_columns(selected, where=where)
+        corr = self.corrector
+        assert corr is not None
+        binding = corr.bind(cols.names, where=where)
+        views = corr.apply(cols, self.variations, binding=binding)
+        weight = None if self.weight is None else ak.to_numpy(selected[self.weight]).astype(np.float64)
+        for w in corr.weights(views[NOMINAL], binding=binding).values():
+            weight = w if weight is None else weight * w
+        scores: dict[str, dict[str, np.ndarray]] = {}
+        for v, view in views.items():
+            scores[v] = {}
+            for m, wrapper in self.wrappers.items():
+                scorer = shared_scorer(wrapper.scorer)
+                scores[v][m] = scorer.score(tensorize(view, scorer.spec, where=where))
+        part = _fill_variations(scores, weight, dataset=dataset, bins=self.bins, n_selected=len(selected))
+        scored, n_selected = _split(part)
+        return {"scored": scored, "n_selected": n_selected}
 
     # ---- skims ---------------------------------------------------------------------------
 

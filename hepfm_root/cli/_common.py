@@ -16,6 +16,7 @@ from rich.text import Text
 
 from ..errors import (
     BranchNotFoundError,
+    CorrectionNotFoundError,
     EmptyInputError,
     GenerationError,
     HepfmError,
@@ -61,6 +62,7 @@ _CODES: list[tuple[type[BaseException], int]] = [
     (UnknownProcessError, EXIT["usage"]),
     (InvalidArgumentError, EXIT["usage"]),
     (InvalidConfigError, EXIT["spec"]),
+    (CorrectionNotFoundError, EXIT["spec"]),  # a config names a key its correction file lacks
     (GenerationError, EXIT["internal"]),
 ]
 

@@ -46,6 +46,10 @@ def _fileset(path: str) -> list[tuple[str, str | None]]:
 @click.option("--batch-size", type=click.IntRange(min=1), help="Events per inference call (default: by device).")
 @click.option("--step-size", default=100_000, show_default=True, type=click.IntRange(min=1),
               help="Entries per chunk; memory grows with it, not with the input size.")
+@click.option("--corrections", type=click.Path(), help="Corrections config (YAML/JSON): correctionlib JEC/JER/JES "
+              "applied to the jets before the features, and scale factors written as weight_<name> branches.")
+@click.option("--variations", help="Systematic variations to score too ('all' or comma-separated, e.g. "
+              "'jes_Total_up,jer_up'); each adds <branch>_<variation> per model.  Needs --corrections.")
 @click.option("--fileset", type=click.Path(), help="coffea-style fileset JSON adding inputs.")
 @click.option("--skip-bad-files", is_flag=True, help="Report unreadable/mismatched inputs in the summary and go on.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
@@ -53,8 +57,8 @@ def _fileset(path: str) -> list[tuple[str, str | None]]:
 @run_command
 def skim_cmd(inputs: tuple[str, ...], models: tuple[str, ...], output: str, tree: str, selection: str | None,
              keep: tuple[str, ...], friend: bool, per_input: bool, branch_names: tuple[str, ...], backend: str,
-             device: str, batch_size: int | None, step_size: int, fileset: str | None, skip_bad_files: bool,
-             overwrite: bool, quiet: bool) -> None:
+             device: str, batch_size: int | None, step_size: int, corrections: str | None, variations: str | None,
+             fileset: str | None, skip_bad_files: bool, overwrite: bool, quiet: bool) -> None:
     """Select events of INPUTS, keep their branches, and add one score branch per model.
 
     Writes under a temporary name and renames when complete; a JSON summary goes beside the output.
@@ -70,9 +74,12 @@ def skim_cmd(inputs: tuple[str, ...], models: tuple[str, ...], output: str, tree
         raise click.UsageError(f"--branch-name given {len(branch_names)} times for {len(models)} --model")
     if friend and selection:
         raise click.UsageError("--friend writes every entry of each input (to stay aligned); drop --selection")
+    if variations and not corrections:
+        raise click.UsageError("--variations needs --corrections")
     opts = SkimOptions(tree=tree, selection=selection, keep=list(keep) or None, friend=friend, per_input=per_input,
                        branch_names=list(branch_names) or None, backend=backend, device=device,
-                       batch_size=batch_size, step_size=step_size, skip_bad_files=skip_bad_files, overwrite=overwrite)
+                       batch_size=batch_size, step_size=step_size, skip_bad_files=skip_bad_files, overwrite=overwrite,
+                       corrections=corrections, variations=variations)
     total = 0
     for it in items:
         path, tname = it if isinstance(it, tuple) else (it, tree)

@@ -19,10 +19,11 @@ Example::
     df.Filter("score > 0.5").Histo1D(("h", "", 20, 0, 1), "score")
 """
 
+from ._corrections import define_corrections
 from ._define import cpp_source, define_objects
 from ._score import define_score
 
-__all__ = ["cpp_source", "define_objects", "define_score"]
+__all__ = ["cpp_source", "define_corrections", "define_objects", "define_score"]
 
 
 def __dir__() -> list[str]:

@@ -13,6 +13,12 @@ Plan of a job:
    :class:`~hepfm_root.io.NtupleWriter` (temporary name, renamed when complete).
 4. Write a JSON summary beside the output.
 
+With ``corrections`` (a :class:`~hepfm_root.corrections.Corrector` or its config) the
+jets are corrected before the tensors are built; each requested variation gives one
+more branch per model, ``<name>_<variation>``, built from the same read arrays (only
+the jet columns change; tensors are rebuilt and the model runs once per variation),
+and each configured scale factor a ``weight_<name>`` branch.
+
 Outputs: one file for all inputs (default), one file per input (``per_input``),
 or, with ``friend``, one friend tree per input holding only the scores, aligned
 entry by entry with its input (no selection: friends must align).
@@ -34,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
+from ..corrections import NOMINAL, Binding, Corrector
 from ..errors import BranchNotFoundError, EmptyInputError, HepfmError, InvalidArgumentError, OutputError
 from ..infer import Scorer
 from ..io import NtupleWriter, atomic_output, layout_of, open_events
@@ -65,6 +72,8 @@ class SkimOptions:
     step_size: int = 100_000
     skip_bad_files: bool = False
     overwrite: bool = False
+    corrections: Any = None                # Corrector, or a corrections config (file, dict)
+    variations: Any = None                 # "all", names, or None (nominal only)
 
 
 @dataclass
@@ -75,6 +84,7 @@ class _Input:
     kept: list[str] = field(default_factory=list)
     layout: BranchLayout | None = None
     resolutions: list[Resolution] = field(default_factory=list)  # one per model, from the check
+    binding: Binding | None = None  # corrections bound to this input, from the check
 
 
 def _kept_branches(names: list[str], patterns: list[str] | None) -> list[str]:
@@ -102,7 +112,8 @@ def _default_branch_name(scorer: Scorer, i: int) -> str:
     return "score_" + re.sub(r"[^A-Za-z0-9_]", "_", base)
 
 
-def _check_input(path: Path, tree: str, opts: SkimOptions, scorers: list[Scorer], sel: Selection | None) -> _Input:
+def _check_input(path: Path, tree: str, opts: SkimOptions, scorers: list[Scorer], sel: Selection | None,
+                 corrector: Corrector | None = None) -> _Input:
     item = _Input(path, tree)
     with open_events(path, tree) as inp:
         item.entries = inp.num_entries
@@ -110,6 +121,8 @@ def _check_input(path: Path, tree: str, opts: SkimOptions, scorers: list[Scorer]
             raise EmptyInputError(f"{inp.where} has 0 entries; expected events to skim")
         names = inp.branch_names()
         item.resolutions = [resolve(s.spec, names, where=inp.where) for s in scorers]
+        if corrector is not None:
+            item.binding = corrector.bind(names, where=inp.where)
         if sel is not None:
             missing = sorted(b for b in sel.branches if b not in names)
             if missing:
@@ -167,19 +180,30 @@ def skim_and_score(
     if opts.friend and opts.selection:
         raise InvalidArgumentError("--friend writes every entry (to stay aligned with its input); it cannot take --selection")
     sel = Selection.parse(opts.selection) if opts.selection else None
+    corrector = None
+    variations: list[str] = []
+    if opts.corrections is not None:
+        corrector = opts.corrections if isinstance(opts.corrections, Corrector) else Corrector(opts.corrections)
+        variations = corrector.variations(opts.variations)
+        corrector.cset  # noqa: B018 - load (and check) the correction file before any input
+    elif opts.variations:
+        raise InvalidArgumentError("variations need a corrections config (--corrections)")
+    score_names = {n: [n] + [f"{n}_{v}" for v in variations] for n in names}
+    weight_names = [f"weight_{w.name}" for w in corrector.config.weights] if corrector is not None else []
+    out_names = [b for n in names for b in score_names[n]] + weight_names
 
     good, bad = [], []
     for item in inputs:
         path, tree = (Path(item[0]), item[1]) if isinstance(item, tuple) else (Path(item), opts.tree)
         try:
-            checked = _check_input(path, tree, opts, scorers, sel)
+            checked = _check_input(path, tree, opts, scorers, sel, corrector)
         except HepfmError as err:
             if not opts.skip_bad_files:
                 raise
             log.warning("skipping %s: %s", path, err)
             bad.append({"file": str(path), "error": f"{type(err).__name__}: {err}"})
             continue
-        clash = [n for n in names if n in checked.kept]
+        clash = [n for n in out_names if n in checked.kept]
         if clash:
             raise InvalidArgumentError(f"score branch {clash[0]!r} already exists in {path.name}; choose --branch-name")
         good.append(checked)
@@ -192,13 +216,14 @@ def skim_and_score(
     for out_path, items in _plan(good, Path(output), opts):
         layout = items[0].layout
         assert layout is not None
-        strings = {"hepfm_skim": json.dumps({"models": [s.describe() for s in scorers], "branches": names,
+        strings = {"hepfm_skim": json.dumps({"models": [s.describe() for s in scorers], "branches": out_names,
                                              "selection": opts.selection, "inputs": [str(i.path) for i in items],
+                                             "corrections": _describe(corrector, variations),
                                              "hepfm_root_version": __version__}, sort_keys=True)}
-        with NtupleWriter(out_path, layout, tree=opts.tree, overwrite=opts.overwrite, extra_flat={n: np.float32 for n in names},
-                          strings=strings) as writer:
+        with NtupleWriter(out_path, layout, tree=opts.tree, overwrite=opts.overwrite,
+                          extra_flat={n: np.float32 for n in out_names}, strings=strings) as writer:
             for item in items:
-                _stream(item, scorers, names, sel, layout, writer, opts, stats, progress)
+                _stream(item, scorers, names, sel, layout, writer, opts, stats, progress, corrector, variations)
         outputs.append(str(out_path))
 
     elapsed = time.perf_counter() - t_start
@@ -211,6 +236,7 @@ def skim_and_score(
         "seconds_by_step": {k[8:]: v for k, v in stats.items() if k.startswith("seconds_")},
         "models": [{**s.describe(), "branch": n} for s, n in zip(scorers, names, strict=True)],
         "selection": opts.selection, "friend": opts.friend, "hepfm_root_version": __version__,
+        "corrections": _describe(corrector, variations), "branches": out_names,
     }
     summary_path = Path(outputs[0]).parent / "summary.json" if len(outputs) > 1 else Path(outputs[0] + ".summary.json")
     with atomic_output(summary_path, overwrite=True) as tmp:
@@ -219,14 +245,24 @@ def skim_and_score(
     return summary
 
 
+def _describe(corrector: Corrector | None, variations: list[str]) -> dict[str, Any] | None:
+    if corrector is None:
+        return None
+    return {"file": str(corrector.config.path), "variations": variations,
+            "config": corrector.config.model_dump(mode="json", exclude={"base_dir"})}
+
+
 def _stream(item: _Input, scorers: list[Scorer], names: list[str], sel: Selection | None, layout: BranchLayout,
             writer: NtupleWriter, opts: SkimOptions, stats: dict[str, Any],
-            progress: Callable[[int], None] | None) -> None:
+            progress: Callable[[int], None] | None, corrector: Corrector | None = None,
+            variations: list[str] = ()) -> None:  # type: ignore[assignment]
     resolutions = item.resolutions  # resolved once, when the input was checked
     with open_events(item.path, item.tree) as inp:
         needed = set(layout.branches) | set(sel.branches if sel else ())
         for r in resolutions:
             needed |= set(r.branches())
+        if item.binding is not None:
+            needed |= set(item.binding.branches())
         needed_list = sorted(needed)
         for start in range(0, item.entries, opts.step_size):
             stop = min(item.entries, start + opts.step_size)
@@ -236,14 +272,23 @@ def _stream(item: _Input, scorers: list[Scorer], names: list[str], sel: Selectio
             mask = sel.evaluate(arrays) if sel is not None else np.ones(len(arrays), dtype=bool)
             chosen = arrays[mask] if not mask.all() else arrays
             scores = {}
-            t_tensor = t_infer = 0.0
-            for s, n, r in zip(scorers, names, resolutions, strict=True):
+            t_tensor = t_infer = t_corr = 0.0
+            where = f"{inp.where} (entries {start}-{stop})"
+            views: dict[str, Any] = {NOMINAL: chosen}
+            if corrector is not None:
                 a = time.perf_counter()
-                t = tensorize(chosen, s.spec, resolution=r, where=f"{inp.where} (entries {start}-{stop})")
-                b = time.perf_counter()
-                scores[n] = s.score(t)
-                t_infer += time.perf_counter() - b
-                t_tensor += b - a
+                views = corrector.apply(chosen, variations, binding=item.binding, where=where)
+                scores.update({k: v.astype(np.float32) for k, v in
+                               corrector.weights(views[NOMINAL], binding=item.binding).items()})
+                t_corr = time.perf_counter() - a
+            for s, n, r in zip(scorers, names, resolutions, strict=True):
+                for v, events in views.items():
+                    a = time.perf_counter()
+                    t = tensorize(events, s.spec, resolution=r, where=where)
+                    b = time.perf_counter()
+                    scores[n if v == NOMINAL else f"{n}_{v}"] = s.score(t)
+                    t_infer += time.perf_counter() - b
+                    t_tensor += b - a
             t2 = time.perf_counter()
             writer.write(chosen, scores)
             t3 = time.perf_counter()
@@ -253,6 +298,7 @@ def _stream(item: _Input, scorers: list[Scorer], names: list[str], sel: Selectio
             stats["written"] += n_sel
             stats["seconds_read"] += t1 - t0
             stats["seconds_tensorize"] += t_tensor
+            stats["seconds_corrections"] = stats.get("seconds_corrections", 0.0) + t_corr
             stats["seconds_inference"] += t_infer
             stats["seconds_write"] += t3 - t2
             if progress is not None:

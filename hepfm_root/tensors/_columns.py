@@ -13,7 +13,7 @@ arrays, a flat branch as one numpy array.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import awkward as ak
@@ -42,6 +42,8 @@ class Columns:
         self.where = where
         #: Per-call scratch cache (float64 copies, event indices) shared by the kernels.
         self.cache: dict[tuple, object] = {}
+        #: Jagged branches whose values were replaced (corrections): name -> (counts, flat values).
+        self._replaced: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def __contains__(self, name: str) -> bool:
         return name in self._set
@@ -49,7 +51,34 @@ class Columns:
     def raw(self, name: str) -> Any:
         if name not in self._set:
             raise BranchNotFoundError(name, where=self.where, available=self.names)
+        if name in self._replaced:
+            counts, flat = self._replaced[name]
+            return ak.unflatten(flat, counts)
         return self._get(name)
+
+    def replaced(self, values: Mapping[str, np.ndarray]) -> Columns:
+        """A view in which the jagged branches ``values`` hold new flat values (same counts).
+
+        Everything the kernels cached for other branches (float64 copies, event indices)
+        is carried over, so building tensors again after a correction changed ``Jet_pt``
+        recomputes only what depends on it.
+
+        Example:
+            >>> import awkward as ak
+            >>> cols = as_columns({"Jet_pt": ak.Array([[50.0, 30.0], []])})
+            >>> up = cols.replaced({"Jet_pt": np.array([55.0, 33.0])})
+            >>> up.jagged("Jet_pt")[1].tolist(), cols.jagged("Jet_pt")[1].tolist()
+            ([55.0, 33.0], [50.0, 30.0])
+        """
+        out = Columns(self._get, self.names, self.n_events, self.where)
+        out._replaced = dict(self._replaced)
+        for name, flat in values.items():
+            counts = self.jagged(name)[0]
+            if len(flat) != int(counts.sum()):
+                raise ValueError(f"replacement of {name!r} in {self.where}: {len(flat)} values for {int(counts.sum())} objects")
+            out._replaced[name] = (counts, np.asarray(flat))
+        out.cache = _ViewCache(self.cache, set(values))  # type: ignore[assignment]
+        return out
 
     def flat(self, name: str) -> np.ndarray:
         """A one-value-per-event branch as a numpy array."""
@@ -67,6 +96,8 @@ class Columns:
 
     def jagged(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """A per-object branch as ``(counts per event, flat values)``."""
+        if name in self._replaced:
+            return self._replaced[name]
         arr = self.raw(name)
         if isinstance(arr, np.ndarray) or getattr(arr, "ndim", 1) != 2:
             raise InvalidInputFileError(
@@ -143,3 +174,33 @@ def as_columns(events: Any, *, where: str | None = None, n_events: int | None = 
         f"cannot read events of type {type(events).__name__}; expected an awkward array "
         "(uproot or coffea NanoEvents) or a dict of arrays"
     )
+
+
+class _ViewCache(MutableMapping):
+    """Scratch cache of a :meth:`Columns.replaced` view: entries of the replaced branches are
+    its own, every other entry lives in (and is shared through) the parent's cache."""
+
+    def __init__(self, parent: MutableMapping, private: set[str]) -> None:
+        self._parent, self._private, self._own = parent, private, {}
+
+    def _where(self, key: tuple) -> MutableMapping:
+        return self._own if len(key) == 2 and key[1] in self._private else self._parent
+
+    def __getitem__(self, key: tuple) -> object:
+        return self._where(key)[key]
+
+    def __setitem__(self, key: tuple, value: object) -> None:
+        self._where(key)[key] = value
+
+    def __delitem__(self, key: tuple) -> None:
+        del self._where(key)[key]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, tuple) and key in self._where(key)
+
+    def __iter__(self):  # noqa: ANN204
+        yield from self._own
+        yield from (k for k in self._parent if not (len(k) == 2 and k[1] in self._private))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

@@ -20,6 +20,7 @@ LAYERS = {
     "spec": 1, "samples": 1,
     "tensors": 2,
     "io": 3,
+    "corrections": 3,  # correctionlib (lazily): config, numpy evaluation, C++ text; errors/spec/tensors only
     "models": 4,   # torch
     "generate": 4,
     "infer": 5,    # no torch at import; the torch backend imports models lazily
@@ -44,8 +45,12 @@ def test_public_api_is_pinned():
 
     assert dir(coffea) == ["BadFile", "FilesetReport", "ScoreWrapper", "add_scores", "check_fileset", "runner_fileset",
                            "shared_scorer"]
-    assert dir(rdf) == ["cpp_source", "define_objects", "define_score"]
-    for mod in (spec, tz, io, coffea, rdf):
+    assert dir(rdf) == ["cpp_source", "define_corrections", "define_objects", "define_score"]
+    import hepfm_root.corrections as corrections
+
+    assert dir(corrections) == ["Binding", "CorrectionsConfig", "Corrector", "NOMINAL", "cpp_source", "jet_normals",
+                                "load_corrections"]
+    for mod in (spec, tz, io, coffea, rdf, corrections):
         assert sorted(dir(mod)) == sorted(mod.__all__)
         for name in mod.__all__:
             assert getattr(mod, name) is not None
@@ -92,8 +97,8 @@ def test_imports_go_one_way(module):
 def test_scoring_path_imports_neither_torch_nor_root():
     code = (
         "import sys, hepfm_root, hepfm_root.spec, hepfm_root.tensors, hepfm_root.io, hepfm_root.infer, hepfm_root.rdf;"
-        "import hepfm_root.skim, hepfm_root.coffea, hepfm_root.cli;"
-        "bad = [m for m in ('torch', 'ROOT', 'cppyy') if m in sys.modules];"
+        "import hepfm_root.skim, hepfm_root.coffea, hepfm_root.cli, hepfm_root.corrections;"
+        "bad = [m for m in ('torch', 'ROOT', 'cppyy', 'correctionlib') if m in sys.modules];"
         "print(','.join(bad)); sys.exit(1 if bad else 0)"
     )
     # Import this checkout's package (not whatever hepfm_root is installed): the tests run from tests/.

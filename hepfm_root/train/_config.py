@@ -49,7 +49,8 @@ class ModelSection(_Strict):
 
 
 class DataSection(_Strict):
-    directory: str = Field(default=".", description="Folder of the files below (relative: to the config file).")
+    directory: str = Field(default=".", description="Folder of the files below (relative: to the config file; "
+                           "$VARIABLES are expanded, e.g. $HEPFM_DATA).")
     classes: dict[str, list[str]] | None = Field(
         default=None, description="Labelled data: class name -> files (order = output order).")
     files: list[str] | None = Field(default=None, description="Unlabelled data (masked_type, multilabel).")
@@ -67,7 +68,8 @@ class DataSection(_Strict):
         return self
 
     def resolved(self, base: Path) -> dict[str, list[Path]] | list[Path]:
-        root = (base / self.directory) if not Path(self.directory).is_absolute() else Path(self.directory)
+        d = Path(os.path.expandvars(self.directory))
+        root = d if d.is_absolute() else base / d
         if self.classes is not None:
             return {k: [root / f for f in v] for k, v in self.classes.items()}
         return [root / f for f in self.files or []]

@@ -1,0 +1,116 @@
+"""Benchmark: does pretraining help? AUC / accuracy vs the number of finetuning events.
+
+For each finetuning-set size and seed, a balanced random subset of labelled
+signal and background events (spec selection) is drawn; a classifier is trained
+with each strategy — ``scratch`` (same architecture, random init), ``frozen``
+(pretrained backbone fixed, new head) and ``finetune`` (everything trains, the
+backbone at a tenth of the head's learning rate) — and evaluated on one fixed,
+held-out, balanced test set.  Output: one record per (strategy, size, seed) as
+JSON (the record format of ``hepfm_root.evaluate`` learning curves), and a plot.
+
+Run by hand (data: docs/datasets.md, "Pretraining and finetuning sets"):
+
+    python tests/benchmarks/bench_pretraining.py \
+        --backbone exports/six_object_transformer_masked_type/0.1/backbone.pt \
+        --signal $HEPFM_DATA/ft_H500.root $HEPFM_DATA/ft_H500_b.root --background $HEPFM_DATA/ft_tt.root \
+        --sizes 1000 10000 --seeds 5 --json tests/benchmarks/results/pretraining_gain.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hepfm_root.models import load_checkpoint
+from hepfm_root.train import Classification, TrainConfig, evaluate, finetune_model, load_events
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--backbone", type=Path, required=True)
+    ap.add_argument("--signal", nargs="+", required=True)
+    ap.add_argument("--background", nargs="+", required=True)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--strategies", nargs="+", default=["scratch", "frozen", "finetune"])
+    ap.add_argument("--test-per-class", type=int, default=1500)
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--patience", type=int, default=6)
+    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--backbone-lr", type=float, default=1e-4)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--json", type=Path, required=True)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    ck = load_checkpoint(args.backbone)
+    data = load_events({"ttbar": args.background, "signal": args.signal}, ck.spec)
+    labels = data.targets["label"]
+    rng = np.random.default_rng(12345)
+    test_idx = np.concatenate([rng.choice(np.flatnonzero(labels == c), args.test_per_class, replace=False)
+                               for c in (0, 1)])
+    test = data.take(np.sort(test_idx))
+    pool = data.take(np.setdiff1d(np.arange(len(data)), test_idx))
+    pool.label_names = test.label_names = ["ttbar", "signal"]
+    avail = {c: int((pool.targets["label"] == c).sum()) for c in (0, 1)}
+    print(f"pool: {avail} events per class; test: {args.test_per_class} per class", flush=True)
+
+    records = []
+    for n in args.sizes:
+        if n // 2 > min(avail.values()):
+            print(f"skipping size {n}: only {avail} events per class available", flush=True)
+            continue
+        for seed in range(args.seeds):
+            sub = pool.balanced_subset(n, seed=1000 + seed)
+            for strategy in args.strategies:
+                cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                                  backbone_lr=args.backbone_lr, patience=args.patience, seed=seed, device="cpu")
+                t0 = time.perf_counter()
+                model, hist = finetune_model(ck, sub, strategy, cfg, score_index=1)
+                seconds = time.perf_counter() - t0
+                m = evaluate(model, test, Classification(score_index=1))
+                rec = {"strategy": strategy, "n_events": n, "seed": seed, "auc": m["auc"], "accuracy": m["accuracy"],
+                       "test_loss": m["loss"], "best_epoch": hist.best_epoch, "epochs_run": len(hist.train_loss),
+                       "seconds": round(seconds, 1), "train_events_per_second": round(hist.events_per_second, 1)}
+                records.append(rec)
+                print(json.dumps(rec), flush=True)
+
+    summary = {}
+    for s in args.strategies:
+        for n in args.sizes:
+            r = [x for x in records if x["strategy"] == s and x["n_events"] == n]
+            if r:
+                aucs, accs = np.array([x["auc"] for x in r]), np.array([x["accuracy"] for x in r])
+
+                def sem(v: np.ndarray) -> float | None:
+                    return float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else None
+
+                summary[f"{s}/{n}"] = {"auc_mean": aucs.mean(), "auc_sem": sem(aucs), "accuracy_mean": accs.mean(),
+                                       "accuracy_sem": sem(accs), "seeds": len(r)}
+    out = {
+        "benchmark": "pretraining_gain", "date": date.today().isoformat(),
+        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "threads": args.threads,
+                    "torch": torch.__version__, "device": "cpu"},
+        "backbone": {"path": str(args.backbone), "architecture": ck.architecture, "task": ck.task,
+                     "weights_sha256": ck.weights_sha256, "pretraining": ck.meta.get("pretraining")},
+        "data": {"signal": [Path(f).name for f in args.signal], "background": [Path(f).name for f in args.background],
+                 "pool_per_class": avail, "test_per_class": args.test_per_class, "selection": "spec"},
+        "settings": {k: v for k, v in vars(args).items() if k not in {"json", "signal", "background", "backbone"}},
+        "records": records, "summary": summary,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(out, indent=1, default=float) + "\n")
+    print(json.dumps(summary, indent=1, default=float))
+
+
+if __name__ == "__main__":
+    main()

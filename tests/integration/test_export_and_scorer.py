@@ -49,7 +49,7 @@ def exported(checkpoint, tmp_path_factory):
 
 def test_export_writes_self_describing_artifacts(exported, checkpoint):
     folder = exported.folder
-    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "model.onnx", "model.pt", "spec.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "model.card.json", "model.onnx", "model.pt", "spec.json"]
     proto = onnx.load(str(folder / "model.onnx"))
     assert max(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")) >= 17
     meta = {p.key: p.value for p in proto.metadata_props}

@@ -213,3 +213,15 @@ def test_mismatched_spec_and_bad_configs_are_refused(files, tmp_path):
     card.write_text(json.dumps(d))
     with pytest.raises(InvalidInputFileError, match="differs from the one its model card"):
         load_checkpoint(tmp_path / "b.pt")
+
+
+def test_training_reads_tensor_files_and_refuses_another_spec(files, tmp_path):
+    out = tmp_path / "tt_tensors.root"
+    r = CliRunner().invoke(cli, ["tensorize", str(files / "tt.root"), "--spec", "six_object", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    from_tensors = load_events({"tt": [out]}, SPEC)
+    from_nano = load_events({"tt": [files / "tt.root"]}, SPEC)
+    np.testing.assert_array_equal(from_tensors.objects, from_nano.objects)
+    np.testing.assert_array_equal(from_tensors.mask, from_nano.mask)
+    with pytest.raises(ModelSpecMismatchError, match="event_graph"):
+        load_events({"tt": [out]}, "event_graph")

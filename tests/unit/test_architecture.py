@@ -28,6 +28,7 @@ LAYERS = {
     "rdf": 6,      # spec -> generated C++ for RDataFrame; define_score uses infer; ROOT only inside functions, never torch
     "export": 7,
     "coffea": 6,   # add_scores / ScoreWrapper: spec, tensors, io, infer; never torch
+    "evaluate": 6,  # metrics, bootstrap, plots (matplotlib lazily), CKA; io + infer (lazily); never torch
     "cli": 9,
 }
 
@@ -92,7 +93,7 @@ def test_imports_go_one_way(module):
 def test_scoring_path_imports_neither_torch_nor_root():
     code = (
         "import sys, hepfm_root, hepfm_root.spec, hepfm_root.tensors, hepfm_root.io, hepfm_root.infer, hepfm_root.rdf;"
-        "import hepfm_root.skim, hepfm_root.coffea, hepfm_root.cli;"
+        "import hepfm_root.skim, hepfm_root.coffea, hepfm_root.evaluate, hepfm_root.cli;"
         "bad = [m for m in ('torch', 'ROOT', 'cppyy') if m in sys.modules];"
         "print(','.join(bad)); sys.exit(1 if bad else 0)"
     )

@@ -22,14 +22,15 @@ from ._metrics import Roc
 
 __all__ = ["EXPERIMENT_LABEL", "plot_learning_curves", "plot_roc", "plot_score_distributions", "plot_sic", "save_figure"]
 
-#: Text of the experiment label (bold, then italic): never "CMS", these are not CMS results.
-EXPERIMENT_LABEL = ("hepfm_root", "Simulation, private work")
+#: The experiment label: bold name, then (with data=False) italic "Simulation" + this text.
+#: Never "CMS": these are not CMS results.
+EXPERIMENT_LABEL = ("hepfm_root", "Private work")
 FORMATS = ("png", "pdf")
 COLOURS = ("#5790fc", "#f89c20", "#e42536", "#964a8b", "#9c9ca1", "#7a21dd")  # CMS-recommended 6-colour cycle
 
 
 @contextlib.contextmanager
-def _figure(figsize: tuple[float, float] = (8.0, 7.0)) -> Iterator[tuple[Any, Any]]:
+def _figure(figsize: tuple[float, float] = (10.0, 10.0)) -> Iterator[tuple[Any, Any]]:
     import matplotlib.style
     import mplhep
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -42,11 +43,12 @@ def _figure(figsize: tuple[float, float] = (8.0, 7.0)) -> Iterator[tuple[Any, An
         yield fig, ax
 
 
-def _label(ax: Any, rlabel: str | None) -> None:
+def _label(ax: Any, info: str | None, loc: str = "upper right") -> None:
+    """Legend (with ``info``, e.g. the energy and detector, as its title) and the experiment label."""
     import mplhep
 
-    mplhep.label.exp_label(exp=EXPERIMENT_LABEL[0], text=EXPERIMENT_LABEL[1], data=False, loc=0,
-                           rlabel=rlabel if rlabel is not None else "", ax=ax)
+    ax.legend(loc=loc, fontsize="small", title=info, title_fontsize="small", alignment="left")
+    mplhep.label.exp_label(exp=EXPERIMENT_LABEL[0], text=EXPERIMENT_LABEL[1], data=False, loc=0, rlabel="", ax=ax)
 
 
 def save_figure(fig: Any, stem: str | os.PathLike, formats: Sequence[str] = FORMATS) -> list[Path]:
@@ -60,13 +62,13 @@ def save_figure(fig: Any, stem: str | os.PathLike, formats: Sequence[str] = FORM
         with atomic_output(path, overwrite=True) as tmp:
             # fixed metadata: the same plot gives the same bytes (no creation date in the PDF)
             meta = {"Software": None} if fmt == "png" else {"CreationDate": None, "Producer": None}
-            fig.savefig(tmp, format=fmt, dpi=110 if fmt == "png" else None, metadata=meta)
+            fig.savefig(tmp, format=fmt, dpi=80 if fmt == "png" else None, metadata=meta, bbox_inches="tight")
         paths.append(path)
     return paths
 
 
 def plot_roc(roc: Roc, stem: str | os.PathLike, *, band: Mapping[str, np.ndarray] | None = None,
-             legend: str = "model", auc: tuple[float, float] | None = None, rlabel: str | None = None,
+             legend: str = "model", auc: tuple[float, float] | None = None, info: str | None = None,
              formats: Sequence[str] = FORMATS) -> list[Path]:
     """Background rejection 1/ε_B against signal efficiency ε_S (log scale), with the random-guess line.
 
@@ -75,7 +77,7 @@ def plot_roc(roc: Roc, stem: str | os.PathLike, *, band: Mapping[str, np.ndarray
     """
     with _figure() as (fig, ax):
         ok = (roc.eff_bkg > 0) & (roc.eff_sig > 0)
-        text = legend if auc is None else f"{legend} (AUC = {auc[0]:.3f} ± {auc[1]:.3f})"
+        text = legend if auc is None else f"{legend}\nAUC = {auc[0]:.3f} ± {auc[1]:.3f}"
         ax.plot(roc.eff_sig[ok], 1.0 / roc.eff_bkg[ok], color=COLOURS[0], lw=2, label=text)
         if band:
             lo, hi = band["lo"], band["hi"]
@@ -89,30 +91,30 @@ def plot_roc(roc: Roc, stem: str | os.PathLike, *, band: Mapping[str, np.ndarray
         ax.set_ylim(bottom=1.0)
         ax.set_xlabel(r"Signal efficiency $\varepsilon_S$")
         ax.set_ylabel(r"Background rejection $1/\varepsilon_B$")
-        ax.legend(loc="upper right")
-        _label(ax, rlabel)
+        _label(ax, info)
         return save_figure(fig, stem, formats)
 
 
 def plot_sic(eff_sig: np.ndarray, sic: np.ndarray, stem: str | os.PathLike, *, legend: str = "model",
-             rlabel: str | None = None, formats: Sequence[str] = FORMATS) -> list[Path]:
-    """Significance improvement ε_S/√ε_B against ε_S, with the no-cut line at 1."""
+             info: str | None = None, formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Significance improvement ε_S/√ε_B against ε_S, with the random-guess curve √ε_S and the no-cut line at 1."""
     with _figure() as (fig, ax):
         ax.plot(eff_sig, sic, color=COLOURS[1], lw=2, label=legend)
-        ax.axhline(1.0, color="grey", ls="--", lw=1.5, label="no cut")
+        x = np.linspace(0.0, 1.0, 200)
+        ax.plot(x, np.sqrt(x), color="grey", ls="--", lw=1.5, label=r"random guess ($\sqrt{\varepsilon_S}$)")
+        ax.axhline(1.0, color="grey", ls=":", lw=1.5, label="no cut")
         ax.set_xlim(0.0, 1.0)
         top = float(np.max(sic)) if len(sic) else 1.0
         ax.set_ylim(0.0, 1.35 * max(top, 1.0))
         ax.set_xlabel(r"Signal efficiency $\varepsilon_S$")
-        ax.set_ylabel(r"$\varepsilon_S/\sqrt{\varepsilon_B}$")
-        ax.legend(loc="upper right")
-        _label(ax, rlabel)
+        ax.set_ylabel(r"$\varepsilon_S\,/\,\varepsilon_B^{1/2}$")
+        _label(ax, info)
         return save_figure(fig, stem, formats)
 
 
 def plot_score_distributions(scores: np.ndarray, labels: np.ndarray, stem: str | os.PathLike, *,
-                             names: tuple[str, str] = ("background", "signal"), bins: int = 25,
-                             score_name: str = "score", rlabel: str | None = None,
+                             names: tuple[str, str] = ("background", "signal"), bins: int = 0,
+                             score_name: str = "score", info: str | None = None,
                              formats: Sequence[str] = FORMATS) -> list[Path]:
     """Normalised score histograms per class with Poisson (√N) error bars, on the scores' own range."""
     import mplhep
@@ -122,6 +124,8 @@ def plot_score_distributions(scores: np.ndarray, labels: np.ndarray, stem: str |
     lo, hi = float(s.min()), float(s.max())
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
+    if bins <= 0:   # about sqrt(N) of the smaller class, within [8, 40]
+        bins = int(np.clip(np.sqrt(min(y.sum(), (~y).sum())), 8, 40))
     edges = np.linspace(lo, hi, bins + 1)
     with _figure() as (fig, ax):
         peak = 0.0
@@ -136,12 +140,11 @@ def plot_score_distributions(scores: np.ndarray, labels: np.ndarray, stem: str |
         ax.set_ylim(0.0, 1.4 * peak)
         ax.set_xlabel(score_name)
         ax.set_ylabel("Normalised to unit area")
-        ax.legend(loc="upper right")
-        _label(ax, rlabel)
+        _label(ax, info)
         return save_figure(fig, stem, formats)
 
 
-def plot_learning_curves(curves: Mapping[str, LearningCurve], stem: str | os.PathLike, *, rlabel: str | None = None,
+def plot_learning_curves(curves: Mapping[str, LearningCurve], stem: str | os.PathLike, *, info: str | None = None,
                          ylabel: str | None = None, formats: Sequence[str] = FORMATS) -> list[Path]:
     """A metric against the number of finetuning events (log x), mean ± standard error over seeds per strategy."""
     with _figure() as (fig, ax):
@@ -156,6 +159,5 @@ def plot_learning_curves(curves: Mapping[str, LearningCurve], stem: str | os.Pat
         ax.set_xscale("log")
         ax.set_xlabel("Labelled training events")
         ax.set_ylabel(ylabel or f"{metric} (mean ± s.e. over seeds)")
-        ax.legend(loc="lower right")
-        _label(ax, rlabel)
+        _label(ax, info, loc="lower right")
         return save_figure(fig, stem, formats)

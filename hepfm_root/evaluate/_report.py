@@ -22,7 +22,7 @@ __all__ = ["evaluate_scores", "summary_lines"]
 def evaluate_scores(scores: object, labels: object, output: str | os.PathLike, *, weights: object = None,
                     n_bootstrap: int = 200, seed: int = 0, efficiencies: Sequence[float] = DEFAULT_EFFICIENCIES,
                     min_background: float = DEFAULT_MIN_BACKGROUND, names: tuple[str, str] = ("background", "signal"),
-                    score_name: str = "score", legend: str = "model", rlabel: str | None = None,
+                    score_name: str = "score", legend: str = "model", info: str | None = None,
                     plots: bool = True, provenance: dict[str, Any] | None = None) -> dict[str, Any]:
     """Evaluate a binary classifier's scores; write ``metrics.json`` and plots into the folder ``output``.
 
@@ -65,10 +65,10 @@ def evaluate_scores(scores: object, labels: object, output: str | os.PathLike, *
         roc = srt.roc(w[srt.order])
         auc = (boot.values["auc"], boot.errors["auc"])
         files += plot_roc(roc, out / "roc", band=boot.band, legend=legend,
-                          auc=None if not math.isfinite(auc[1]) else auc, rlabel=rlabel)
+                          auc=None if not math.isfinite(auc[1]) else auc, info=info)
         eff, sic = _sic(roc, min_background)
-        files += plot_sic(eff, sic, out / "sic", legend=legend, rlabel=rlabel)
-        files += plot_score_distributions(s, y, out / "scores", names=names, score_name=score_name, rlabel=rlabel)
+        files += plot_sic(eff, sic, out / "sic", legend=legend, info=info)
+        files += plot_score_distributions(s, y, out / "scores", names=names, score_name=score_name, info=info)
     with atomic_output(out / "metrics.json", overwrite=True) as tmp:
         tmp.write_text(json.dumps(result, indent=2, sort_keys=True, allow_nan=False) + "\n")
     result["files"] = [str(f) for f in files]

@@ -38,6 +38,7 @@ def test_public_api_is_pinned():
         "FeatureSpec", "HepfmError", "Scorer", "Tensors", "__version__", "load_spec", "resolve", "tensorize",
     ]
     import hepfm_root.coffea as coffea
+    import hepfm_root.evaluate as evaluate
     import hepfm_root.io as io
     import hepfm_root.rdf as rdf
     import hepfm_root.spec as spec
@@ -46,7 +47,8 @@ def test_public_api_is_pinned():
     assert dir(coffea) == ["BadFile", "FilesetReport", "ScoreWrapper", "add_scores", "check_fileset", "runner_fileset",
                            "shared_scorer"]
     assert dir(rdf) == ["cpp_source", "define_objects", "define_score"]
-    for mod in (spec, tz, io, coffea, rdf):
+    assert "plot_roc" in dir(evaluate) and "linear_cka" in dir(evaluate) and "Roc" in dir(evaluate)
+    for mod in (spec, tz, io, coffea, rdf, evaluate):
         assert sorted(dir(mod)) == sorted(mod.__all__)
         for name in mod.__all__:
             assert getattr(mod, name) is not None

@@ -1,6 +1,6 @@
 """Run every benchmark in one go on one machine, each path against its baseline; write JSON + markdown.
 
-    python3 tests/benchmarks/run_all.py                      # default sizes: ~10-15 min on 2 CPU cores
+    python3 tests/benchmarks/run_all.py                      # default sizes (--scale 0.5: ~3 min on 2 cores)
     python3 tests/benchmarks/run_all.py --scale 0.2          # a quick pass (5x smaller inputs)
     python3 tests/benchmarks/run_all.py --only scoring skim  # some sections
     python3 tests/benchmarks/run_all.py --out tests/benchmarks/results/h200   # on the GPU machine
@@ -229,7 +229,7 @@ def run_sections(args: argparse.Namespace, tmp: Path) -> dict[str, dict]:
                 r = _self("rdf_minimal", args, j, 900)
         elif name == "scoring":
             r = _run_script([str(HERE / "bench_scoring.py"), "--threads", *sorted({"1", str(os.cpu_count() or 1)}),
-                             "--batches", "256", "4096", "--events", str(max(4096, int(32768 * s)))], j, 1200)
+                             "--batches", "1024", "--events", str(max(4096, int(16384 * s)))], j, 1200)
         elif name == "scoring_gpu":
             if machine_info["gpu"] == "none":
                 r = {"status": "not measured: no GPU (torch.cuda.is_available() is False)"}
@@ -331,7 +331,7 @@ machine_info: dict[str, Any] = {}
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__)
-    ap.add_argument("--scale", type=float, default=1.0, help="multiplies every input size (default 1: ~10-15 min on 2 cores)")
+    ap.add_argument("--scale", type=float, default=1.0, help="multiplies every input size (0.5: ~3 min on 2 cores)")
     ap.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
     ap.add_argument("--out", type=Path, default=HERE / "results", help="folder for run_all.json and run_all.md")
     ap.add_argument("--source", type=Path, help="generated NanoAOD-schema input (default: generate and cache one)")

@@ -11,6 +11,8 @@ import click
 
 from .._version import __version__
 from ._common import EXIT, setup_logging
+from ._demo import demo_cmd
+from ._evaluate import evaluate_cmd, learning_curve_cmd
 from ._export import export_cmd, inspect_cmd
 from ._generate import generate_cmd
 from ._pretrain import finetune_cmd, pretrain_cmd
@@ -44,6 +46,9 @@ cli.add_command(skim_cmd)
 cli.add_command(generate_cmd)
 cli.add_command(pretrain_cmd)
 cli.add_command(finetune_cmd)
+cli.add_command(evaluate_cmd)
+cli.add_command(learning_curve_cmd)
+cli.add_command(demo_cmd)
 
 
 def main() -> None:

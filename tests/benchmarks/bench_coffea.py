@@ -33,6 +33,7 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=50_000)
     ap.add_argument("--copies", type=int, default=1,
                     help="run over this many copies of the input (e.g. 9 x a 12k-event generated file >= 10^5 events)")
+    ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("HEPFM_CACHE_DIR", Path.home() / ".cache" / "hepfm_root")))
     args = ap.parse_args()
 
@@ -123,6 +124,16 @@ def main() -> None:
     print(f"  model inference alone       : {t_inf:7.2f} s  {n_scored / t_inf:10.0f} scored events/s")
     print(f"  scoring cost in the processor: {extra:.2f} s = inference {t_inf:.2f} s + overhead {extra - t_inf:.2f} s "
           f"({100 * (extra - t_inf) / t_inf:+.1f} % of inference)")
+    if args.json:
+        import json
+
+        args.json.write_text(json.dumps({
+            "events": n, "scored": int(n_scored), "chunk": args.chunk, "files": len(paths),
+            "without_scoring_events_per_s": n / times["without scoring"], "with_scoring_events_per_s": n / times["with scoring"],
+            "inference_seconds": t_inf, "inference_scored_events_per_s": n_scored / t_inf,
+            "scoring_overhead_over_inference": (extra - t_inf) / t_inf,
+            "with_over_without_time": times["with scoring"] / times["without scoring"],
+        }, indent=2))
 
 
 if __name__ == "__main__":

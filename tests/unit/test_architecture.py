@@ -29,6 +29,7 @@ LAYERS = {
     "rdf": 6,      # spec -> generated C++ for RDataFrame; define_score uses infer; ROOT only inside functions, never torch
     "export": 7,
     "coffea": 6,   # add_scores / ScoreWrapper: spec, tensors, io, infer; never torch
+    "evaluate": 6,  # metrics, bootstrap, plots (matplotlib lazily), CKA; io + infer (lazily); never torch
     "cli": 9,
 }
 
@@ -38,6 +39,7 @@ def test_public_api_is_pinned():
         "FeatureSpec", "HepfmError", "Scorer", "Tensors", "__version__", "load_spec", "resolve", "tensorize",
     ]
     import hepfm_root.coffea as coffea
+    import hepfm_root.evaluate as evaluate
     import hepfm_root.io as io
     import hepfm_root.rdf as rdf
     import hepfm_root.spec as spec
@@ -50,7 +52,8 @@ def test_public_api_is_pinned():
 
     assert dir(corrections) == ["Binding", "CorrectionsConfig", "Corrector", "NOMINAL", "cpp_source", "jet_normals",
                                 "load_corrections"]
-    for mod in (spec, tz, io, coffea, rdf, corrections):
+    assert "plot_roc" in dir(evaluate) and "linear_cka" in dir(evaluate) and "Roc" in dir(evaluate)
+    for mod in (spec, tz, io, coffea, rdf, corrections, evaluate):
         assert sorted(dir(mod)) == sorted(mod.__all__)
         for name in mod.__all__:
             assert getattr(mod, name) is not None
@@ -97,7 +100,7 @@ def test_imports_go_one_way(module):
 def test_scoring_path_imports_neither_torch_nor_root():
     code = (
         "import sys, hepfm_root, hepfm_root.spec, hepfm_root.tensors, hepfm_root.io, hepfm_root.infer, hepfm_root.rdf;"
-        "import hepfm_root.skim, hepfm_root.coffea, hepfm_root.cli, hepfm_root.corrections;"
+        "import hepfm_root.skim, hepfm_root.coffea, hepfm_root.evaluate, hepfm_root.cli, hepfm_root.corrections;"
         "bad = [m for m in ('torch', 'ROOT', 'cppyy', 'correctionlib') if m in sys.modules];"
         "print(','.join(bad)); sys.exit(1 if bad else 0)"
     )

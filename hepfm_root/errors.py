@@ -21,6 +21,7 @@ from collections.abc import Iterable
 
 __all__ = [
     "BranchNotFoundError",
+    "BranchTypeError",
     "CollectionNotFoundError",
     "EmptyInputError",
     "HepfmError",
@@ -134,6 +135,10 @@ class BranchNotFoundError(HepfmError, KeyError):
 
 class CollectionNotFoundError(BranchNotFoundError):
     """None of the candidate collection names (``MET``, ``PFMET`` …) exists in the input."""
+
+
+class BranchTypeError(HepfmError, TypeError):
+    """A branch exists but its type is not what the spec needs (e.g. a scalar where a collection is expected)."""
 
 
 class NonFiniteInputError(HepfmError, ValueError):

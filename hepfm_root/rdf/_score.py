@@ -150,9 +150,12 @@ def install_table(token: int, run: np.ndarray, lumi: np.ndarray, event: np.ndarr
     _declare_lookup(ROOT)
     ns = getattr(ROOT, _LOOKUP_NS)
     if not ns.has_table(token):
-        c = np.ascontiguousarray
-        ns.make_table(token, c(run, np.uint64), c(lumi, np.uint64), c(event, np.uint64), c(score, np.float32),
-                      len(score), name)
+        n = len(score)
+
+        def c(a: np.ndarray, dtype: Any) -> np.ndarray:  # cppyy cannot pass an empty buffer: give it one slot
+            return np.ascontiguousarray(a, dtype) if n else np.zeros(1, dtype)
+
+        ns.make_table(token, c(run, np.uint64), c(lumi, np.uint64), c(event, np.uint64), c(score, np.float32), n, name)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,8 @@ def test_public_api_is_pinned():
 
     assert dir(coffea) == ["BadFile", "FilesetReport", "ScoreWrapper", "add_scores", "check_fileset", "runner_fileset",
                            "shared_scorer"]
-    assert dir(rdf) == ["cpp_source", "define_objects", "define_score"]
+    assert dir(rdf) == ["ScoreTable", "cpp_source", "define_objects", "define_score", "score_table", "tensor_batches",
+                        "write_score_friend"]
     for mod in (spec, tz, io, coffea, rdf):
         assert sorted(dir(mod)) == sorted(mod.__all__)
         for name in mod.__all__:

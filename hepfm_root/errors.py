@@ -21,6 +21,7 @@ from collections.abc import Iterable
 
 __all__ = [
     "BranchNotFoundError",
+    "BranchTypeError",
     "CollectionNotFoundError",
     "CorrectionNotFoundError",
     "EmptyInputError",
@@ -150,6 +151,10 @@ class CorrectionNotFoundError(HepfmError, KeyError):
         super().__init__(f"correction {name!r} not in {where} (has: {', '.join(avail)}){_did_you_mean(name, avail)}")
         self.name = name
         self.where = where
+
+
+class BranchTypeError(HepfmError, TypeError):
+    """A branch exists but its type is not what the spec needs (e.g. a scalar where a collection is expected)."""
 
 
 class NonFiniteInputError(HepfmError, ValueError):

@@ -12,7 +12,9 @@ from typing import Any, Literal
 
 from ..errors import InvalidSpecError, MissingDependencyError
 from ..spec import FeatureSpec, Resolution, load_spec, resolve
+from ._check import check_column_types
 from ._codegen import Compiled, generate
+from ._distributed import distribute_code, guarded, is_distributed
 
 __all__ = ["cpp_source", "define_objects"]
 
@@ -44,6 +46,10 @@ def _resolution_key(res: Resolution) -> tuple:
     return (blocks, src(res.constituents), src(res.link))
 
 
+def _guarded_source(code: Compiled) -> str:
+    return guarded(code.source, f"HEPFM_GUARD_{code.namespace}")
+
+
 def _compiled(spec: FeatureSpec, res: Resolution, on_nonfinite: str) -> Compiled:
     key = (spec.fingerprint(), _resolution_key(res), on_nonfinite)
     with _LOCK:
@@ -52,7 +58,7 @@ def _compiled(spec: FeatureSpec, res: Resolution, on_nonfinite: str) -> Compiled
         code = _COMPILED[key]
         if code.namespace not in _DECLARED:
             ROOT = _root()
-            if not ROOT.gInterpreter.Declare(code.source):
+            if not ROOT.gInterpreter.Declare(_guarded_source(code)):
                 raise InvalidSpecError(
                     f"the C++ generated for spec {spec.name!r} on {res.where} did not compile "
                     f"(namespace {code.namespace}); see the interpreter's messages above"
@@ -111,6 +117,10 @@ def define_objects(
     arrive in no fixed order: join results by (run, luminosityBlock, event), never
     by ``rdfentry_``.
 
+    On a distributed dataframe (``ROOT.RDataFrame(..., executor=dask_client)``) the
+    generated C++ is also registered with ``ROOT.RDF.Distributed.DistributeCppCode``,
+    so every worker declares it before its tasks.
+
     Args:
         df: an ``ROOT.RDataFrame`` or any node of one.
         spec: a :class:`~hepfm_root.spec.FeatureSpec`, a built-in name or a spec file.
@@ -126,6 +136,8 @@ def define_objects(
     Raises:
         BranchNotFoundError: the input lacks a branch the spec needs (CollectionNotFoundError
             for a whole collection); raised before any event is read.
+        BranchTypeError: a branch has the wrong shape (a scalar where the spec needs a
+            collection, or the reverse) or is not numeric; raised before any event is read.
 
     Example::
 
@@ -138,7 +150,10 @@ def define_objects(
     spec = load_spec(spec)
     if resolution is None:
         resolution = resolve(spec, [str(c) for c in df.GetColumnNames()], where=where)
+    check_column_types(df, resolution, where)
     code = _compiled(spec, resolution, on_nonfinite)
+    if is_distributed(df):
+        distribute_code(_guarded_source(code))
     state = f"{prefix}tensors"
     out = df.Define(state, code.call)
     out = out.Define(f"{prefix}objects", f"{state}.objects")

@@ -1,16 +1,19 @@
 """``define_score``: a model's score as an RDataFrame column, joined by event identity.
 
-Design (one extra pass, batched inference, C++ lookup):
+Design (one extra pass, streamed in chunks, batched inference, C++ lookup):
 
 1. The model's own spec is compiled with :func:`define_objects` on a side branch of
-   the given node (so missing branches fail before any event is read).
-2. One event loop (``AsNumpy``) over that node collects ``run``,
-   ``luminosityBlock``, ``event`` and the tensors; they are reshaped to
-   ``(N, n_objects, n_features)`` and scored in batches by the one
-   :class:`~hepfm_root.infer.Scorer` (never a Python call per event).
-3. The keys are sorted and checked for duplicates; keys and scores are copied into a
-   C++ table (sorted arrays, binary search) declared once in the interpreter.
-4. ``df.Define(name, lookup(run, luminosityBlock, event))`` returns the new node.
+   the given node (so missing or mistyped branches fail before any event is read).
+2. One event loop (``Snapshot``) writes ``run``, ``luminosityBlock``, ``event`` and the
+   tensors of every event reaching the node into a temporary file (a scratch folder,
+   removed afterwards whatever happens).  Nothing is collected in memory.
+3. That file is read back in chunks of ``step_size`` events; each chunk is scored in
+   batches by the one :class:`~hepfm_root.infer.Scorer` (never a Python call per
+   event).  Only keys and scores are kept: 28 bytes per event.
+4. Keys are sorted and checked for duplicates; keys and scores are copied into a C++
+   table (sorted arrays, binary search) registered under a random 62-bit token; on a
+   distributed dataframe the table is shipped to the workers (``_distributed.py``).
+5. ``df.Define(name, table<token>().get(run, luminosityBlock, event))`` returns the new node.
 
 The join is by (run, luminosityBlock, event), never by ``rdfentry_``, which under
 ImplicitMT is not stable between event loops.
@@ -18,34 +21,41 @@ ImplicitMT is not stable between event loops.
 
 from __future__ import annotations
 
+import glob
 import logging
+import os
+import secrets
+import shutil
+import tempfile
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..errors import BranchNotFoundError, InvalidArgumentError
 from ._define import _root, define_objects
+from ._distributed import guarded, is_distributed, register_tables
 
-__all__ = ["define_score"]
+__all__ = ["ScoreTable", "define_score", "install_table", "score_table"]
 
 log = logging.getLogger(__name__)
 
 KEYS = ("run", "luminosityBlock", "event")
+_PASS_TREE = "hepfm_scoring_pass"
 
-_LOOKUP_NS = "hepfm_rdf_score_v1"
-_LOOKUP_CPP = r"""
+_LOOKUP_NS = "hepfm_rdf_score_v2"
+_LOOKUP_CPP = guarded(r"""
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
-#include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-namespace hepfm_rdf_score_v1 {
+namespace hepfm_rdf_score_v2 {
 
 struct Table {
   std::vector<std::uint64_t> run, lumi, event;  // sorted lexicographically by (run, lumi, event)
@@ -67,8 +77,8 @@ struct Table {
   }
 };
 
-inline std::vector<std::unique_ptr<Table>>& tables() {
-  static std::vector<std::unique_ptr<Table>> t;
+inline std::map<std::uint64_t, std::unique_ptr<Table>>& tables() {
+  static std::map<std::uint64_t, std::unique_ptr<Table>> t;
   return t;
 }
 
@@ -77,27 +87,44 @@ inline std::mutex& tables_mutex() {
   return m;
 }
 
-// Copies the (already sorted, duplicate-free) arrays; returns the table's address for the Define.
-inline std::uintptr_t make_table(const std::uint64_t* r, const std::uint64_t* l, const std::uint64_t* e,
-                                 const float* s, std::size_t n, const char* name) {
+// Copies the (already sorted, duplicate-free) arrays under `token`; a token already present is kept.
+inline void make_table(std::uint64_t token, const std::uint64_t* r, const std::uint64_t* l, const std::uint64_t* e,
+                       const float* s, std::size_t n, const char* name) {
+  std::lock_guard<std::mutex> lock(tables_mutex());
+  if (tables().count(token)) return;
   auto t = std::make_unique<Table>();
   t->run.assign(r, r + n);
   t->lumi.assign(l, l + n);
   t->event.assign(e, e + n);
   t->score.assign(s, s + n);
   t->name = name;
-  Table* raw = t.get();
+  tables()[token] = std::move(t);
+}
+
+inline bool has_table(std::uint64_t token) {
   std::lock_guard<std::mutex> lock(tables_mutex());
-  tables().push_back(std::move(t));
-  return reinterpret_cast<std::uintptr_t>(raw);
+  return tables().count(token) > 0;
 }
 
-inline float lookup(std::uintptr_t table, std::uint64_t r, std::uint64_t l, std::uint64_t e) {
-  return reinterpret_cast<const Table*>(table)->get(r, l, e);
+inline const Table& find(std::uint64_t token) {
+  std::lock_guard<std::mutex> lock(tables_mutex());
+  auto it = tables().find(token);
+  if (it == tables().end())
+    throw std::runtime_error("hepfm define_score: no score table " + std::to_string(token) +
+                             " in this process (on a distributed worker: was the initialization hook replaced "
+                             "after define_score?)");
+  return *it->second;
 }
 
-}  // namespace hepfm_rdf_score_v1
-"""
+// One lock per column, at its first event: the static is initialised once (thread-safe).
+template <std::uint64_t Token>
+const Table& table() {
+  static const Table* t = &find(Token);
+  return *t;
+}
+
+}  // namespace hepfm_rdf_score_v2
+""", "HEPFM_RDF_SCORE_V2")
 
 _DECLARE_LOCK = threading.Lock()
 _declared = False
@@ -112,10 +139,166 @@ def _declare_lookup(ROOT: Any) -> None:
             _declared = True
 
 
-def _stack(col: Any, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
-    if len(col) == 0:
-        return np.zeros((0, *shape), dtype=dtype)
-    return np.stack([np.asarray(v) for v in col]).astype(dtype, copy=False).reshape((len(col), *shape))
+def install_table(token: int, run: np.ndarray, lumi: np.ndarray, event: np.ndarray, score: np.ndarray,
+                  name: str) -> None:
+    """Build the C++ table ``token`` in this process's interpreter (no-op if present).
+
+    Called locally by :func:`define_score` and, on distributed workers, by the
+    initialization hook of :mod:`._distributed`.
+    """
+    ROOT = _root()
+    _declare_lookup(ROOT)
+    ns = getattr(ROOT, _LOOKUP_NS)
+    if not ns.has_table(token):
+        n = len(score)
+
+        def c(a: np.ndarray, dtype: Any) -> np.ndarray:  # cppyy cannot pass an empty buffer: give it one slot
+            return np.ascontiguousarray(a, dtype) if n else np.zeros(1, dtype)
+
+        ns.make_table(token, c(run, np.uint64), c(lumi, np.uint64), c(event, np.uint64), c(score, np.float32), n, name)
+
+
+@dataclass(frozen=True)
+class ScoreTable:
+    """Scores of one scoring pass, sorted by (run, luminosityBlock, event), keys unique.
+
+    Attributes:
+        run, lumi, event: ``uint64`` keys, sorted lexicographically.
+        score: ``float32`` P(score label); NaN where the spec rejects the event.
+        chunks: how many chunks the pass was scored in.
+    """
+
+    run: np.ndarray
+    lumi: np.ndarray
+    event: np.ndarray
+    score: np.ndarray
+    chunks: int
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+    def lookup(self, run: np.ndarray, lumi: np.ndarray, event: np.ndarray, where: str = "the input") -> np.ndarray:
+        """Scores of the events with these keys (vectorised; every key must be in the table)."""
+        keys = np.rec.fromarrays([self.run, self.lumi, self.event], names="r,l,e")
+        want = np.rec.fromarrays([np.asarray(run, np.uint64), np.asarray(lumi, np.uint64),
+                                  np.asarray(event, np.uint64)], names="r,l,e")
+        idx = np.searchsorted(keys, want)
+        ok = idx < len(keys)
+        ok[ok] = keys[idx[ok]] == want[ok]
+        if not ok.all():
+            i = int(np.flatnonzero(~ok)[0])
+            raise InvalidArgumentError(f"{where}: event (run={want.r[i]}, luminosityBlock={want.l[i]}, "
+                                       f"event={want.e[i]}) was not in the scoring pass")
+        return self.score[idx]
+
+
+def _tensor_columns(spec: Any, prefix: str) -> list[str]:
+    cols = [f"{prefix}objects", f"{prefix}mask", f"{prefix}selected"]
+    if spec.constituents is not None:
+        cols += [f"{prefix}constituents", f"{prefix}constituent_mask"]
+    return cols
+
+
+def _fixed(arr: Any, shape: tuple[int, ...], dtype: Any, column: str) -> np.ndarray:
+    """A jagged column of fixed-size rows (as ``define_objects`` writes them) as a dense array."""
+    import awkward as ak
+
+    flat = ak.to_numpy(ak.flatten(arr, axis=1))
+    size = int(np.prod(shape))
+    if len(flat) != len(arr) * size:  # pragma: no cover - the generated C++ writes fixed sizes
+        raise RuntimeError(f"{column}: expected {size} values per event, got {len(flat)} for {len(arr)} events")
+    return flat.astype(dtype, copy=False).reshape((len(arr), *shape))
+
+
+def _score_chunk(arrays: Any, spec: Any, cols: list[str], scorer: Any) -> tuple[list[np.ndarray], np.ndarray]:
+    from ..tensors import Tensors
+
+    n = len(arrays)
+    kw: dict[str, Any] = {}
+    if spec.constituents is not None:
+        n_par = spec.block(spec.constituents.parent).max_objects
+        n_con = spec.constituents.max_constituents
+        kw["constituents"] = _fixed(arrays[cols[3]], (n_par, n_con, len(spec.constituent_feature_names)),
+                                    np.float32, cols[3])
+        kw["constituent_mask"] = _fixed(arrays[cols[4]], (n_par, n_con), bool, cols[4])
+    keys = [np.asarray(arrays[k]).astype(np.uint64) for k in KEYS]
+    tensors = Tensors(
+        objects=_fixed(arrays[cols[0]], (spec.n_objects, spec.n_features), np.float32, cols[0]),
+        mask=_fixed(arrays[cols[1]], (spec.n_objects,), bool, cols[1]),
+        selected=np.asarray(arrays[cols[2]]).astype(bool).reshape(n),
+        counts={}, spec=spec, keys=dict(zip(KEYS, keys, strict=True)), **kw,
+    )
+    return keys, np.asarray(scorer.score(tensors), dtype=np.float32)
+
+
+def score_table(df: Any, scorer: Any, *, prefix: str = "hepfm_", step_size: int = 100_000,
+                scratch_dir: str | os.PathLike | None = None, where: str = "the RDataFrame") -> ScoreTable:
+    """Score every event reaching ``df`` in one extra event loop; memory bounded by ``step_size``.
+
+    The event loop writes keys and tensors to a temporary file in ``scratch_dir``
+    (default: the system temporary folder; on a distributed dataframe it must be a
+    folder the workers and this process share), which is read back and scored in
+    chunks of ``step_size`` events and then removed.
+
+    Memory: ``step_size`` × (tensor bytes per event) while scoring, plus 28 bytes per
+    event for the keys and scores kept (about twice that while they are sorted).
+    Disk: the temporary file, about the compressed tensor size per event.
+
+    Raises:
+        BranchNotFoundError, BranchTypeError: as :func:`define_objects`, before any event is read.
+        InvalidArgumentError: ``step_size`` < 1, or a (run, luminosityBlock, event) occurs twice.
+    """
+    import uproot
+
+    if step_size < 1:
+        raise InvalidArgumentError(f"define_score: step_size must be >= 1, got {step_size}")
+    columns = [str(c) for c in df.GetColumnNames()]
+    missing = [k for k in KEYS if k not in columns]
+    if missing:
+        raise BranchNotFoundError(missing[0], where=f"{where} (define_score joins by run, luminosityBlock, event)",
+                                  available=columns)
+    spec = scorer.spec
+    side = define_objects(df, spec, prefix, where=where)  # resolves and type-checks before any event loop
+    cols = _tensor_columns(spec, prefix)
+
+    tmp = tempfile.mkdtemp(prefix=".hepfm_define_score_", dir=scratch_dir)
+    try:
+        side.Snapshot(_PASS_TREE, os.path.join(tmp, "pass.root"), [*KEYS, *cols])  # the one extra event loop
+        keys: list[list[np.ndarray]] = [[], [], []]
+        scores: list[np.ndarray] = []
+        for path in sorted(glob.glob(os.path.join(tmp, "*.root"))):  # distributed: one file per task
+            with uproot.open(path) as f:
+                if _PASS_TREE not in f:
+                    continue
+                for arrays in f[_PASS_TREE].iterate([*KEYS, *cols], step_size=step_size, library="ak"):
+                    k, s = _score_chunk(arrays, spec, cols, scorer)
+                    for acc, v in zip(keys, k, strict=True):
+                        acc.append(v)
+                    scores.append(s)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    def cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
+        return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+
+    r, lumi, ev = (cat(k, np.uint64) for k in keys)
+    score = cat(scores, np.float32)
+    chunks = len(scores)
+    del keys, scores
+    order = np.lexsort((ev, lumi, r))  # by run, then lumi, then event
+    r, lumi, ev, score = (np.ascontiguousarray(a[order]) for a in (r, lumi, ev, score))
+    n = len(score)
+    if n > 1:
+        same = (r[1:] == r[:-1]) & (lumi[1:] == lumi[:-1]) & (ev[1:] == ev[:-1])
+        if same.any():
+            i = int(np.flatnonzero(same)[0])
+            raise InvalidArgumentError(
+                f"define_score: (run, luminosityBlock, event) = ({r[i]}, {lumi[i]}, {ev[i]}) occurs more than once "
+                f"in {where} ({int(same.sum())} duplicate key(s) in {n} events); the score is joined back by event "
+                "identity, so the join would be ambiguous — remove duplicates (e.g. overlapping input files) first"
+            )
+    log.debug("define_score scoring pass over %s: %d events scored in %d chunk(s)", where, n, chunks)
+    return ScoreTable(r, lumi, ev, score, chunks)
 
 
 def _scorer(model: Any, backend: str, device: str, batch_size: int | None) -> Any:
@@ -140,24 +323,35 @@ def define_score(
     backend: str = "auto",
     device: str = "auto",
     batch_size: int | None = None,
+    step_size: int = 100_000,
+    scratch_dir: str | os.PathLike | None = None,
 ) -> Any:
     """Define a model's score (P(score label)) as column ``name``, joined by event identity.
 
     How it works: the model's own spec is compiled with :func:`define_objects` (columns
     ``{prefix}objects``, ``{prefix}mask``, ``{prefix}selected``, on a side branch of
-    ``df`` only); **one extra event loop** over ``df`` (filters included) collects
-    ``run``, ``luminosityBlock``, ``event`` and those tensors with ``AsNumpy``; the
-    :class:`~hepfm_root.infer.Scorer` scores them in batches; keys and scores go
+    ``df`` only); **one extra event loop** over ``df`` (filters included) writes
+    ``run``, ``luminosityBlock``, ``event`` and those tensors to a temporary file,
+    which is read back in chunks of ``step_size`` events and scored in batches by the
+    :class:`~hepfm_root.infer.Scorer` (see :func:`score_table`); keys and scores go
     into a C++ table (sorted arrays, binary search) and the returned node defines
     ``name`` as a lookup by (run, luminosityBlock, event) — not by ``rdfentry_``,
     which ImplicitMT does not keep stable between event loops.
 
-    Cost: the scoring pass reads the spec's branches once more and holds, while it
-    runs, the tensors of every event that reaches ``df`` (4·n_objects·n_features +
-    n_objects + 1 bytes each, plus the Python objects ``AsNumpy`` returns); afterwards the
-    lookup keeps 28 bytes per event (three 64-bit keys and one float) for the
-    life of the process.  Later event loops (``Histo1D``, ``Snapshot``…) pay only a
-    binary search per event.
+    Cost: one extra read of the spec's branches and one temporary file (removed at
+    the end).  Memory is bounded: ``step_size`` events' tensors
+    (4·n_objects·n_features + n_objects + 1 bytes each) while scoring, and 28 bytes per
+    event (three 64-bit keys and one float) kept in the lookup for the life of the
+    process.  Later event loops (``Histo1D``, ``Snapshot``…) pay a binary search per event.
+
+    Distributed dataframes (``ROOT.RDataFrame(..., executor=client)``): the scoring pass
+    runs on the workers (``scratch_dir`` must be shared by them and this process,
+    as for any distributed ``Snapshot``), the generated C++ is distributed with
+    ``ROOT.RDF.Distributed.DistributeCppCode`` and the table with
+    ``ROOT.RDF.Distributed.initialize`` (chained after any hook registered before;
+    a hook registered *after* ``define_score`` replaces it).  The table travels with
+    every task (28 bytes per event): for very large inputs write a friend tree
+    (:func:`write_score_friend`) instead.
 
     Events the spec's selection rejects get NaN.  The returned node can be used for
     further ``Filter``/``Define``/``Histo1D``/``Snapshot``; an event that was not in the
@@ -165,14 +359,16 @@ def define_score(
     ``std::runtime_error``.
 
     Args:
-        df: an ``ROOT.RDataFrame`` or any node of one; it must have ``run``,
-            ``luminosityBlock`` and ``event``, unique per event.
+        df: an ``ROOT.RDataFrame`` or any node of one, local or distributed; it must have
+            ``run``, ``luminosityBlock`` and ``event``, unique per event.
         model: an export folder, a ``model.onnx`` / ``.pt`` path, or a
             :class:`~hepfm_root.infer.Scorer`.
         name: the column to define.
         prefix: prefix of the tensor columns used by the scoring pass.
         backend, device, batch_size: passed to :class:`~hepfm_root.infer.Scorer` when
             ``model`` is a path (an error with a ready ``Scorer``).
+        step_size: events per chunk read back and scored (bounds the memory).
+        scratch_dir: folder for the temporary file (default: the system temporary folder).
 
     Returns:
         ``df`` with ``name`` defined (float; NaN where the spec rejects the event).
@@ -180,6 +376,8 @@ def define_score(
     Raises:
         BranchNotFoundError: the input lacks an event-identity column or a branch the
             spec needs; raised before any event is read.
+        BranchTypeError: a branch the spec needs has the wrong shape or is not numeric;
+            raised before any event is read.
         InvalidArgumentError: duplicate (run, luminosityBlock, event) in ``df`` (the join
             would be ambiguous), or ``name`` already exists.
 
@@ -191,60 +389,16 @@ def define_score(
         df = define_score(ROOT.RDataFrame(f.Get("Events")), "exports/six_object_heavy_higgs_vs_ttbar/0.1")
         h = df.Filter("score > 0.5").Histo1D(("h", "", 20, 0, 1), "score")
     """
-    ROOT = _root()
-    columns = [str(c) for c in df.GetColumnNames()]
-    missing = [k for k in KEYS if k not in columns]
-    if missing:
-        raise BranchNotFoundError(missing[0], where="the RDataFrame (define_score joins by run, luminosityBlock, event)",
-                                  available=columns)
-    if name in columns:
+    if name in [str(c) for c in df.GetColumnNames()]:
         raise InvalidArgumentError(f"define_score: column {name!r} already exists in the dataframe")
-
     scorer = _scorer(model, backend, device, batch_size)
-    spec = scorer.spec
-    side = define_objects(df, spec, prefix)  # resolves on df's columns: missing branches fail here
-    cols = [f"{prefix}objects", f"{prefix}mask", f"{prefix}selected"]
-    if spec.constituents is not None:
-        cols += [f"{prefix}constituents", f"{prefix}constituent_mask"]
-
-    got = side.AsNumpy([*KEYS, *cols])  # the one extra event loop
-    keys = [np.asarray(got[k]).astype(np.uint64) for k in KEYS]
-    n = len(keys[0])
-
-    from ..tensors import Tensors
-
-    kw: dict[str, Any] = {}
-    if spec.constituents is not None:
-        n_par = spec.block(spec.constituents.parent).max_objects
-        n_con = spec.constituents.max_constituents
-        kw["constituents"] = _stack(got[cols[3]], (n_par, n_con, len(spec.constituent_feature_names)), np.float32)
-        kw["constituent_mask"] = _stack(got[cols[4]], (n_par, n_con), bool)
-    tensors = Tensors(
-        objects=_stack(got[cols[0]], (spec.n_objects, spec.n_features), np.float32),
-        mask=_stack(got[cols[1]], (spec.n_objects,), bool),
-        selected=np.asarray(got[cols[2]]).astype(bool),
-        counts={}, spec=spec, keys=dict(zip(KEYS, keys, strict=True)), **kw,
-    )
-    del got
-
-    order = np.lexsort(keys[::-1])  # by run, then lumi, then event
-    r, lumi, ev = (np.ascontiguousarray(k[order]) for k in keys)
-    if n > 1:
-        same = (r[1:] == r[:-1]) & (lumi[1:] == lumi[:-1]) & (ev[1:] == ev[:-1])
-        if same.any():
-            i = int(np.flatnonzero(same)[0])
-            n_dup = int(same.sum())
-            raise InvalidArgumentError(
-                f"define_score: (run, luminosityBlock, event) = ({r[i]}, {lumi[i]}, {ev[i]}) occurs more than once "
-                f"in the dataframe ({n_dup} duplicate key(s) in {n} events); the score is joined back by event "
-                "identity, so the join would be ambiguous — remove duplicates (e.g. overlapping input files) first"
-            )
-
-    scores = np.ascontiguousarray(scorer.score(tensors)[order], dtype=np.float32)  # batched, NaN if unselected
-    _declare_lookup(ROOT)
-    ns = getattr(ROOT, _LOOKUP_NS)
-    address = int(ns.make_table(r, lumi, ev, scores, n, name))
-    log.debug("define_score %r: %d events scored, lookup table at %#x", name, n, address)
-    expr = (f"{_LOOKUP_NS}::lookup({address}ULL, (std::uint64_t)run, (std::uint64_t)luminosityBlock, "
+    table = score_table(df, scorer, prefix=prefix, step_size=step_size, scratch_dir=scratch_dir)
+    token = secrets.randbits(62)
+    entry = (token, table.run, table.lumi, table.event, table.score, name)
+    install_table(*entry)
+    if is_distributed(df):
+        register_tables(entry)
+    log.debug("define_score %r: %d events scored, lookup table %d", name, len(table), token)
+    expr = (f"{_LOOKUP_NS}::table<{token}ULL>().get((std::uint64_t)run, (std::uint64_t)luminosityBlock, "
             f"(std::uint64_t)event)")
     return df.Define(name, expr)

@@ -90,6 +90,10 @@ def test_score_in_histo1d_and_snapshot(sample, reference, imt, tmp_path):
     back = uproot.open(target)["Events"].arrays([*KEYS, "score"], library="np")
     assert len(back["score"]) == 200
     _assert_matches(back, back["score"], reference)
+    # and read back by ROOT (a fresh dataframe on the written file)
+    again = ROOT.RDataFrame("Events", str(target)).AsNumpy([*KEYS, "score"])
+    assert len(again["score"]) == 200
+    _assert_matches(again, again["score"], reference)
     del f
 
 

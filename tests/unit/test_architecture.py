@@ -47,7 +47,8 @@ def test_public_api_is_pinned():
 
     assert dir(coffea) == ["BadFile", "FilesetReport", "ScoreWrapper", "add_scores", "check_fileset", "runner_fileset",
                            "shared_scorer"]
-    assert dir(rdf) == ["cpp_source", "define_corrections", "define_objects", "define_score"]
+    assert dir(rdf) == ["ScoreTable", "cpp_source", "define_corrections", "define_objects", "define_score", "score_table",
+                        "tensor_batches", "write_score_friend"]
     import hepfm_root.corrections as corrections
 
     assert dir(corrections) == ["Binding", "CorrectionsConfig", "Corrector", "NOMINAL", "cpp_source", "jet_normals",

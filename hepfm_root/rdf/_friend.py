@@ -1,0 +1,114 @@
+"""``write_score_friend``: a model's scores as a friend tree, aligned entry by entry with its input.
+
+Scores come from the RDataFrame path (:func:`score_table`: generated C++ tensors, one
+batched scoring pass, any ImplicitMT setting).  Under ImplicitMT an event loop visits
+entries in no fixed order, so the output is *not* written from the event loop: the
+input's (run, luminosityBlock, event) are read again in entry order, in chunks, and
+each chunk's scores are looked up by event identity and appended through the project's
+one writer, :class:`~hepfm_root.io.NtupleWriter` (temporary name, renamed only when
+complete) — the writer ``hepfm skim-and-score --friend`` uses.  Entry ``i`` of the
+friend is entry ``i`` of the input, so ``TTree::AddFriend`` works.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._version import __version__
+from ..errors import BranchNotFoundError, EmptyInputError, InvalidArgumentError
+from ..io import NtupleWriter, layout_of, open_events
+from ..spec import resolve
+from ._define import _root
+from ._score import KEYS, _scorer, score_table
+
+__all__ = ["write_score_friend"]
+
+
+def write_score_friend(
+    input_path: str | os.PathLike,
+    model: Any,
+    output_path: str | os.PathLike,
+    name: str = "score",
+    *,
+    tree: str = "Events",
+    step_size: int = 100_000,
+    overwrite: bool = False,
+    backend: str = "auto",
+    device: str = "auto",
+    batch_size: int | None = None,
+    scratch_dir: str | os.PathLike | None = None,
+) -> Path:
+    """Write ``model``'s score of every entry of ``input_path`` as a friend tree.
+
+    Before any event is read the input is checked (whole file, tree present, at least
+    one entry, every branch the model's spec needs present and of the right shape,
+    the event-identity branches present) and the output path is claimed; a failure
+    at any point leaves no output file.  Events the spec's selection rejects get NaN.
+
+    Cost: two reads of the spec's branches (the scoring pass; then only
+    run/luminosityBlock/event, in entry order) and, in memory, ``step_size`` events'
+    tensors plus 28 bytes per event (see :func:`define_score`).
+
+    Args:
+        input_path: a ROOT file with ``tree``.
+        model: an export folder, a ``model.onnx`` / ``.pt`` path, or a
+            :class:`~hepfm_root.infer.Scorer`.
+        output_path: the friend file to write (a TTree named ``tree`` with one float
+            branch ``name``, plus a ``hepfm_friend`` JSON TObjString describing it).
+        name: the score branch.
+        tree: the input tree; the friend tree gets the same name.
+        step_size: events per chunk (scoring and writing).
+        overwrite: replace an existing ``output_path``.
+        backend, device, batch_size: passed to :class:`~hepfm_root.infer.Scorer` when
+            ``model`` is a path.
+        scratch_dir: folder for the scoring pass's temporary file.
+
+    Returns:
+        The path written.
+
+    Raises:
+        InvalidInputFileError, TreeNotFoundError: the input is not a whole ROOT file with ``tree``.
+        EmptyInputError: the tree has no entries.
+        BranchNotFoundError, BranchTypeError: a branch the spec needs is missing or mistyped.
+        OutputExistsError: ``output_path`` exists and ``overwrite`` is False.
+
+    Example::
+
+        from hepfm_root.rdf import write_score_friend
+        write_score_friend("nano.root", "exports/six_object_heavy_higgs_vs_ttbar/0.1", "nano.scores.root")
+        # C++/PyROOT: events->AddFriend("Events", "nano.scores.root"); events->Draw("score")
+    """
+    scorer = _scorer(model, backend, device, batch_size)
+    path = Path(input_path)
+    with open_events(path, tree) as inp:
+        if inp.num_entries == 0:
+            raise EmptyInputError(f"{inp.where} has 0 entries; expected events to score")
+        names = inp.branch_names()
+        missing = [k for k in KEYS if k not in names]
+        if missing:
+            raise BranchNotFoundError(missing[0], where=f"{inp.where} (scores are joined by run, luminosityBlock, "
+                                      "event)", available=names)
+        resolve(scorer.spec, names, where=inp.where)  # a missing branch fails here, before ROOT is touched
+        if name in names:
+            raise InvalidArgumentError(f"{name!r} is a branch of {inp.where}; choose another name for the friend "
+                                       "branch (AddFriend would shadow it)")
+        strings = {"hepfm_friend": json.dumps({
+            "input": str(path), "tree": tree, "entries": inp.num_entries, "branch": name,
+            "model": scorer.describe(), "spec": scorer.spec.name, "hepfm_root_version": __version__,
+        }, sort_keys=True)}
+        with NtupleWriter(output_path, layout_of(inp, []), tree=tree, overwrite=overwrite,
+                          extra_flat={name: np.float32}, strings=strings) as writer:
+            ROOT = _root()
+            df = ROOT.RDataFrame(tree, str(path))
+            table = score_table(df, scorer, step_size=step_size, scratch_dir=scratch_dir, where=inp.where)
+            for start in range(0, inp.num_entries, step_size):
+                stop = min(inp.num_entries, start + step_size)
+                keys = inp.read(list(KEYS), start, stop)
+                scores = table.lookup(*(np.asarray(keys[k]) for k in KEYS), where=inp.where)
+                writer.write({}, {name: scores})
+    return Path(output_path)

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hepfm_root.evaluate import cka_matrix, learning_curves, plot_learning_curves
 from hepfm_root.models import load_checkpoint
 from hepfm_root.train import Classification, TrainConfig, evaluate, finetune_model, load_events
 
@@ -64,7 +65,8 @@ def main() -> None:
     avail = {c: int((pool.targets["label"] == c).sum()) for c in (0, 1)}
     print(f"pool: {avail} events per class; test: {args.test_per_class} per class", flush=True)
 
-    records = []
+    records, latents = [], {}
+    probe = test.take(np.arange(min(2000, len(test))))
     for n in args.sizes:
         if n // 2 > min(avail.values()):
             print(f"skipping size {n}: only {avail} events per class available", flush=True)
@@ -83,6 +85,9 @@ def main() -> None:
                        "seconds": round(seconds, 1), "train_events_per_second": round(hist.events_per_second, 1)}
                 records.append(rec)
                 print(json.dumps(rec), flush=True)
+                with torch.no_grad():  # event embeddings of the same test events, for CKA
+                    latents[(strategy, n, seed)] = model.embed_event(torch.from_numpy(probe.objects),
+                                                                     torch.from_numpy(probe.mask)).numpy()
 
     summary = {}
     for s in args.strategies:
@@ -96,6 +101,22 @@ def main() -> None:
 
                 summary[f"{s}/{n}"] = {"auc_mean": aucs.mean(), "auc_sem": sem(aucs), "accuracy_mean": accs.mean(),
                                        "accuracy_sem": sem(accs), "seeds": len(r)}
+    # Representation similarity (linear CKA) of the event embeddings at the largest size: within each
+    # strategy's ensemble of seeds, and between strategies (mean over seed pairs).
+    cka: dict[str, float] = {}
+    n_max = max((r["n_events"] for r in records), default=0)
+    keys = [k for k in latents if k[1] == n_max]
+    if keys:
+        mat = cka_matrix([latents[k] for k in keys])
+        for a in args.strategies:
+            for b in args.strategies:
+                if b < a:
+                    continue
+                ia = [i for i, k in enumerate(keys) if k[0] == a]
+                ib = [i for i, k in enumerate(keys) if k[0] == b]
+                vals = [mat[i, j] for i in ia for j in ib if i != j]
+                if vals:
+                    cka[f"{a}~{b}"] = float(np.mean(vals))
     out = {
         "benchmark": "pretraining_gain", "date": date.today().isoformat(),
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "threads": args.threads,
@@ -106,10 +127,15 @@ def main() -> None:
                  "pool_per_class": avail, "test_per_class": args.test_per_class, "selection": "spec"},
         "settings": {k: v for k, v in vars(args).items() if k not in {"json", "signal", "background", "backbone"}},
         "records": records, "summary": summary,
+        "cka_event_embeddings": {"n_events": n_max, "probe_events": len(probe), "mean_pairwise": cka},
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(out, indent=1, default=float) + "\n")
     print(json.dumps(summary, indent=1, default=float))
+    print("CKA:", json.dumps(cka, indent=1))
+    for metric in ("auc", "accuracy"):
+        plot_learning_curves(learning_curves(records, metric=metric), args.json.with_name(f"{args.json.stem}_{metric}"),
+                             info=f"{ck.architecture} ({ck.task} pretraining), signal vs tt̄")
 
 
 if __name__ == "__main__":

@@ -100,6 +100,7 @@ class TrainSection(_Strict):
     device: str = TrainConfig.device
     precision: Literal["fp32", "bf16"] = TrainConfig.precision
     compile: bool = TrainConfig.compile
+    threads: int | None = Field(default=None, ge=1, description="CPU threads for torch (default: one per core).")
 
     def to_config(self) -> TrainConfig:
         return TrainConfig(**self.model_dump())

@@ -62,6 +62,7 @@ class TrainConfig:
     device: str = "auto"              # auto: cuda if available, else cpu
     precision: Literal["fp32", "bf16"] = "bf16"  # bf16 autocast, used on CUDA only
     compile: bool = False             # torch.compile the model (CUDA)
+    threads: int | None = None        # CPU threads for torch (None: torch's default, one per core)
 
 
 @dataclass
@@ -162,6 +163,8 @@ def fit(
     if len(data) == 0 or len(val_data) == 0:
         raise ValueError(f"empty training ({len(data)}) or validation ({len(val_data)}) set")
     task.prepare(data.spec, data.targets)
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
     model.to(device)

@@ -34,6 +34,27 @@ from hepfm_root.models import load_checkpoint
 from hepfm_root.train import Classification, TrainConfig, evaluate, finetune_model, load_events
 
 
+def _summary(records: list[dict], strategies: list[str], sizes: list[int]) -> dict[str, dict]:
+    def sem(v: np.ndarray) -> float | None:
+        return float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else None
+
+    summary = {}
+    for s in strategies:
+        for n in sizes:
+            r = [x for x in records if x["strategy"] == s and x["n_events"] == n]
+            if r:
+                aucs, accs = np.array([x["auc"] for x in r]), np.array([x["accuracy"] for x in r])
+                summary[f"{s}/{n}"] = {"auc_mean": float(aucs.mean()), "auc_sem": sem(aucs),
+                                       "accuracy_mean": float(accs.mean()), "accuracy_sem": sem(accs), "seeds": len(r)}
+    return summary
+
+
+def _plots(records: list[dict], path: Path, ck) -> None:  # noqa: ANN001
+    for metric in ("auc", "accuracy"):
+        plot_learning_curves(learning_curves(records, metric=metric), path.with_name(f"{path.stem}_{metric}"),
+                             info=f"{ck.architecture} ({ck.task} pretraining), signal vs tt̄")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backbone", type=Path, required=True)
@@ -41,6 +62,8 @@ def main() -> None:
     ap.add_argument("--background", nargs="+", required=True)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--first-seed", type=int, default=0, help="run seeds first-seed .. first-seed+seeds-1 (to split a run)")
+    ap.add_argument("--merge", type=Path, nargs="+", help="combine the records of earlier partial runs' JSONs")
     ap.add_argument("--strategies", nargs="+", default=["scratch", "frozen", "finetune"])
     ap.add_argument("--test-per-class", type=int, default=1500)
     ap.add_argument("--epochs", type=int, default=40)
@@ -54,6 +77,16 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     ck = load_checkpoint(args.backbone)
+    if args.merge:  # records (and embeddings' CKA, recomputed only in single runs) of partial runs
+        parts = [json.loads(p.read_text()) for p in args.merge]
+        out = parts[0]
+        out["records"] = [r for p in parts for r in p["records"]]
+        out["summary"] = _summary(out["records"], args.strategies, args.sizes)
+        out["cka_event_embeddings"] = {"partial_runs": [p.get("cka_event_embeddings") for p in parts]}
+        args.json.write_text(json.dumps(out, indent=1, default=float) + "\n")
+        _plots(out["records"], args.json, ck)
+        print(json.dumps(out["summary"], indent=1, default=float))
+        return
     data = load_events({"ttbar": args.background, "signal": args.signal}, ck.spec)
     labels = data.targets["label"]
     rng = np.random.default_rng(12345)
@@ -71,7 +104,7 @@ def main() -> None:
         if n // 2 > min(avail.values()):
             print(f"skipping size {n}: only {avail} events per class available", flush=True)
             continue
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             sub = pool.balanced_subset(n, seed=1000 + seed)
             for strategy in args.strategies:
                 cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
@@ -89,18 +122,8 @@ def main() -> None:
                     latents[(strategy, n, seed)] = model.embed_event(torch.from_numpy(probe.objects),
                                                                      torch.from_numpy(probe.mask)).numpy()
 
-    summary = {}
-    for s in args.strategies:
-        for n in args.sizes:
-            r = [x for x in records if x["strategy"] == s and x["n_events"] == n]
-            if r:
-                aucs, accs = np.array([x["auc"] for x in r]), np.array([x["accuracy"] for x in r])
+    summary = _summary(records, args.strategies, args.sizes)
 
-                def sem(v: np.ndarray) -> float | None:
-                    return float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else None
-
-                summary[f"{s}/{n}"] = {"auc_mean": aucs.mean(), "auc_sem": sem(aucs), "accuracy_mean": accs.mean(),
-                                       "accuracy_sem": sem(accs), "seeds": len(r)}
     # Representation similarity (linear CKA) of the event embeddings at the largest size: within each
     # strategy's ensemble of seeds, and between strategies (mean over seed pairs).
     cka: dict[str, float] = {}
@@ -133,9 +156,7 @@ def main() -> None:
     args.json.write_text(json.dumps(out, indent=1, default=float) + "\n")
     print(json.dumps(summary, indent=1, default=float))
     print("CKA:", json.dumps(cka, indent=1))
-    for metric in ("auc", "accuracy"):
-        plot_learning_curves(learning_curves(records, metric=metric), args.json.with_name(f"{args.json.stem}_{metric}"),
-                             info=f"{ck.architecture} ({ck.task} pretraining), signal vs tt̄")
+    _plots(records, args.json, ck)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ def test_at_least_one_model_is_shipped():
 
 @pytest.mark.parametrize("folder", SHIPPED, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_shipped_export_is_valid_and_passes_parity(folder):
-    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "model.onnx", "model.pt", "spec.json"]
+    names = {p.name for p in folder.iterdir()}
+    assert {"README.md", "model.onnx", "model.pt", "spec.json"} <= names
+    assert names <= {"README.md", "model.onnx", "model.pt", "spec.json", "model.card.json", "finetune.yaml"}
     scorer = Scorer(folder)  # validates metadata and that the graph matches the embedded spec
     card = read_card_header((folder / "README.md").read_text())
     assert (card["name"], str(card["version"])) == (folder.parent.name, folder.name)
@@ -48,3 +50,32 @@ def test_shipped_export_is_valid_and_passes_parity(folder):
     report = run_parity(torch_fn, session, ck.example, ck.spec.pad_value, tolerance=tolerance)
     assert report.ok, report.cases
     assert report.padding_invariance_max_diff < 1e-5
+
+
+BACKBONES = sorted(p.parent for p in EXPORTS.glob("*/*/backbone.pt"))
+
+
+def test_pretrained_backbones_are_shipped():
+    tasks = {load_checkpoint(f / "backbone.pt").task for f in BACKBONES}
+    assert {"masked_type", "multilabel", "classification"} <= tasks  # classification = multiclass pretraining
+
+
+@pytest.mark.parametrize("folder", BACKBONES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_shipped_backbone_card_config_and_weights_agree(folder):
+    from hepfm_root.models import card_path
+    from hepfm_root.spec import load_spec
+    from hepfm_root.train import load_config
+
+    ck = load_checkpoint(folder / "backbone.pt")          # refuses weights that differ from the card's hash
+    card = json.loads(card_path(folder / "backbone.pt").read_text())
+    cfg = load_config(folder / "pretrain.yaml", "pretrain")
+    assert cfg.name == folder.parent.name and card["name"] == cfg.name
+    assert card["pretraining"]["task"] == cfg.task and card["architecture"] == cfg.model.architecture
+    assert ck.spec.fingerprint() == load_spec(cfg.spec).fingerprint() == card["spec_fingerprint"]
+    assert card["pretraining"]["events"] > 10_000 and card["metrics"]["test"]
+    assert (folder / "README.md").is_file()
+    model = ck.build()
+    objects, mask = torch.from_numpy(ck.example["objects"][:64]), torch.from_numpy(ck.example["mask"][:64])
+    with torch.no_grad():
+        out = model.object_logits(objects, mask) if ck.task == "masked_type" else model(objects, mask)
+    assert torch.isfinite(out).all()

@@ -44,3 +44,14 @@ def imt(request):
     yield request.param
     if ROOT.IsImplicitMTEnabled():
         ROOT.DisableImplicitMT()
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models train faster on one torch thread, and do not fight other tests' threads for 2 cores."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import ROOT  # the root extra is part of the test set-up; fail, never skip
 import uproot
+from _files import mktree_columns
 
 from hepfm_root import load_spec, resolve, tensorize
 from hepfm_root.errors import BranchNotFoundError, CollectionNotFoundError
@@ -145,23 +146,12 @@ def tiled(sample_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("tiled")
     path, flat = folder / "tiled.root", folder / "one_cluster.root"
 
-    def collections(a):
-        out, groups = {}, {}
-        for name in a.fields:
-            if name in KEYS or a[name].ndim == 1:
-                out[name] = ak.to_numpy(a[name])
-            else:
-                coll, field = name.split("_", 1)
-                groups.setdefault(coll, {})[field] = a[name]
-        out.update({c: ak.zip(f, depth_limit=2) for c, f in groups.items()})
-        return out
-
     big = ak.concatenate([arrays] * (chunk // n0))
     serial = np.arange(chunk, dtype=np.uint64)
     with uproot.recreate(flat) as f:
         tree = None
         for i in range(copies * n0 // chunk):  # one extend per 2000 entries: one cluster each
-            part = collections(big)
+            part = mktree_columns(big)
             part["event"] = np.uint64(i * chunk) + serial  # distinct ids; entry number = event
             if tree is None:
                 types = {k: (v.type if isinstance(v, ak.Array) else v.dtype) for k, v in part.items()}

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import ROOT  # the root extra is part of the test set-up; fail, never skip
 import uproot
+from _files import mktree_columns
 
 from hepfm_root import Scorer, resolve, tensorize
 from hepfm_root.errors import (
@@ -34,19 +35,6 @@ def scorer():
     return Scorer(MODEL)
 
 
-def _columns(arrays):
-    """Record array with flat NanoAOD names -> uproot ``mktree`` data (collections zipped, counters n<Coll>)."""
-    out, groups = {}, {}
-    for name in arrays.fields:
-        if arrays[name].ndim == 1:
-            out[name] = ak.to_numpy(arrays[name])
-        else:
-            coll, field = name.split("_", 1)
-            groups.setdefault(coll, {})[field] = arrays[name]
-    out.update({c: ak.zip(f, depth_limit=2) for c, f in groups.items()})
-    return out
-
-
 def _write(path, data):
     with uproot.recreate(path) as f:
         types = {k: (v.type if isinstance(v, ak.Array) else v.dtype) for k, v in data.items()}
@@ -62,7 +50,7 @@ def clustered(sample, scorer, tmp_path_factory):
     folder = tmp_path_factory.mktemp("clustered")
     flat, path = folder / "flat.root", folder / "clustered.root"
     big = ak.concatenate([arrays] * 20)
-    data = _columns(big)
+    data = mktree_columns(big)
     data["event"] = np.arange(len(big), dtype=np.uint64) * 7 + 3  # distinct, not the entry number
     _write(flat, data)
     fin = ROOT.TFile.Open(str(flat))
@@ -141,12 +129,12 @@ def broken(sample, scorer, tmp_path_factory):
     src = uproot.open(sample("nano_tt_v12.root"))["Events"]
     arrays = src.arrays(resolve(scorer.spec, src.keys(), where="nano_tt_v12").branches())
     folder = tmp_path_factory.mktemp("broken")
-    no_jets = _columns(arrays[[f for f in arrays.fields if not f.startswith("Jet_")]])
+    no_jets = mktree_columns(arrays[[f for f in arrays.fields if not f.startswith("Jet_")]])
     _write(folder / "no_jets.root", no_jets)
-    scalar_jet = _columns(arrays[[f for f in arrays.fields if f != "Jet_pt"]])
+    scalar_jet = mktree_columns(arrays[[f for f in arrays.fields if f != "Jet_pt"]])
     scalar_jet["Jet_pt"] = np.full(len(arrays), 30.0, dtype=np.float32)
     _write(folder / "scalar_jet.root", scalar_jet)
-    jagged_met = _columns(arrays[[f for f in arrays.fields if f != "MET_pt"]])
+    jagged_met = mktree_columns(arrays[[f for f in arrays.fields if f != "MET_pt"]])
     jagged_met["MET"] = ak.zip({"pt": ak.unflatten(ak.to_numpy(arrays["MET_pt"]), np.ones(len(arrays), np.int64))}, depth_limit=2)
     _write(folder / "jagged_met.root", jagged_met)
     return folder

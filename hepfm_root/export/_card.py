@@ -11,10 +11,13 @@ __all__ = ["model_card", "read_card_header"]
 
 _SECTIONS = (
     ("training_data", "Training data"),
+    ("pretrained_from", "Pretrained backbone"),
+    ("finetuning", "Finetuning"),
     ("metrics", "Metrics"),
     ("intended_use", "Intended use"),
     ("limitations", "Limitations"),
 )
+_OPTIONAL = {"pretrained_from", "finetuning"}  # shown only when the checkpoint has them
 
 
 def model_card(header: dict[str, Any], meta: dict[str, Any]) -> str:
@@ -33,6 +36,8 @@ def model_card(header: dict[str, Any], meta: dict[str, Any]) -> str:
     lines.append(f"- the score written as one branch per model is P({header['score_label']})")
     lines.append("")
     for key, title in _SECTIONS:
+        if key in _OPTIONAL and meta.get(key) is None:
+            continue
         lines.append(f"## {title}")
         lines.append("")
         value = meta.get(key)

@@ -210,8 +210,11 @@ def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: b
         "pretrained_from": None if backbone is None else {
             "checkpoint": Path(cfg.checkpoint or "").name, "task": backbone.task,
             "weights_sha256": backbone.weights_sha256, "pretraining": backbone.meta.get("pretraining")},
+        "training_data": data.provenance,
         "metrics": metrics,
         "intended_use": f"Scoring events selected by spec {spec.name!r}: P({score_label}).",
+        "limitations": "Trained on the events listed under training data only (generated events with an emulated "
+                       "detector unless stated otherwise); performance on other samples or real data is not established.",
     }
     ck = Checkpoint.from_model(model, backbone.architecture if backbone else arch, spec, labels,
                                score_label=score_label, example=_example(data, tcfg.seed), meta=meta)

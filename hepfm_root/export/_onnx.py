@@ -55,8 +55,16 @@ class _Probabilities(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.model(*inputs).float(), dim=-1)
+    def forward(self, objects: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.model(objects, mask).float(), dim=-1)
+
+
+class _ConstituentProbabilities(_Probabilities):
+    """The same for models that also read constituents (named arguments: the exporter needs them)."""
+
+    def forward(self, objects: torch.Tensor, mask: torch.Tensor, constituents: torch.Tensor,  # type: ignore[override]
+                constituent_mask: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.model(objects, mask, constituents, constituent_mask).float(), dim=-1)
 
 
 #: Dynamic axes per input: batch, objects and (constituents) the constituent count.
@@ -164,8 +172,11 @@ def export_model(
     version = version or folder.name
     spec = ck.spec
     model = ck.build()
-    wrapped = _Probabilities(model).eval()
     names = model_inputs(model)
+    if names not in (("objects", "mask"), ("objects", "mask", "constituents", "constituent_mask")):
+        raise ValueError(f"cannot export a model reading inputs {names}; expected (objects, mask[, constituents, "
+                         "constituent_mask])")
+    wrapped = (_Probabilities(model) if len(names) == 2 else _ConstituentProbabilities(model)).eval()
     example = _example_for_export(ck, names)
     dynamic_objects = spec.n_objects >= 2
 
@@ -189,7 +200,7 @@ def export_model(
             torch.onnx.export(
                 wrapped, tuple(sample[n] for n in names), str(onnx_path),
                 input_names=list(names), output_names=["probabilities"],
-                dynamic_shapes=tuple(shapes),
+                dynamic_shapes=dict(zip(names, shapes, strict=True)),
                 opset_version=opset, dynamo=True, external_data=False, verbose=False,
             )
 

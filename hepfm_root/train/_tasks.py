@@ -143,18 +143,18 @@ class MaskedType(Task):
         lay.require("type_columns", what="masked-type pretraining", spec=spec)
         self._cols, self._names = list(lay.type_columns), list(lay.type_names)
 
-    def _hide(self, inputs: Inputs, generator: torch.Generator | None) -> tuple[Inputs, torch.Tensor, torch.Tensor]:
-        x, m = inputs[0], inputs[1]
+    def _hide(self, x: torch.Tensor, m: torch.Tensor, generator: torch.Generator | None
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         types = x[..., self._cols].argmax(-1)
         hidden = (torch.rand(m.shape, generator=generator).to(m.device) < self.mask_probability) & m
         x = x.clone()
         x[..., self._cols] = torch.where(hidden[..., None], torch.zeros((), dtype=x.dtype, device=x.device),
                                          x[..., self._cols])
-        return (x, *inputs[1:]), types, hidden
+        return x, types, hidden
 
     def loss(self, model, inputs, t, generator):  # noqa: ANN001
-        xs, types, hidden = self._hide(inputs, generator)
-        logits = model.object_logits(*xs).float()
+        x, types, hidden = self._hide(inputs[0], inputs[1], generator)
+        logits = model.object_logits(x, *inputs[1:]).float()
         # Weighted over all rows instead of boolean indexing: no host sync, cheap backward;
         # a batch with nothing hidden gives a zero loss.
         per_row = F.cross_entropy(logits.flatten(0, 1), types.flatten(), reduction="none")
@@ -164,8 +164,8 @@ class MaskedType(Task):
     def evaluate(self, model: nn.Module, inputs: Inputs, generator: torch.Generator
                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Logits of a validation batch with types hidden by a fixed generator (same masks every epoch)."""
-        xh, types, hidden = self._hide(inputs, generator)
-        return model.object_logits(*xh).float().cpu().numpy(), {"types": types.cpu().numpy(),
+        xh, types, hidden = self._hide(inputs[0], inputs[1], generator)
+        return model.object_logits(xh, *inputs[1:]).float().cpu().numpy(), {"types": types.cpu().numpy(),
                                                                 "hidden": hidden.cpu().numpy()}
 
     def metrics(self, out, t, extra):  # noqa: ANN001

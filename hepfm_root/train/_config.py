@@ -58,6 +58,9 @@ class DataSection(_Strict):
         default="spec", description="'spec': the spec's event selection; 'any': events with >= min_objects objects.")
     min_objects: int = Field(default=2, ge=1, description="For selection 'any'.")
     max_events_per_class: int | None = Field(default=None, ge=1, description="Cap per class (or in all, unlabelled).")
+    max_constituents: int | None = Field(
+        default=None, ge=1, description="Train on the leading N constituents of each jet only (speed; the model "
+        "still reads up to the spec's maximum when scoring).")
     test_fraction: float = Field(default=0.0, ge=0, lt=1,
                                  description="Held out before training and reported as test metrics in the card.")
 

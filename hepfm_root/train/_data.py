@@ -79,6 +79,20 @@ class EventData:
             out.append(value)
         return out
 
+    def truncate_constituents(self, n: int) -> EventData:
+        """Keep the leading ``n`` constituent slots of every jet (they are pT-ordered); training speed only.
+
+        Models read any constituent count up to the spec's maximum, so a model trained
+        on the leading ``n`` still scores full tensors (jets with more constituents
+        than ``n`` — under 1 % of AK4 jets for n = 64 — then show it softer particles
+        it never saw in training).
+        """
+        if self.constituents is None or n >= self.constituents.shape[2]:
+            return self
+        return EventData(self.objects, self.mask, self.targets, self.spec, self.label_names, self.provenance,
+                         np.ascontiguousarray(self.constituents[:, :, :n]),
+                         np.ascontiguousarray(self.constituent_mask[:, :, :n]))
+
     def take(self, index: np.ndarray) -> EventData:
         return EventData(self.objects[index], self.mask[index], {k: v[index] for k, v in self.targets.items()},
                          self.spec, self.label_names, self.provenance,

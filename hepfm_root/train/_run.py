@@ -121,6 +121,8 @@ def pretrain(cfg: PretrainConfig, *, base: str | os.PathLike = ".", overwrite: b
     data = load_events(sources, spec, selection=cfg.data.selection, min_objects=cfg.data.min_objects,
                        max_events_per_class=cfg.data.max_events_per_class, truth=cfg.task == "multilabel",
                        jet_truth=cfg.task == "jet_tagging")
+    if cfg.data.max_constituents:
+        data = data.truncate_constituents(cfg.data.max_constituents)
     train, test = (data.split(cfg.data.test_fraction, cfg.train.seed + 7) if cfg.data.test_fraction
                    else (data, None))
     task.prepare(spec, train.targets)
@@ -265,6 +267,8 @@ def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: b
         raise ValueError("finetuning needs labelled data: data.classes (class -> files)")
     data = load_events(sources, spec, selection=cfg.data.selection, min_objects=cfg.data.min_objects,
                        max_events_per_class=cfg.data.max_events_per_class)
+    if cfg.data.max_constituents:
+        data = data.truncate_constituents(cfg.data.max_constituents)
     train, test = (data.split(cfg.data.test_fraction, cfg.train.seed + 7) if cfg.data.test_fraction
                    else (data, None))
     labels = data.label_names

@@ -91,7 +91,7 @@ def fit_image_scales(architecture: str, data: EventData, options: dict[str, Any]
     """Options with ``scales`` (per-channel image normalisation) measured on ``data`` unless given."""
     if architecture not in IMAGE_ARCHITECTURES or "scales" in options:
         return dict(options)
-    cfg = model_config(architecture, spec, 2, size=size, **options)
+    cfg = build_model(architecture, model_config(architecture, spec, 2, size=size, **options)).config  # with defaults
     sub = data.take(np.arange(min(len(data), 2000)))
     cm = sub.constituent_mask & sub.mask[..., None]
     imgs = jet_images(sub.constituents, cm, deta_index=cfg["deta_index"], dphi_index=cfg["dphi_index"],

@@ -140,8 +140,8 @@ def test_export_parity_and_scorer(files, events, tmp_path, jet_arch):
     torch.manual_seed(0)
     cfg = model_config("jet_event_model", SPEC, 2, size="tiny", jet_architecture=jet_arch, representation="embedding_hl")
     model = build_model("jet_event_model", cfg)
-    ex = {"objects": events.objects[:6], "mask": events.mask[:6], "constituents": events.constituents[:6, :, :50],
-          "constituent_mask": events.constituent_mask[:6, :, :50]}
+    ex = {"objects": events.objects[:6], "mask": events.mask[:6], "constituents": events.constituents[:6, :, :20],
+          "constituent_mask": events.constituent_mask[:6, :, :20]}
     ck = Checkpoint.from_model(model, "jet_event_model", SPEC, ["qcd", "hh4b"], example=ex)
     res = export_model(ck, tmp_path / "jets" / "0.1")
     assert res.parity.ok and res.parity.padding_invariance_max_diff < 1e-5

@@ -32,7 +32,7 @@ from .._version import __version__
 from ..errors import InvalidInputFileError, OutputExistsError, ParityError
 from ..infer import KEYS, model_inputs_for
 from ..infer._metadata import ONNX_FORMAT
-from ..models import Checkpoint, load_checkpoint
+from ..models import Checkpoint, load_checkpoint, model_inputs
 from ._card import model_card
 from ._parity import DEFAULT_TOLERANCE, ParityReport, run_parity
 
@@ -45,7 +45,11 @@ DEFAULT_OPSET = 18
 
 
 class _Probabilities(nn.Module):
-    """The exported graph: event-level class probabilities (softmax in float32)."""
+    """The exported graph: event-level class probabilities (softmax in float32).
+
+    Takes the model's own ``inputs`` (objects, mask and, for constituent models,
+    constituents, constituent_mask) in that order.
+    """
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
@@ -53,6 +57,19 @@ class _Probabilities(nn.Module):
 
     def forward(self, objects: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return torch.softmax(self.model(objects, mask).float(), dim=-1)
+
+
+class _ConstituentProbabilities(_Probabilities):
+    """The same for models that also read constituents (named arguments: the exporter needs them)."""
+
+    def forward(self, objects: torch.Tensor, mask: torch.Tensor, constituents: torch.Tensor,  # type: ignore[override]
+                constituent_mask: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.model(objects, mask, constituents, constituent_mask).float(), dim=-1)
+
+
+#: Dynamic axes per input: batch, objects and (constituents) the constituent count.
+_AXES = {"objects": ("batch", "objects"), "mask": ("batch", "objects"),
+         "constituents": ("batch", "objects", "constituents"), "constituent_mask": ("batch", "objects", "constituents")}
 
 
 @dataclass
@@ -108,14 +125,15 @@ def _atomic_folder(final: Path, overwrite: bool) -> Iterator[Path]:
         raise
 
 
-def _example_for_export(ck: Checkpoint) -> dict[str, np.ndarray]:
+def _example_for_export(ck: Checkpoint, names: tuple[str, ...]) -> dict[str, np.ndarray]:
     ex = ck.example
-    if "objects" not in ex or "mask" not in ex or len(ex["objects"]) == 0:
+    missing = [n for n in names if n not in ex]
+    if missing or len(ex["objects"]) == 0:
         raise InvalidInputFileError(
-            "the checkpoint holds no example tensors ('objects', 'mask'); the parity check needs real "
+            f"the checkpoint holds no example tensors {missing or list(names)}; the parity check needs real "
             "tensors: save the checkpoint with example=... (a batch of its training inputs)"
         )
-    return {"objects": ex["objects"].astype(np.float32), "mask": ex["mask"].astype(bool)}
+    return {n: ex[n].astype(bool if "mask" in n else np.float32) for n in names}
 
 
 def export_model(
@@ -154,8 +172,12 @@ def export_model(
     version = version or folder.name
     spec = ck.spec
     model = ck.build()
-    wrapped = _Probabilities(model).eval()
-    example = _example_for_export(ck)
+    names = model_inputs(model)
+    if names not in (("objects", "mask"), ("objects", "mask", "constituents", "constituent_mask")):
+        raise ValueError(f"cannot export a model reading inputs {names}; expected (objects, mask[, constituents, "
+                         "constituent_mask])")
+    wrapped = (_Probabilities(model) if len(names) == 2 else _ConstituentProbabilities(model)).eval()
+    example = _example_for_export(ck, names)
     dynamic_objects = spec.n_objects >= 2
 
     with _atomic_folder(folder, overwrite) as tmp:
@@ -163,15 +185,22 @@ def export_model(
         sample = {k: torch.from_numpy(v[: max(2, min(4, len(v)))]) for k, v in example.items()}
         if len(sample["objects"]) < 2:  # the exporter specialises a batch of 1; give it two rows
             sample = {k: torch.cat([v, v]) for k, v in sample.items()}
-        batch = torch.export.Dim("batch")
-        dims: dict[int, Any] = {0: batch}
-        if dynamic_objects:
-            dims[1] = torch.export.Dim("objects")
+        all_dims = {"batch": torch.export.Dim("batch"), "objects": torch.export.Dim("objects"),
+                    "constituents": torch.export.Dim("constituents", max=max(2, spec.constituents.max_constituents))
+                    if spec.constituents is not None else None}
+        if "constituents" in sample and sample["constituents"].shape[2] < 2:   # a dynamic axis needs >= 2 in the sample
+            pad = 2 - sample["constituents"].shape[2]
+            sample["constituents"] = torch.nn.functional.pad(sample["constituents"], (0, 0, 0, pad), value=spec.pad_value)
+            sample["constituent_mask"] = torch.nn.functional.pad(sample["constituent_mask"], (0, pad), value=False)
+        shapes: list[dict[int, Any]] = []
+        for n in names:
+            axes = [a for a in _AXES[n] if a != "objects" or dynamic_objects]
+            shapes.append({_AXES[n].index(a): all_dims[a] for a in axes})
         with _quiet_exporter():
             torch.onnx.export(
-                wrapped, (sample["objects"], sample["mask"]), str(onnx_path),
-                input_names=["objects", "mask"], output_names=["probabilities"],
-                dynamic_shapes={"objects": dict(dims), "mask": dict(dims)},
+                wrapped, tuple(sample[n] for n in names), str(onnx_path),
+                input_names=list(names), output_names=["probabilities"],
+                dynamic_shapes=dict(zip(names, shapes, strict=True)),
                 opset_version=opset, dynamo=True, external_data=False, verbose=False,
             )
 
@@ -180,7 +209,7 @@ def export_model(
 
         def torch_fn(inputs: dict[str, np.ndarray]) -> np.ndarray:
             with torch.inference_mode():
-                return wrapped(torch.from_numpy(inputs["objects"]), torch.from_numpy(inputs["mask"])).numpy()
+                return wrapped(*(torch.from_numpy(inputs[n]) for n in names)).numpy()
 
         session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
         report = run_parity(torch_fn, session, example, spec.pad_value, tolerance=tolerance,
@@ -193,7 +222,7 @@ def export_model(
                 f"{report.max_abs_diff:.3g} (tolerance {tolerance:g}), worst case {worst}; nothing was written"
             )
 
-        inputs = model_inputs_for(spec)
+        inputs = [i for i in model_inputs_for(spec) if i["name"] in names]
         outputs = [{"name": "probabilities", "shape": ["batch", len(ck.labels)],
                     "meaning": f"class probabilities for labels {ck.labels} (softmax)"}]
         weights = ck.weights_sha256

@@ -11,6 +11,13 @@ Patterns (each at batch sizes 1, 7 and 1024, rows drawn from the real tensors):
 * ``one_object`` – only the first real object of each event kept;
 * ``extra_padding`` – three padded rows appended (only for models declaring a
   dynamic object axis), which must not change the output.
+
+With constituents (``constituents``/``constituent_mask`` in the example), a
+dropped object loses its constituents too, and one more pattern runs:
+
+* ``extra_constituents`` – five padded constituent slots appended to every jet
+  (the constituent axis is dynamic up to the spec's maximum); also compared with
+  ``as_is`` for the padding-invariance figure.
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ def parity_inputs(example: dict[str, np.ndarray], pad_value: float, *, seed: int
         gone = drop["mask"] & (rng.random(drop["mask"].shape) < 0.4)
         drop["mask"] &= ~gone
         drop["objects"][gone] = pad_value
+        _drop_constituents(drop, gone, pad_value)
         cases.append(("random_drop", n, drop))
         one = {k: v.copy() for k, v in base.items()}
         first = np.argmax(one["mask"], axis=1)
@@ -68,15 +76,31 @@ def parity_inputs(example: dict[str, np.ndarray], pad_value: float, *, seed: int
         keep[np.arange(n), first] = one["mask"][np.arange(n), first]
         one["objects"][~keep] = pad_value
         one["mask"] = keep
+        _drop_constituents(one, ~keep, pad_value)
         cases.append(("one_object", n, one))
         if dynamic_objects:
-            extra = {
-                "objects": np.concatenate([base["objects"], np.full((n, 3, base["objects"].shape[2]), pad_value,
-                                                                    dtype=base["objects"].dtype)], axis=1),
-                "mask": np.concatenate([base["mask"], np.zeros((n, 3), dtype=bool)], axis=1),
-            }
+            extra = {k: _pad_axis(v, 1, 3, pad_value) for k, v in base.items()}
             cases.append(("extra_padding", n, extra))
+        if "constituents" in base:
+            more = dict(base)
+            more["constituents"] = _pad_axis(base["constituents"], 2, 5, pad_value)
+            more["constituent_mask"] = _pad_axis(base["constituent_mask"], 2, 5, pad_value)
+            cases.append(("extra_constituents", n, more))
     return cases
+
+
+def _drop_constituents(inputs: dict[str, np.ndarray], gone: np.ndarray, pad_value: float) -> None:
+    if "constituents" in inputs:
+        inputs["constituents"][gone] = pad_value
+        inputs["constituent_mask"][gone] = False
+
+
+def _pad_axis(a: np.ndarray, axis: int, n: int, pad_value: float) -> np.ndarray:
+    """``a`` with ``n`` padding slots appended along ``axis`` (False for masks, ``pad_value`` else)."""
+    shape = list(a.shape)
+    shape[axis] = n
+    fill = np.zeros(shape, dtype=bool) if a.dtype == bool else np.full(shape, pad_value, dtype=a.dtype)
+    return np.concatenate([a, fill], axis=axis)
 
 
 def run_parity(torch_fn: Any, ort_session: Any, example: dict[str, np.ndarray], pad_value: float, *,
@@ -96,7 +120,7 @@ def run_parity(torch_fn: Any, ort_session: Any, example: dict[str, np.ndarray], 
         cases.append({"pattern": pattern, "batch": n, "max_abs_diff": diff})
         if pattern == "as_is":
             reference[n] = got
-        if pattern == "extra_padding":
+        if pattern in ("extra_padding", "extra_constituents"):
             d = float(np.max(np.abs(got - reference[n])))
             pad_inv = d if pad_inv is None else max(pad_inv, d)
     return ParityReport(worst, tolerance, cases, pad_inv)

@@ -134,8 +134,8 @@ class TorchBackend:
         import torch
 
         model = self.model()
-        args = [torch.from_numpy(np.ascontiguousarray(inputs[k])).to(self._device, non_blocking=True)
-                for k in ("objects", "mask")]
+        names = getattr(model, "inputs", ("objects", "mask"))
+        args = [torch.from_numpy(np.ascontiguousarray(inputs[k])).to(self._device, non_blocking=True) for k in names]
         dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[self.precision]
         with torch.inference_mode():
             if dtype is None:

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ..errors import InvalidConfigError
 from ._loop import TrainConfig
 
-__all__ = ["AugmentSection", "DataSection", "FinetuneConfig", "ModelSection", "PretrainConfig", "TrainSection",
+__all__ = ["AugmentSection", "DataSection", "EventHeadSection", "FinetuneConfig", "ModelSection", "PretrainConfig", "TrainSection",
            "load_config"]
 
 
@@ -42,7 +42,7 @@ class _Strict(BaseModel):
 
 
 class ModelSection(_Strict):
-    architecture: Literal["object_transformer", "graph_network"] = Field(
+    architecture: Literal["object_transformer", "graph_network", "particle_transformer", "jet_image_mae", "jet_cnn"] = Field(
         default="object_transformer", description="Backbone architecture (hepfm_root.models.ARCHITECTURES).")
     size: Literal["tiny", "small", "default"] = Field(default="default", description="Named size (models.SIZES).")
     options: dict[str, Any] = Field(default_factory=dict, description="Overrides of the size's keyword arguments.")
@@ -58,6 +58,9 @@ class DataSection(_Strict):
         default="spec", description="'spec': the spec's event selection; 'any': events with >= min_objects objects.")
     min_objects: int = Field(default=2, ge=1, description="For selection 'any'.")
     max_events_per_class: int | None = Field(default=None, ge=1, description="Cap per class (or in all, unlabelled).")
+    max_constituents: int | None = Field(
+        default=None, ge=1, description="Train on the leading N constituents of each jet only (speed; the model "
+        "still reads up to the spec's maximum when scoring).")
     test_fraction: float = Field(default=0.0, ge=0, lt=1,
                                  description="Held out before training and reported as test metrics in the card.")
 
@@ -73,6 +76,15 @@ class DataSection(_Strict):
         if self.classes is not None:
             return {k: [root / f for f in v] for k, v in self.classes.items()}
         return [root / f for f in self.files or []]
+
+
+class EventHeadSection(_Strict):
+    """The deep-sets event head put on a jet backbone (``hepfm finetune`` of a jet backbone)."""
+
+    representation: Literal["score_hl", "embedding_hl", "embedding"] = Field(
+        default="score_hl", description="Per-jet input of the head: the backbone's jet score + high-level features, "
+        "its embedding + high-level features, or its embedding only.")
+    hidden: int = Field(default=64, ge=1, description="Width of the deep-sets MLPs.")
 
 
 class AugmentSection(_Strict):
@@ -121,7 +133,9 @@ class PretrainConfig(_Common):
 
     kind: Literal["pretrain"] = "pretrain"
     spec: str = Field(description="Feature spec: built-in name or file.")
-    task: Literal["masked_type", "multiclass", "multilabel"]
+    task: Literal["masked_type", "multiclass", "multilabel", "jet_tagging", "mae_reconstruction"] = Field(
+        description="masked_type / multiclass / multilabel: event backbones; jet_tagging (H -> bb̄ vs other jets from "
+        "generator truth) and mae_reconstruction (jet-image masked autoencoder): jet backbones on a constituent spec.")
     mask_probability: float = Field(default=0.65, gt=0, le=1, description="masked_type: chance to hide a type.")
     model: ModelSection = Field(default_factory=ModelSection)
 
@@ -137,6 +151,9 @@ class FinetuneConfig(_Common):
     spec: str | None = Field(default=None, description="Spec of the data (default: the checkpoint's).")
     model: ModelSection = Field(default_factory=ModelSection, description="Architecture for scratch without checkpoint.")
     score_label: str | None = Field(default=None, description="Class whose probability is the score (default: last).")
+    event_head: EventHeadSection | None = Field(
+        default=None, description="Put a deep-sets event head on a jet backbone (particle_transformer, jet_image_mae, "
+        "jet_cnn): the jet backbone is the backbone of the strategies, the head the whole deep-sets head.")
 
 
 def _set(d: dict[str, Any], dotted: str, value: Any) -> None:

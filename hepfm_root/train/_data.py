@@ -28,9 +28,12 @@ from ..errors import BranchNotFoundError, EmptyInputError
 from ..io import iter_tensors, open_events, read_tensors
 from ..models import check_spec_matches
 from ..spec import FeatureSpec, load_spec
+from ._jet_truth import JET_TRUTH_BRANCHES, jet_truth_labels
 from ._truth import GENPART_BRANCHES, truth_targets
 
 __all__ = ["EventData", "load_events"]
+
+_INPUT_NAMES = ("objects", "mask", "constituents", "constituent_mask")
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +46,13 @@ class EventData:
         objects: ``(N, n_objects, n_features)`` float32.
         mask: ``(N, n_objects)`` bool.
         targets: name -> array with N rows: ``label`` (class index), ``counts``/``bins``
-            (generator truth) …
+            (generator truth), ``jet_label`` (per jet, -1 for padding) …
         spec: the spec of the tensors.
         label_names: class names for ``targets['label']`` (in index order).
         provenance: files and event counts, for the model card.
+        constituents: ``(N, n_objects, max_constituents, n_constituent_features)`` float32,
+            for specs with constituents (else None).
+        constituent_mask: ``(N, n_objects, max_constituents)`` bool (or None).
     """
 
     objects: np.ndarray
@@ -55,13 +61,43 @@ class EventData:
     spec: FeatureSpec
     label_names: list[str] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
+    constituents: np.ndarray | None = None
+    constituent_mask: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.objects)
 
+    def arrays(self, names: Iterable[str]) -> list[np.ndarray]:
+        """The input arrays called ``names`` (a model's ``inputs``), in that order."""
+        out = []
+        for name in names:
+            value = getattr(self, name, None) if name in _INPUT_NAMES else None
+            if value is None:
+                have = [n for n in _INPUT_NAMES if getattr(self, n) is not None]
+                raise ValueError(f"the model reads input {name!r}, but this data (spec {self.spec.name!r}) has only "
+                                 f"{have}; constituent models need a spec with constituents")
+            out.append(value)
+        return out
+
+    def truncate_constituents(self, n: int) -> EventData:
+        """Keep the leading ``n`` constituent slots of every jet (they are pT-ordered); training speed only.
+
+        Models read any constituent count up to the spec's maximum, so a model trained
+        on the leading ``n`` still scores full tensors (jets with more constituents
+        than ``n`` — under 1 % of AK4 jets for n = 64 — then show it softer particles
+        it never saw in training).
+        """
+        if self.constituents is None or n >= self.constituents.shape[2]:
+            return self
+        return EventData(self.objects, self.mask, self.targets, self.spec, self.label_names, self.provenance,
+                         np.ascontiguousarray(self.constituents[:, :, :n]),
+                         np.ascontiguousarray(self.constituent_mask[:, :, :n]))
+
     def take(self, index: np.ndarray) -> EventData:
         return EventData(self.objects[index], self.mask[index], {k: v[index] for k, v in self.targets.items()},
-                         self.spec, self.label_names, self.provenance)
+                         self.spec, self.label_names, self.provenance,
+                         None if self.constituents is None else self.constituents[index],
+                         None if self.constituent_mask is None else self.constituent_mask[index])
 
     def split(self, fraction: float, seed: int) -> tuple[EventData, EventData]:
         """(rest, held-out ``fraction``), split at random with ``seed``."""
@@ -87,9 +123,11 @@ class EventData:
     def concatenate(parts: list[EventData]) -> EventData:
         first = parts[0]
         keys = set(first.targets)
+        cons = None if first.constituents is None else np.concatenate([p.constituents for p in parts])
+        cmask = None if first.constituent_mask is None else np.concatenate([p.constituent_mask for p in parts])
         return EventData(np.concatenate([p.objects for p in parts]), np.concatenate([p.mask for p in parts]),
                          {k: np.concatenate([p.targets[k] for p in parts]) for k in keys}, first.spec,
-                         first.label_names, first.provenance)
+                         first.label_names, first.provenance, cons, cmask)
 
 
 def _is_tensor_file(path: Path) -> bool:
@@ -97,54 +135,61 @@ def _is_tensor_file(path: Path) -> bool:
         return "hepfm_spec" in f
 
 
-def _read_file(path: Path, spec: FeatureSpec, *, selection: str, min_objects: int, truth: bool, tree: str,
-               step_size: int, limit: int | None) -> tuple[list[np.ndarray], list[np.ndarray], list[dict[str, np.ndarray]]]:
-    objs: list[np.ndarray] = []
-    masks: list[np.ndarray] = []
-    extra: list[dict[str, np.ndarray]] = []
+def _chunk(t: Any, k: np.ndarray, targets: dict[str, np.ndarray], spec: FeatureSpec) -> EventData:
+    cons = getattr(t, "constituents", None)
+    cmask = getattr(t, "constituent_mask", None)
+    return EventData(t.objects[k], t.mask[k], targets, spec, constituents=None if cons is None else cons[k],
+                     constituent_mask=None if cmask is None else cmask[k])
+
+
+def _read_file(path: Path, spec: FeatureSpec, *, selection: str, min_objects: int, truth: bool, jet_truth: bool,
+               tree: str, step_size: int, limit: int | None) -> list[EventData]:
+    parts: list[EventData] = []
     n = 0
 
     def keep(mask: np.ndarray, selected: np.ndarray) -> np.ndarray:
         return selected if selection == "spec" else mask.sum(1) >= min_objects
 
     if _is_tensor_file(path):
-        if truth:
+        if truth or jet_truth:
             raise BranchNotFoundError("GenPart", where=f"tensor file {path} (tensor files hold no generator truth; "
                                       "pretrain on the NanoAOD files instead)")
         t, _ = read_tensors(path)
         check_spec_matches(spec, t.spec, model="the training spec", data=f"tensor file {path}")
-        k = keep(t.mask, t.selected)
-        objs, masks, extra = [t.objects[k]], [t.mask[k]], [{}]
-        if limit is not None:
-            objs, masks = [objs[0][:limit]], [masks[0][:limit]]
-        return objs, masks, extra
+        part = _chunk(t, keep(t.mask, t.selected), {}, spec)
+        return [part if limit is None else part.take(np.arange(min(limit, len(part))))]
+    branches = (GENPART_BRANCHES if truth else ()) + (JET_TRUTH_BRANCHES if jet_truth else ())
+    branches = tuple(dict.fromkeys(branches))
     for chunk in iter_tensors([path], spec, tree=tree, step_size=step_size):
         t = chunk.tensors
         k = keep(t.mask, t.selected)
         targets: dict[str, np.ndarray] = {}
-        if truth:
+        if branches:
             with open_events(path, tree) as inp:
                 have = set(inp.branch_names())
-                for b in GENPART_BRANCHES:
+                for b in branches:
                     if b not in have:
-                        raise BranchNotFoundError(b, where=f"{inp.where} (multilabel pretraining needs generator "
-                                                  "truth: GenPart)", available=sorted(have))
-                arrays = inp.read(list(GENPART_BRANCHES), chunk.entry_start, chunk.entry_stop)
-            targets = {k2: v[k] for k2, v in truth_targets(arrays, where=str(path)).items()}
-        objs.append(t.objects[k])
-        masks.append(t.mask[k])
-        extra.append(targets)
+                        raise BranchNotFoundError(b, where=f"{inp.where} (pretraining on generator truth needs "
+                                                  "GenPart)", available=sorted(have))
+                arrays = inp.read(list(branches), chunk.entry_start, chunk.entry_stop)
+            if truth:
+                targets.update({k2: v[k] for k2, v in truth_targets(arrays, where=str(path)).items()})
+            if jet_truth:
+                names = spec.feature_names
+                for f in ("eta", "phi"):
+                    if f not in names:
+                        raise ValueError(f"jet truth labels need the jet feature {f!r}; spec {spec.name!r} has {names}")
+                labels = jet_truth_labels(arrays, t.objects[..., names.index("eta")], t.objects[..., names.index("phi")],
+                                          t.mask)
+                targets["jet_label"] = labels[k]
+        parts.append(_chunk(t, k, targets, spec))
         n += int(k.sum())
         if limit is not None and n >= limit:
             break
-    if limit is not None:
-        cut = np.cumsum([len(o) for o in objs])
-        over = int(cut[-1]) - limit if len(cut) else 0
-        if over > 0:
-            last = len(objs[-1]) - over
-            objs[-1], masks[-1] = objs[-1][:last], masks[-1][:last]
-            extra[-1] = {k2: v[:last] for k2, v in extra[-1].items()}
-    return objs, masks, extra
+    if limit is not None and n > limit:
+        over = n - limit
+        parts[-1] = parts[-1].take(np.arange(len(parts[-1]) - over))
+    return parts
 
 
 def load_events(
@@ -155,6 +200,7 @@ def load_events(
     min_objects: int = 1,
     max_events_per_class: int | None = None,
     truth: bool = False,
+    jet_truth: bool = False,
     tree: str = "Events",
     step_size: int = 100_000,
 ) -> EventData:
@@ -168,6 +214,10 @@ def load_events(
             with at least ``min_objects`` real objects).
         max_events_per_class: stop reading a class after this many kept events.
         truth: also compute the generator-truth targets (``counts``, ``bins``).
+        jet_truth: also compute ``jet_label`` ``(N, n_objects)``: 1 for a jet within ΔR < 0.4
+            of a last-copy H -> bb̄, 0 for other jets, -1 for padding (see ``_jet_truth``).
+
+    Specs with constituents also fill ``constituents`` and ``constituent_mask``.
 
     Example::
 
@@ -181,24 +231,21 @@ def load_events(
     parts, prov = [], {}
     for y, (label, files) in enumerate(groups.items()):
         files = [Path(f) for f in files]
-        objs, masks, extra = [], [], []
+        chunks: list[EventData] = []
         for f in files:
-            left = None if max_events_per_class is None else max_events_per_class - sum(len(o) for o in objs)
+            left = None if max_events_per_class is None else max_events_per_class - sum(len(c) for c in chunks)
             if left is not None and left <= 0:
                 break
-            o, m, e = _read_file(f, spec, selection=selection, min_objects=min_objects, truth=truth, tree=tree,
-                                 step_size=step_size, limit=left)
-            objs += o
-            masks += m
-            extra += e
-        n = sum(len(o) for o in objs)
+            chunks += _read_file(f, spec, selection=selection, min_objects=min_objects, truth=truth,
+                                 jet_truth=jet_truth, tree=tree, step_size=step_size, limit=left)
+        n = sum(len(c) for c in chunks)
         if n == 0:
             raise EmptyInputError(f"{'class ' + repr(label) if labelled else 'input'}: no events kept "
                                   f"(selection={selection!r}) in {', '.join(map(str, files))}")
-        targets = {k: np.concatenate([e[k] for e in extra if len(e)]) for k in (extra[0] if truth else {})}
+        part = EventData.concatenate(chunks)
         if labelled:
-            targets["label"] = np.full(n, y, dtype=np.int64)
-        parts.append(EventData(np.concatenate(objs), np.concatenate(masks), targets, spec))
+            part.targets["label"] = np.full(n, y, dtype=np.int64)
+        parts.append(part)
         prov[label or "unlabelled"] = {"files": [f.name for f in files], "events": n}
         log.info("%s: %d events from %d file(s)", label or "input", n, len(files))
     data = EventData.concatenate(parts)

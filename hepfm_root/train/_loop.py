@@ -25,11 +25,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..models import model_inputs
 from ._augment import Augmentation
 from ._data import EventData
-from ._tasks import Classification, MaskedType, Task
+from ._tasks import Classification, Task
 
 __all__ = ["History", "TrainConfig", "fit", "resolve_device"]
+
+Inputs = tuple[torch.Tensor, ...]
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +126,22 @@ def _lr_lambda(cfg: TrainConfig, per_epoch: int) -> Callable[[int], float]:
     return lambda s: 1.0
 
 
+def trim_constituents(inputs: Inputs, names: tuple[str, ...]) -> Inputs:
+    """Drop constituent slots that are padding in every jet of the batch (outputs do not change).
+
+    Constituent tensors are padded to the spec's maximum (100), most jets have far
+    fewer; attention over pairs costs C², so each batch is cut to its own maximum.
+    """
+    if "constituent_mask" not in names:
+        return inputs
+    i, j = names.index("constituents"), names.index("constituent_mask")
+    real = inputs[j].flatten(0, -2).any(0)
+    n = int(real.nonzero().max()) + 1 if bool(real.any()) else 1
+    out = list(inputs)
+    out[i], out[j] = inputs[i][..., :n, :], inputs[j][..., :n]
+    return tuple(out)
+
+
 def _optimizer(groups: list[dict[str, Any]], cfg: TrainConfig) -> torch.optim.Optimizer:
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(groups, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
@@ -171,13 +190,14 @@ def fit(
     amp = device.type == "cuda" and cfg.precision == "bf16"
     step_model = torch.compile(model) if cfg.compile else model
 
-    def to_dev(d: EventData) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
-        return (torch.from_numpy(np.ascontiguousarray(d.objects, dtype=np.float32)).to(device),
-                torch.from_numpy(np.ascontiguousarray(d.mask, dtype=bool)).to(device),
+    names = model_inputs(model)
+
+    def to_dev(d: EventData) -> tuple[Inputs, dict[str, torch.Tensor]]:
+        return (tuple(torch.from_numpy(np.ascontiguousarray(a)).to(device) for a in d.arrays(names)),
                 {k: torch.from_numpy(np.ascontiguousarray(v)).to(device) for k, v in d.targets.items()})
 
-    X, M, T = to_dev(data)
-    VX, VM, VT = to_dev(val_data)
+    X, T = to_dev(data)
+    VX, VT = to_dev(val_data)
     per_epoch = math.ceil(len(data) / cfg.batch_size)
     opt = _optimizer(_param_groups(model, cfg), cfg)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg, per_epoch))
@@ -192,12 +212,12 @@ def fit(
         t0 = time.perf_counter()
         for start in range(0, len(order), cfg.batch_size):
             idx = order[start : start + cfg.batch_size]
-            x, m = X[idx], M[idx]
+            xs = trim_constituents(tuple(a[idx] for a in X), names)
             if augment is not None:
-                x = augment(x, m, gen)
+                xs = (augment(xs[0], xs[1], gen), *xs[1:])
             t = {k: v[idx] for k, v in T.items()}
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                loss = task.loss(step_model, x, m, t, gen)
+                loss = task.loss(step_model, xs, t, gen)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -206,7 +226,7 @@ def fit(
         epoch_loss = float(total) / len(data)
         train_time += time.perf_counter() - t0
         train_events += len(data)
-        metrics = _validate(model, task, VX, VM, VT, cfg.seed, amp, device)
+        metrics = _validate(model, task, VX, VT, cfg.seed, amp, device)
         hist.train_loss.append(epoch_loss)
         hist.val.append(metrics)
         log.info("epoch %d: train loss %.4f, validation %s", epoch, epoch_loss,
@@ -230,18 +250,20 @@ def fit(
 
 
 @torch.no_grad()
-def _validate(model: nn.Module, task: Task, X: torch.Tensor, M: torch.Tensor, T: dict[str, torch.Tensor],
+def _validate(model: nn.Module, task: Task, X: Inputs, T: dict[str, torch.Tensor],
               seed: int, amp: bool, device: torch.device) -> dict[str, float]:
     model.eval()
-    gen = torch.Generator().manual_seed(seed + 1)  # the same hidden types every epoch
+    gen = torch.Generator().manual_seed(seed + 1)  # the same hidden types / patches every epoch
+    names = model_inputs(model)
+    step = 8192 if "constituents" not in names else 256   # constituent models: C² pairs per jet
     outs, extras = [], []
-    for i in range(0, len(X), 8192):
-        x, m = X[i : i + 8192], M[i : i + 8192]
+    for i in range(0, len(X[0]), step):
+        xs = trim_constituents(tuple(a[i : i + step] for a in X), names)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            if isinstance(task, MaskedType):
-                o, e = task.evaluate(model, x, m, gen)
+            if hasattr(task, "evaluate"):   # tasks with random hiding (masked type, MAE)
+                o, e = task.evaluate(model, xs, gen)
             else:
-                o, e = task.predict(model, x, m).float().cpu().numpy(), {}
+                o, e = task.predict(model, xs).float().cpu().numpy(), {}
         outs.append(o)
         extras.append(e)
     extra = {k: np.concatenate([e[k] for e in extras]) for k in extras[0]}

@@ -9,6 +9,11 @@ benchmark calls.  Finetuning strategies:
 * ``finetune``: a new head on the pretrained backbone, everything trains, the
   backbone at ``backbone_lr`` (default ``lr / 10``);
 * ``scratch``: the same architecture, randomly initialised, everything at ``lr``.
+
+Jet backbones (``particle_transformer``, ``jet_image_mae``, ``jet_cnn``) pretrained on
+a jet-level task become the backbone of an event classifier through
+``event_head`` (:class:`~hepfm_root.models.JetEventModel`): the jet backbone is the
+backbone, the deep-sets head the head, and the three strategies apply unchanged.
 """
 
 from __future__ import annotations
@@ -24,13 +29,23 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..models import Checkpoint, build_model, load_checkpoint, model_config, with_new_head
+from ..models import (
+    CONSTITUENT_ARCHITECTURES,
+    Checkpoint,
+    JetEventModel,
+    build_model,
+    load_checkpoint,
+    model_config,
+    model_inputs,
+    with_new_head,
+)
 from ..spec import FeatureSpec, load_spec
+from ..tensors import image_scales, jet_images
 from ._augment import Augmentation
 from ._config import FinetuneConfig, PretrainConfig
 from ._data import EventData, load_events
 from ._loop import History, TrainConfig, _validate, config_dict, fit, resolve_device
-from ._tasks import Classification, MaskedType, Multilabel, Task
+from ._tasks import Classification, JetTagging, MAEReconstruction, MaskedType, Multilabel, Task
 
 __all__ = ["evaluate", "finetune", "finetune_model", "pretrain"]
 
@@ -45,15 +60,44 @@ def evaluate(model: nn.Module, data: EventData, task: Task, *, seed: int = 0, de
     dev = resolve_device(device)
     model.to(dev)
     t = {k: torch.from_numpy(np.ascontiguousarray(v)).to(dev) for k, v in data.targets.items()}
-    out = _validate(model, task, torch.from_numpy(data.objects).to(dev), torch.from_numpy(data.mask).to(dev), t,
-                    seed, False, dev)
+    xs = tuple(torch.from_numpy(np.ascontiguousarray(a)).to(dev) for a in data.arrays(model_inputs(model)))
+    out = _validate(model, task, xs, t, seed, False, dev)
     model.cpu()
     return out
 
 
 def _example(data: EventData, seed: int) -> dict[str, np.ndarray]:
-    idx = np.random.default_rng(seed).choice(len(data), size=min(1024, len(data)), replace=False)
-    return {"objects": data.objects[np.sort(idx)], "mask": data.mask[np.sort(idx)]}
+    """Real input tensors kept in the checkpoint for the export's parity check.
+
+    1024 events; 32 for constituent specs (one event is 5 x 100 x 14 floats: 28 kB),
+    cut to the largest real constituent count among them.
+    """
+    n = 1024 if data.constituents is None else 32
+    idx = np.sort(np.random.default_rng(seed).choice(len(data), size=min(n, len(data)), replace=False))
+    out = {"objects": data.objects[idx], "mask": data.mask[idx]}
+    if data.constituents is not None and data.constituent_mask is not None:
+        cm = data.constituent_mask[idx]
+        real = cm.reshape(-1, cm.shape[-1]).any(0)
+        c = int(np.flatnonzero(real).max()) + 1 if real.any() else 1
+        out["constituents"], out["constituent_mask"] = data.constituents[idx][..., :c, :], cm[..., :c]
+    return out
+
+
+IMAGE_ARCHITECTURES = ("jet_image_mae", "jet_cnn")
+
+
+def fit_image_scales(architecture: str, data: EventData, options: dict[str, Any], size: str,
+                     spec: FeatureSpec) -> dict[str, Any]:
+    """Options with ``scales`` (per-channel image normalisation) measured on ``data`` unless given."""
+    if architecture not in IMAGE_ARCHITECTURES or "scales" in options:
+        return dict(options)
+    cfg = build_model(architecture, model_config(architecture, spec, 2, size=size, **options)).config  # with defaults
+    sub = data.take(np.arange(min(len(data), 2000)))
+    cm = sub.constituent_mask & sub.mask[..., None]
+    imgs = jet_images(sub.constituents, cm, deta_index=cfg["deta_index"], dphi_index=cfg["dphi_index"],
+                      log_pt_rel_index=cfg["log_pt_rel_index"], charge_index=cfg["charge_index"], grid=cfg["grid"],
+                      half_width=cfg["half_width"], zero_threshold=cfg["zero_threshold"])
+    return {**options, "scales": image_scales(imgs[sub.mask])}
 
 
 def pretrain(cfg: PretrainConfig, *, base: str | os.PathLike = ".", overwrite: bool = False,
@@ -66,19 +110,27 @@ def pretrain(cfg: PretrainConfig, *, base: str | os.PathLike = ".", overwrite: b
         task = MaskedType(mask_probability=cfg.mask_probability)
     elif cfg.task == "multilabel":
         task = Multilabel()
+    elif cfg.task == "jet_tagging":
+        task = JetTagging()
+    elif cfg.task == "mae_reconstruction":
+        task = MAEReconstruction()
     else:
         if not isinstance(sources, dict):
             raise ValueError("multiclass pretraining needs data.classes (class -> files)")
         task = Classification()
     data = load_events(sources, spec, selection=cfg.data.selection, min_objects=cfg.data.min_objects,
-                       max_events_per_class=cfg.data.max_events_per_class, truth=cfg.task == "multilabel")
+                       max_events_per_class=cfg.data.max_events_per_class, truth=cfg.task == "multilabel",
+                       jet_truth=cfg.task == "jet_tagging")
+    if cfg.data.max_constituents:
+        data = data.truncate_constituents(cfg.data.max_constituents)
     train, test = (data.split(cfg.data.test_fraction, cfg.train.seed + 7) if cfg.data.test_fraction
                    else (data, None))
     task.prepare(spec, train.targets)
     outputs = task.output_names(data.label_names)
     torch.manual_seed(cfg.train.seed)
     arch = cfg.model.architecture
-    model = build_model(arch, model_config(arch, spec, len(outputs), size=cfg.model.size, **cfg.model.options))
+    options = fit_image_scales(arch, train, cfg.model.options, cfg.model.size, spec)
+    model = build_model(arch, model_config(arch, spec, len(outputs), size=cfg.model.size, **options))
     augment = Augmentation.for_spec(spec, rotate_phi=cfg.augment.rotate_phi,
                                     max_rapidity_shift=cfg.augment.max_rapidity_shift)
     tcfg = cfg.train.to_config()
@@ -104,36 +156,58 @@ def pretrain(cfg: PretrainConfig, *, base: str | os.PathLike = ".", overwrite: b
 
 
 class _HeadOnly(nn.Module):
-    """A head over precomputed embeddings stored as one 'object' per event (frozen strategy)."""
+    """A head over precomputed backbone outputs (frozen strategy).
 
-    def __init__(self, head: nn.Linear) -> None:
+    Linear heads read the event embedding, stored as one 'object' per event; a
+    model with ``head_inputs`` (the jet event model) stores the per-jet
+    representations and their mask, and its head reads both.
+    """
+
+    def __init__(self, head: nn.Module, per_object: bool) -> None:
         super().__init__()
         self.head = head
+        self.per_object = per_object
 
     def forward(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-        return self.head(x[:, 0])
+        return self.head(x, m) if self.per_object else self.head(x[:, 0])
 
 
 @torch.no_grad()
 def _embed(model: nn.Module, data: EventData, device: torch.device) -> EventData:
+    from ._loop import trim_constituents
+
     model.to(device).eval()
-    parts = [model.embed_event(torch.from_numpy(data.objects[i : i + 8192]).to(device),
-                               torch.from_numpy(data.mask[i : i + 8192]).to(device)).float().cpu()
-             for i in range(0, len(data), 8192)]
-    emb = torch.cat(parts).numpy()[:, None, :]
-    return EventData(emb, np.ones((len(data), 1), dtype=bool), data.targets, data.spec, data.label_names)
+    names = model_inputs(model)
+    arrays = data.arrays(names)
+    step = 8192 if "constituents" not in names else 256
+    embs, masks = [], []
+    for i in range(0, len(data), step):
+        xs = trim_constituents(tuple(torch.from_numpy(np.ascontiguousarray(a[i : i + step])).to(device) for a in arrays),
+                               names)
+        if hasattr(model, "head_inputs"):
+            e, m = model.head_inputs(*xs)
+        else:
+            e = model.embed_event(*xs)[:, None, :]
+            m = torch.ones(len(e), 1, dtype=torch.bool)
+        embs.append(e.float().cpu())
+        masks.append(m.cpu())
+    return EventData(torch.cat(embs).numpy(), torch.cat(masks).numpy(), data.targets, data.spec, data.label_names)
 
 
 def finetune_model(
     backbone: Checkpoint | None, data: EventData, strategy: str, config: TrainConfig, *,
     architecture: tuple[str, dict[str, Any]] | None = None, val_data: EventData | None = None,
     augment: Augmentation | None = None, score_index: int | None = None,
-    on_epoch: EpochCallback | None = None,
+    on_epoch: EpochCallback | None = None, event_head: dict[str, Any] | None = None,
 ) -> tuple[nn.Module, History]:
     """A classifier for ``data.targets['label']`` from ``backbone`` with ``strategy``.
 
     ``architecture`` (name, config) is needed for ``scratch`` without a backbone;
     with one, scratch uses the backbone's architecture and config, re-initialised.
+
+    ``event_head`` (``{"representation": ..., "hidden": ...}``) wraps a jet backbone
+    in a :class:`~hepfm_root.models.JetEventModel`: the jet backbone (pretrained,
+    or re-initialised for scratch) is the backbone, the new deep-sets head the head.
     """
     if strategy not in ("frozen", "finetune", "scratch"):
         raise ValueError(f"strategy must be frozen, finetune or scratch, got {strategy!r}")
@@ -143,13 +217,21 @@ def finetune_model(
         arch, cfg = (backbone.architecture, dict(backbone.config)) if backbone else architecture or (None, None)
         if arch is None:
             raise ValueError("scratch without a backbone checkpoint needs an architecture")
-        cfg["n_classes"] = n_classes
-        model = build_model(arch, cfg)
+        if event_head is not None:
+            model = JetEventModel(arch, cfg, n_classes, **event_head)
+        else:
+            cfg["n_classes"] = n_classes
+            model = build_model(arch, cfg)
         tcfg = dataclasses.replace(config, backbone_lr=None)
     else:
         if backbone is None:
             raise ValueError(f"strategy {strategy!r} needs a pretrained backbone checkpoint")
-        model = with_new_head(backbone.build().train(), n_classes, seed=config.seed)
+        if event_head is not None:
+            jet = backbone.build().train()
+            torch.manual_seed(config.seed)
+            model = JetEventModel(backbone.architecture, jet.config, n_classes, jet=jet, **event_head)
+        else:
+            model = with_new_head(backbone.build().train(), n_classes, seed=config.seed)
         blr = 0.0 if strategy == "frozen" else (config.backbone_lr if config.backbone_lr is not None else config.lr / 10)
         tcfg = dataclasses.replace(config, backbone_lr=blr)
     task = Classification(score_index=score_index)
@@ -157,7 +239,7 @@ def finetune_model(
         dev = resolve_device(config.device)
         if val_data is None:
             data, val_data = data.split(config.val_fraction, config.seed)
-        head = _HeadOnly(model.head)
+        head = _HeadOnly(model.head, per_object=hasattr(model, "head_inputs"))
         hist = fit(head, _embed(model, data, dev), task, tcfg, val_data=_embed(model, val_data, dev), on_epoch=on_epoch)
         model.head = head.head
         return model.eval().cpu(), hist
@@ -185,6 +267,8 @@ def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: b
         raise ValueError("finetuning needs labelled data: data.classes (class -> files)")
     data = load_events(sources, spec, selection=cfg.data.selection, min_objects=cfg.data.min_objects,
                        max_events_per_class=cfg.data.max_events_per_class)
+    if cfg.data.max_constituents:
+        data = data.truncate_constituents(cfg.data.max_constituents)
     train, test = (data.split(cfg.data.test_fraction, cfg.train.seed + 7) if cfg.data.test_fraction
                    else (data, None))
     labels = data.label_names
@@ -192,20 +276,26 @@ def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: b
     if score_label not in labels:
         raise ValueError(f"score_label {score_label!r} is not one of the classes {labels}")
     arch = cfg.model.architecture
-    architecture = (arch, model_config(arch, spec, len(labels), size=cfg.model.size, **cfg.model.options))
+    event_head = cfg.event_head.model_dump() if cfg.event_head is not None else None
+    if event_head is not None and (backbone.architecture if backbone else arch) not in CONSTITUENT_ARCHITECTURES[:3]:
+        raise ValueError(f"event_head needs a jet backbone ({', '.join(CONSTITUENT_ARCHITECTURES[:3])}), got "
+                         f"{backbone.architecture if backbone else arch!r}")
+    n_out = 2 if event_head is not None else len(labels)   # a scratch jet backbone keeps a 2-class jet head
+    options = fit_image_scales(arch, train, cfg.model.options, cfg.model.size, spec) if backbone is None else {}
+    architecture = (arch, model_config(arch, spec, n_out, size=cfg.model.size, **(options or cfg.model.options)))
     augment = Augmentation.for_spec(spec, rotate_phi=cfg.augment.rotate_phi,
                                     max_rapidity_shift=cfg.augment.max_rapidity_shift)
     tcfg = cfg.train.to_config()
     model, hist = finetune_model(backbone, train, cfg.strategy, tcfg, architecture=architecture,
                                  augment=augment if augment.active else None, score_index=labels.index(score_label),
-                                 on_epoch=on_epoch)
+                                 on_epoch=on_epoch, event_head=event_head)
     metrics: dict[str, Any] = {"validation": hist.summary()}
     if test is not None:
         metrics["test"] = evaluate(model, test, Classification(score_index=labels.index(score_label)))
     meta = {
         "name": cfg.name,
         "description": cfg.description or f"Event classifier {' vs '.join(labels)} ({cfg.strategy}).",
-        "finetuning": {"strategy": cfg.strategy, "data": data.provenance, "events": len(data),
+        "finetuning": {"strategy": cfg.strategy, "data": data.provenance, "events": len(data), "event_head": event_head,
                        "augmentation": cfg.augment.model_dump(), "train_config": config_dict(tcfg)},
         "pretrained_from": None if backbone is None else {
             "checkpoint": Path(cfg.checkpoint or "").name, "task": backbone.task,
@@ -216,7 +306,8 @@ def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: b
         "limitations": "Trained on the events listed under training data only (generated events with an emulated "
                        "detector unless stated otherwise); performance on other samples or real data is not established.",
     }
-    ck = Checkpoint.from_model(model, backbone.architecture if backbone else arch, spec, labels,
+    saved_arch = "jet_event_model" if event_head is not None else (backbone.architecture if backbone else arch)
+    ck = Checkpoint.from_model(model, saved_arch, spec, labels,
                                score_label=score_label, example=_example(data, tcfg.seed), meta=meta)
     ck.save(base / cfg.output if not Path(cfg.output).is_absolute() else cfg.output, overwrite=overwrite)
     return ck, metrics

@@ -12,6 +12,15 @@ A task turns a mini-batch into a loss and a validation set into metrics; the loo
 * ``multilabel`` — generator truth: counts of H, t, W, Z (MSE) and binned
   pT/η/φ of the Higgs and the two leading tops (binary cross-entropy per group),
   the 13 terms averaged with equal weights.
+* ``jet_tagging`` — jet-level: each real jet's class from generator truth
+  (``jet_label``: H -> bb̄ = 1, other = 0, padding = -1) through the per-jet head
+  (``object_logits``); class-balanced cross-entropy; accuracy and AUC over jets.
+* ``mae_reconstruction`` — self-supervised on jet images: the model's
+  ``reconstruction_errors`` (hidden patches, MSE per hidden pixel).
+
+Every model is called as ``model(*inputs)`` with the tensors its ``inputs`` names
+(``objects``, ``mask`` and, for constituent models, ``constituents``,
+``constituent_mask``); ``inputs[0]`` and ``inputs[1]`` are always objects and mask.
 """
 
 from __future__ import annotations
@@ -28,7 +37,10 @@ from ..spec import FeatureSpec
 from ._layout import FeatureLayout
 from ._truth import COUNT_NAMES, TRUTH_BINS, bin_names
 
-__all__ = ["TASKS", "Classification", "MaskedType", "Multilabel", "Task", "binary_auc", "make_task"]
+__all__ = ["TASKS", "Classification", "JetTagging", "MAEReconstruction", "MaskedType", "Multilabel", "Task", "binary_auc",
+           "make_task"]
+
+Inputs = tuple[torch.Tensor, ...]
 
 
 def binary_auc(scores: np.ndarray, is_signal: np.ndarray) -> float:
@@ -53,7 +65,7 @@ class Task:
     """Base: subclasses define ``outputs``, ``loss`` and ``metrics``."""
 
     name: ClassVar[str] = ""
-    level: ClassVar[str] = "event"     # "event": model(x, m); "object": model.object_logits(x, m)
+    level: ClassVar[str] = "event"     # "event": model(*inputs); "object": model.object_logits(*inputs)
     needs: ClassVar[tuple[str, ...]] = ()  # targets the data must hold
 
     def output_names(self, data_labels: list[str]) -> list[str]:
@@ -62,10 +74,10 @@ class Task:
     def prepare(self, spec: FeatureSpec, targets: dict[str, np.ndarray]) -> None:
         """Set up from the training data (class weights …); called once before training."""
 
-    def predict(self, model: nn.Module, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-        return model.object_logits(x, m) if self.level == "object" else model(x, m)
+    def predict(self, model: nn.Module, inputs: Inputs) -> torch.Tensor:
+        return model.object_logits(*inputs) if self.level == "object" else model(*inputs)
 
-    def loss(self, model: nn.Module, x: torch.Tensor, m: torch.Tensor, t: dict[str, torch.Tensor],
+    def loss(self, model: nn.Module, inputs: Inputs, t: dict[str, torch.Tensor],
              generator: torch.Generator | None) -> torch.Tensor:
         raise NotImplementedError
 
@@ -94,8 +106,8 @@ class Classification(Task):
             self.class_weights = counts.sum() / np.maximum(counts, 1) / n_classes
         self._weight = torch.tensor(self.class_weights, dtype=torch.float32)
 
-    def loss(self, model, x, m, t, generator):  # noqa: ANN001 - see Task
-        logits = model(x, m).float()
+    def loss(self, model, inputs, t, generator):  # noqa: ANN001 - see Task
+        logits = model(*inputs).float()
         return F.cross_entropy(logits, t["label"], weight=self._weight.to(logits.device))
 
     def metrics(self, out, t, extra):  # noqa: ANN001
@@ -140,21 +152,21 @@ class MaskedType(Task):
                                          x[..., self._cols])
         return x, types, hidden
 
-    def loss(self, model, x, m, t, generator):  # noqa: ANN001
-        x, types, hidden = self._hide(x, m, generator)
-        logits = model.object_logits(x, m).float()
+    def loss(self, model, inputs, t, generator):  # noqa: ANN001
+        x, types, hidden = self._hide(inputs[0], inputs[1], generator)
+        logits = model.object_logits(x, *inputs[1:]).float()
         # Weighted over all rows instead of boolean indexing: no host sync, cheap backward;
         # a batch with nothing hidden gives a zero loss.
         per_row = F.cross_entropy(logits.flatten(0, 1), types.flatten(), reduction="none")
         w = hidden.flatten().to(per_row.dtype)
         return (per_row * w).sum() / w.sum().clamp(min=1.0)
 
-    def evaluate(self, model: nn.Module, x: torch.Tensor, m: torch.Tensor, generator: torch.Generator
+    def evaluate(self, model: nn.Module, inputs: Inputs, generator: torch.Generator
                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Logits of a validation batch with types hidden by a fixed generator (same masks every epoch)."""
-        xh, types, hidden = self._hide(x, m, generator)
-        return model.object_logits(xh, m).float().cpu().numpy(), {"types": types.cpu().numpy(),
-                                                                  "hidden": hidden.cpu().numpy()}
+        xh, types, hidden = self._hide(inputs[0], inputs[1], generator)
+        return model.object_logits(xh, *inputs[1:]).float().cpu().numpy(), {"types": types.cpu().numpy(),
+                                                                "hidden": hidden.cpu().numpy()}
 
     def metrics(self, out, t, extra):  # noqa: ANN001
         hidden, types = extra["hidden"], extra["types"]
@@ -183,8 +195,8 @@ class Multilabel(Task):
         bce = F.binary_cross_entropy_with_logits(logits, bins, reduction="none").mean((0, 2))  # (9,)
         return torch.cat([mse, bce])
 
-    def loss(self, model, x, m, t, generator):  # noqa: ANN001
-        return self._terms(model(x, m).float(), t["counts"], t["bins"]).mean()
+    def loss(self, model, inputs, t, generator):  # noqa: ANN001
+        return self._terms(model(*inputs).float(), t["counts"], t["bins"]).mean()
 
     def metrics(self, out, t, extra):  # noqa: ANN001
         o, c, b = torch.from_numpy(out), torch.from_numpy(t["counts"]), torch.from_numpy(t["bins"])
@@ -198,12 +210,77 @@ class Multilabel(Task):
                 "count_accuracy": float((pred_counts == c).all(1).float().mean()), "bin_accuracy": float(bin_acc)}
 
 
+@dataclass
+class JetTagging(Task):
+    """Jet-level classes (``jet_label``, -1 = padding) through the per-jet head."""
+
+    name: ClassVar[str] = "jet_tagging"
+    level: ClassVar[str] = "object"
+    needs: ClassVar[tuple[str, ...]] = ("jet_label",)
+    labels: tuple[str, ...] = ("other", "h_bb")
+    class_weights: np.ndarray | None = None
+    _weight: torch.Tensor | None = field(default=None, repr=False)
+
+    def output_names(self, data_labels: list[str]) -> list[str]:
+        return list(self.labels)
+
+    def prepare(self, spec: FeatureSpec, targets: dict[str, np.ndarray]) -> None:
+        y = targets["jet_label"]
+        y = y[y >= 0]
+        if self.class_weights is None:
+            counts = np.bincount(y, minlength=len(self.labels)).astype(np.float64)
+            self.class_weights = counts.sum() / np.maximum(counts, 1) / len(self.labels)
+        self._weight = torch.tensor(self.class_weights, dtype=torch.float32)
+
+    def loss(self, model, inputs, t, generator):  # noqa: ANN001
+        logits = model.object_logits(*inputs).float()
+        y = t["jet_label"]
+        per_jet = F.cross_entropy(logits.flatten(0, 1), y.clamp(min=0).flatten(), weight=self._weight.to(logits.device),
+                                  reduction="none")
+        w = (y.flatten() >= 0).to(per_jet.dtype) * self._weight.to(logits.device)[y.clamp(min=0).flatten()]
+        return (per_jet * (y.flatten() >= 0)).sum() / w.sum().clamp(min=1e-6)
+
+    def metrics(self, out, t, extra):  # noqa: ANN001
+        y = t["jet_label"].reshape(-1)
+        real = y >= 0
+        logits = torch.from_numpy(out.reshape(-1, out.shape[-1])[real])
+        y = y[real]
+        loss = float(F.cross_entropy(logits, torch.from_numpy(y), weight=self._weight))
+        p = torch.softmax(logits, -1).numpy()
+        return {"loss": loss, "accuracy": float((p.argmax(1) == y).mean()), "auc": binary_auc(p[:, 1], y == 1)}
+
+
+@dataclass
+class MAEReconstruction(Task):
+    """Masked-patch reconstruction of jet images (the model's ``reconstruction_errors``)."""
+
+    name: ClassVar[str] = "mae_reconstruction"
+    level: ClassVar[str] = "object"
+
+    def output_names(self, data_labels: list[str]) -> list[str]:
+        return ["other", "h_bb"]   # the head a jet-tagging probe will replace
+
+    def loss(self, model, inputs, t, generator):  # noqa: ANN001
+        err, count = model.reconstruction_errors(*inputs, generator=generator)
+        return err.sum() / count.sum().clamp(min=1.0)
+
+    def evaluate(self, model: nn.Module, inputs: Inputs, generator: torch.Generator
+                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        err, count = model.reconstruction_errors(*inputs, generator=generator)
+        return err.float().cpu().numpy(), {"count": count.float().cpu().numpy()}
+
+    def metrics(self, out, t, extra):  # noqa: ANN001
+        return {"loss": float(out.sum() / max(float(extra["count"].sum()), 1.0))}
+
+
 #: Task name -> class.
-TASKS: dict[str, type[Task]] = {t.name: t for t in (Classification, MaskedType, Multilabel)}
+TASKS: dict[str, type[Task]] = {t.name: t for t in (Classification, MaskedType, Multilabel, JetTagging,
+                                                      MAEReconstruction)}
 
 
 def make_task(name: str, **options: Any) -> Task:
-    """The task called ``name`` (``classification``, ``masked_type``, ``multilabel``)."""
+    """The task called ``name`` (``classification``, ``masked_type``, ``multilabel``, ``jet_tagging``,
+    ``mae_reconstruction``)."""
     if name not in TASKS:
         raise ValueError(f"unknown task {name!r}; known: {sorted(TASKS)}")
     return TASKS[name](**options)

@@ -62,7 +62,7 @@ def test_pretrained_backbones_are_shipped():
 
 @pytest.mark.parametrize("folder", BACKBONES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_shipped_backbone_card_config_and_weights_agree(folder):
-    from hepfm_root.models import card_path
+    from hepfm_root.models import card_path, model_inputs
     from hepfm_root.spec import load_spec
     from hepfm_root.train import load_config
 
@@ -72,10 +72,10 @@ def test_shipped_backbone_card_config_and_weights_agree(folder):
     assert cfg.name == folder.parent.name and card["name"] == cfg.name
     assert card["pretraining"]["task"] == cfg.task and card["architecture"] == cfg.model.architecture
     assert ck.spec.fingerprint() == load_spec(cfg.spec).fingerprint() == card["spec_fingerprint"]
-    assert card["pretraining"]["events"] > 10_000 and card["metrics"]["test"]
+    assert card["pretraining"]["events"] >= 1000 and card["metrics"]["test"]
     assert (folder / "README.md").is_file()
     model = ck.build()
-    objects, mask = torch.from_numpy(ck.example["objects"][:64]), torch.from_numpy(ck.example["mask"][:64])
+    inputs = [torch.from_numpy(ck.example[name][:64]) for name in model_inputs(model)]
     with torch.no_grad():
-        out = model.object_logits(objects, mask) if ck.task == "masked_type" else model(objects, mask)
+        out = model.object_logits(*inputs) if ck.task in ("masked_type", "jet_tagging") else model(*inputs)
     assert torch.isfinite(out).all()

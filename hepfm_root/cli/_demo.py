@@ -24,9 +24,9 @@ from ._common import progress, run_command
 
 #: The demo's model, relative to an ``exports/`` folder.  Replace this one constant (and, if the
 #: classes change, DEMO_SAMPLES) to demonstrate another model.
-DEMO_MODEL = "six_object_heavy_higgs_vs_ttbar/0.1"
+DEMO_MODEL = "six_object_heavy_higgs_vs_ttbar/0.2"
 #: (process, parameters, class, seed) of the demo samples.  The seeds differ from those of the
-#: model's training samples (101, 202), so the demo evaluates on events the model never saw.
+#: model's training samples (0.1: 101, 202; 0.2: 2, 3, 5), so the demo evaluates on events the model never saw.
 DEMO_SAMPLES = (
     ("heavy_higgs_tt", {"mass": 500.0}, "signal", 9001),
     ("ttbar_semilep", {}, "background", 9002),

@@ -101,7 +101,7 @@ def plot_sic(eff_sig: np.ndarray, sic: np.ndarray, stem: str | os.PathLike, *, l
     with _figure() as (fig, ax):
         ax.plot(eff_sig, sic, color=COLOURS[1], lw=2, label=legend)
         x = np.linspace(0.0, 1.0, 200)
-        ax.plot(x, np.sqrt(x), color="grey", ls="--", lw=1.5, label=r"random guess ($\sqrt{\varepsilon_S}$)")
+        ax.plot(x, np.sqrt(x), color="grey", ls="--", lw=1.5, label="random guess (√ε$_S$)")
         ax.axhline(1.0, color="grey", ls=":", lw=1.5, label="no cut")
         ax.set_xlim(0.0, 1.0)
         top = float(np.max(sic)) if len(sic) else 1.0

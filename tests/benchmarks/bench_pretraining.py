@@ -50,9 +50,10 @@ def _summary(records: list[dict], strategies: list[str], sizes: list[int]) -> di
 
 
 def _plots(records: list[dict], path: Path, ck) -> None:  # noqa: ANN001
+    task = (ck.meta.get("pretraining") or {}).get("task", ck.task)
     for metric in ("auc", "accuracy"):
         plot_learning_curves(learning_curves(records, metric=metric), path.with_name(f"{path.stem}_{metric}"),
-                             info=f"{ck.architecture} ({ck.task} pretraining), signal vs tt̄")
+                             info=f"{ck.architecture}, {task} pretraining")
 
 
 def main() -> None:
@@ -82,7 +83,8 @@ def main() -> None:
         out = parts[0]
         out["records"] = [r for p in parts for r in p["records"]]
         out["summary"] = _summary(out["records"], args.strategies, args.sizes)
-        out["cka_event_embeddings"] = {"partial_runs": [p.get("cka_event_embeddings") for p in parts]}
+        if len(parts) > 1:
+            out["cka_event_embeddings"] = {"partial_runs": [p.get("cka_event_embeddings") for p in parts]}
         args.json.write_text(json.dumps(out, indent=1, default=float) + "\n")
         _plots(out["records"], args.json, ck)
         print(json.dumps(out["summary"], indent=1, default=float))

@@ -11,9 +11,10 @@ import uproot
 from click.testing import CliRunner
 
 from hepfm_root.cli import EXIT, cli
+from hepfm_root.cli._demo import DEMO_MODEL
 from hepfm_root.evaluate import auc
 
-MODEL = Path(__file__).resolve().parents[2] / "exports" / "six_object_heavy_higgs_vs_ttbar" / "0.1"
+MODEL = Path(__file__).resolve().parents[2] / "exports" / DEMO_MODEL   # the model the demo scores with
 
 
 def run(*args: object):

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._extras import require
 from ..io import atomic_output
 from ._learning import LearningCurve
 from ._metrics import Roc
@@ -31,6 +32,8 @@ COLOURS = ("#5790fc", "#f89c20", "#e42536", "#964a8b", "#9c9ca1", "#7a21dd")  # 
 
 @contextlib.contextmanager
 def _figure(figsize: tuple[float, float] = (10.0, 10.0)) -> Iterator[tuple[Any, Any]]:
+    require("matplotlib", extra="plot")
+    require("mplhep", extra="plot")
     import matplotlib.style
     import mplhep
     from matplotlib.backends.backend_agg import FigureCanvasAgg

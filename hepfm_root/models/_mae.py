@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._particle_transformer import _Attention
+from ._particle_transformer import JetHeads, _Attention
 
 __all__ = ["JetCNN", "JetImageMAE", "JetImager"]
 
@@ -66,7 +66,7 @@ class JetImager(nn.Module):
         return img.clamp(max=self.clip) if self.clip != float("inf") else img
 
 
-class _ImageBackbone(nn.Module):
+class _ImageBackbone(JetHeads, nn.Module):
     """Shared plumbing: images per jet -> ``embed_images`` -> the backbone interface."""
 
     inputs = ("objects", "mask", "constituents", "constituent_mask")
@@ -91,20 +91,6 @@ class _ImageBackbone(nn.Module):
         """Per-jet embeddings ``(N, k, d)``."""
         n, k = mask.shape
         return self.embed_images(self.images(mask, constituents, constituent_mask)).reshape(n, k, -1)
-
-    def embed_event(self, objects: torch.Tensor, mask: torch.Tensor, constituents: torch.Tensor,
-                    constituent_mask: torch.Tensor) -> torch.Tensor:
-        lat = self.encode(objects, mask, constituents, constituent_mask)
-        w = mask.to(lat.dtype).unsqueeze(-1)
-        return (lat * w).sum(1) / w.sum(1).clamp(min=1.0)
-
-    def object_logits(self, objects: torch.Tensor, mask: torch.Tensor, constituents: torch.Tensor,
-                      constituent_mask: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encode(objects, mask, constituents, constituent_mask))
-
-    def forward(self, objects: torch.Tensor, mask: torch.Tensor, constituents: torch.Tensor,
-                constituent_mask: torch.Tensor) -> torch.Tensor:
-        return self.head(self.embed_event(objects, mask, constituents, constituent_mask))
 
     @property
     def embedding_dim(self) -> int:

@@ -93,7 +93,32 @@ class _Attention(nn.Module):
         return x + self.drop(self.ff(self.norm2(x)))
 
 
-class ParticleTransformer(nn.Module):
+class JetHeads:
+    """Event and jet outputs of a backbone whose ``encode`` gives per-jet embeddings ``(N, k, d)``.
+
+    ``embed_event`` is their masked mean over the real jets, ``object_logits`` the head on
+    every jet (jet-level tasks), ``forward`` the head on the event embedding.
+    """
+
+    def embed_event(self, objects: torch.Tensor, mask: torch.Tensor, constituents: torch.Tensor,
+                    constituent_mask: torch.Tensor) -> torch.Tensor:
+        """Masked mean of the jet embeddings ``(N, d)``."""
+        lat = self.encode(objects, mask, constituents, constituent_mask)  # type: ignore[attr-defined]
+        w = mask.to(lat.dtype).unsqueeze(-1)
+        return (lat * w).sum(1) / w.sum(1).clamp(min=1.0)
+
+    def object_logits(self, objects: torch.Tensor, mask: torch.Tensor, constituents: torch.Tensor,
+                      constituent_mask: torch.Tensor) -> torch.Tensor:
+        """Jet-level logits ``(N, k, n_classes)``."""
+        return self.head(self.encode(objects, mask, constituents, constituent_mask))  # type: ignore[attr-defined]
+
+    def forward(self, objects: torch.Tensor, mask: torch.Tensor, constituents: torch.Tensor,
+                constituent_mask: torch.Tensor) -> torch.Tensor:
+        """Event-level logits ``(N, n_classes)`` (head on the mean jet embedding)."""
+        return self.head(self.embed_event(objects, mask, constituents, constituent_mask))  # type: ignore[attr-defined]
+
+
+class ParticleTransformer(JetHeads, nn.Module):
     """Jet backbone over constituents with pairwise-interaction attention bias and a class token.
 
     Inputs are the spec tensors of a constituent spec (``jet_constituents``):
@@ -189,19 +214,3 @@ class ParticleTransformer(nn.Module):
                               cm.reshape(n * k, n_c))
         return emb.reshape(n, k, -1)
 
-    def embed_event(self, objects: torch.Tensor, mask: torch.Tensor, constituents: torch.Tensor,
-                    constituent_mask: torch.Tensor) -> torch.Tensor:
-        """Masked mean of the jet embeddings ``(N, d_model)``."""
-        lat = self.encode(objects, mask, constituents, constituent_mask)
-        w = mask.to(lat.dtype).unsqueeze(-1)
-        return (lat * w).sum(1) / w.sum(1).clamp(min=1.0)
-
-    def object_logits(self, objects: torch.Tensor, mask: torch.Tensor, constituents: torch.Tensor,
-                      constituent_mask: torch.Tensor) -> torch.Tensor:
-        """Jet-level logits ``(N, k, n_classes)``."""
-        return self.head(self.encode(objects, mask, constituents, constituent_mask))
-
-    def forward(self, objects: torch.Tensor, mask: torch.Tensor, constituents: torch.Tensor,
-                constituent_mask: torch.Tensor) -> torch.Tensor:
-        """Event-level logits ``(N, n_classes)`` (head on the mean jet embedding)."""
-        return self.head(self.embed_event(objects, mask, constituents, constituent_mask))

@@ -31,3 +31,21 @@ def test_architecture_names_every_layer():
     arch = (ROOT / "ARCHITECTURE.md").read_text()
     for folder in ("spec/", "tensors/", "io/", "cli/"):
         assert folder in arch
+
+
+def test_readme_config_examples_are_valid(tmp_path):
+    from hepfm_root.corrections import load_corrections
+    from hepfm_root.train import load_config
+
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    checked = 0
+    for i, block in enumerate(blocks):
+        path = tmp_path / f"block{i}.yaml"
+        path.write_text(block)
+        if "strategy:" in block:
+            assert load_config(path, "finetune").data.classes
+            checked += 1
+        elif "jets:" in block:
+            assert load_corrections(path).variation_names()
+            checked += 1
+    assert checked == 2

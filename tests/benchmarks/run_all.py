@@ -288,6 +288,17 @@ def markdown(report: dict) -> str:
                          f"{_f(r['define_objects_events_per_s'])} ev/s | RDataFrame loop reading the same branches "
                          f"{_f(r['plain_rdf_read_events_per_s'])} ev/s | time {r['define_objects_time_over_plain_read']:.2f}× "
                          f"(first loop incl. JIT {r['first_loop_seconds_incl_jit']:.1f} s) |")
+        elif "a_define_objects_events_per_s" in r:  # tests/benchmarks/bench_rdf.py
+            lines.append(f"| tensor building, C++ RDataFrame `define_objects` ({r['events']:,} ev, 1 thread) | "
+                         f"{_f(r['a_define_objects_events_per_s'])} ev/s | uproot read + awkward `tensorize` "
+                         f"{_f(r['a_awkward_read_plus_tensorize_events_per_s'])} ev/s | time "
+                         f"{r['a_define_objects_over_awkward_time']:.2f}× the awkward path (first call incl. C++ "
+                         f"compile {r['a_first_define_objects_seconds_incl_compile']:.1f} s) |")
+            lines.append(f"| RDataFrame `define_score` + Snapshot ({r['events']:,} ev) | "
+                         f"{_f(r['b_define_score_plus_snapshot_events_per_s'])} ev/s | plain Snapshot of the same "
+                         f"columns + the spec's branches {r['b_plain_snapshot_with_spec_branches_seconds']:.2f} s | time "
+                         f"{r['b_ratio_to_plain_snapshot_with_spec_branches']:.1f}×; inference "
+                         f"{100 * r['b_inference_share']:.0f} % of the job |")
         else:
             lines.append("| RDataFrame (bench_rdf.py) | see JSON | | |")
     if (sc := res("scoring")) is not None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import awkward as ak
+
+#: The shipped model most tests score with (a small, stable export: six_object spec).
+SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "exports" / "six_object_heavy_higgs_vs_ttbar" / "0.1"
 
 
 def mktree_columns(arrays: ak.Array) -> dict:

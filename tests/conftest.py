@@ -55,3 +55,13 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    """A Scorer of the shipped model (``_files.SHIPPED_MODEL``); modules may define their own."""
+    from _files import SHIPPED_MODEL
+
+    from hepfm_root import Scorer
+
+    return Scorer(SHIPPED_MODEL)

@@ -5,18 +5,18 @@ from __future__ import annotations
 import gzip
 import json
 import pickle
-from pathlib import Path
 
 import awkward as ak
 import numpy as np
 import uproot
 from _corrections_data import jerc_config, muon_sf_file, weights_config
+from _files import SHIPPED_MODEL
 
 from hepfm_root.corrections import Corrector
 from hepfm_root.infer import Scorer
 from hepfm_root.tensors import tensorize
 
-MODEL = Path(__file__).resolve().parents[2] / "exports" / "six_object_heavy_higgs_vs_ttbar" / "0.1"
+MODEL = SHIPPED_MODEL
 
 
 def test_processor_fills_one_category_per_variation_with_weights(sample, tmp_path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-from pathlib import Path
 
 import awkward as ak
 import correctionlib
@@ -13,13 +12,14 @@ import pytest
 import uproot
 import yaml
 from _corrections_data import JEC, JER_RES, JER_SF, JES, jerc_config, muon_sf_file, weights_config
+from _files import SHIPPED_MODEL
 
 from hepfm_root.corrections import NOMINAL, Corrector, jet_normals, load_corrections
 from hepfm_root.errors import BranchNotFoundError, CorrectionNotFoundError, InvalidArgumentError, InvalidConfigError
 from hepfm_root.infer import Scorer
 from hepfm_root.tensors import tensorize
 
-MODEL = Path(__file__).resolve().parents[2] / "exports" / "six_object_heavy_higgs_vs_ttbar" / "0.1"
+MODEL = SHIPPED_MODEL
 
 
 @pytest.fixture(scope="module")

@@ -29,13 +29,7 @@ SPEC = load_spec("jet_constituents")
 CFG = TrainConfig(epochs=3, batch_size=32, lr=3e-3, patience=3)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    # Two intra-op threads on a shared 2-core machine run ~15x slower than one (measured); restore afterwards.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

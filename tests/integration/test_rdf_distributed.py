@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import ROOT  # the root extra is part of the test set-up; fail, never skip
+from _files import SHIPPED_MODEL
 
 import hepfm_root
 from hepfm_root.rdf import define_objects, define_score
 
-MODEL = Path(__file__).resolve().parents[2] / "exports" / "six_object_heavy_higgs_vs_ttbar" / "0.1"
+MODEL = SHIPPED_MODEL
 BINS = ("h", "", 20, 0.0, 1.0)
 
 pytestmark = pytest.mark.slow

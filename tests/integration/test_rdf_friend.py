@@ -6,16 +6,14 @@ matched by (run, luminosityBlock, event); files are read back with uproot and RO
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import awkward as ak
 import numpy as np
 import pytest
 import ROOT  # the root extra is part of the test set-up; fail, never skip
 import uproot
-from _files import mktree_columns
+from _files import SHIPPED_MODEL, mktree_columns
 
-from hepfm_root import Scorer, resolve, tensorize
+from hepfm_root import resolve, tensorize
 from hepfm_root.errors import (
     BranchNotFoundError,
     BranchTypeError,
@@ -25,14 +23,10 @@ from hepfm_root.errors import (
 )
 from hepfm_root.rdf import define_objects, define_score, score_table, write_score_friend
 
-MODEL = Path(__file__).resolve().parents[2] / "exports" / "six_object_heavy_higgs_vs_ttbar" / "0.1"
+MODEL = SHIPPED_MODEL
 KEYS = ["run", "luminosityBlock", "event"]
 ATOL = 1e-6
 
-
-@pytest.fixture(scope="module")
-def scorer():
-    return Scorer(MODEL)
 
 
 def _write(path, data):

@@ -6,25 +6,20 @@ no fixed order and ``rdfentry_`` is not the entry number.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import ROOT  # the root extra is part of the test set-up; fail, never skip
 import uproot
+from _files import SHIPPED_MODEL
 
-from hepfm_root import Scorer, resolve, tensorize
+from hepfm_root import resolve, tensorize
 from hepfm_root.errors import BranchNotFoundError, InvalidArgumentError
 from hepfm_root.rdf import define_score  # noqa: E402
 
-MODEL = Path(__file__).resolve().parents[2] / "exports" / "six_object_heavy_higgs_vs_ttbar" / "0.1"
+MODEL = SHIPPED_MODEL
 KEYS = ["run", "luminosityBlock", "event"]
 ATOL = 1e-6
 
-
-@pytest.fixture(scope="module")
-def scorer():
-    return Scorer(MODEL)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import numpy as np
 import onnx
 import pytest
 import uproot
+from _files import SHIPPED_MODEL
 from click.testing import CliRunner
 
 from hepfm_root import load_spec, tensorize
@@ -18,7 +19,7 @@ from hepfm_root.cli import EXIT, cli
 from hepfm_root.infer import KEYS, Scorer
 from hepfm_root.skim import SkimOptions, skim_and_score
 
-MODEL = Path(__file__).resolve().parents[2] / "exports" / "six_object_heavy_higgs_vs_ttbar" / "0.1"
+MODEL = SHIPPED_MODEL
 BRANCH = "score_six_object_heavy_higgs_vs_ttbar"
 
 

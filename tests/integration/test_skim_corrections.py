@@ -10,6 +10,7 @@ import numpy as np
 import uproot
 import yaml
 from _corrections_data import jerc_config, muon_sf_file, weights_config
+from _files import SHIPPED_MODEL
 from click.testing import CliRunner
 
 from hepfm_root.cli import EXIT, cli
@@ -17,7 +18,7 @@ from hepfm_root.corrections import Corrector
 from hepfm_root.infer import Scorer
 from hepfm_root.tensors import tensorize
 
-MODEL = Path(__file__).resolve().parents[2] / "exports" / "six_object_heavy_higgs_vs_ttbar" / "0.1"
+MODEL = SHIPPED_MODEL
 BRANCH = "score_six_object_heavy_higgs_vs_ttbar"
 
 

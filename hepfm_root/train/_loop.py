@@ -260,10 +260,7 @@ def _validate(model: nn.Module, task: Task, X: Inputs, T: dict[str, torch.Tensor
     for i in range(0, len(X[0]), step):
         xs = trim_constituents(tuple(a[i : i + step] for a in X), names)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            if hasattr(task, "evaluate"):   # tasks with random hiding (masked type, MAE)
-                o, e = task.evaluate(model, xs, gen)
-            else:
-                o, e = task.predict(model, xs).float().cpu().numpy(), {}
+            o, e = task.evaluate(model, xs, gen)
         outs.append(o)
         extras.append(e)
     extra = {k: np.concatenate([e[k] for e in extras]) for k in extras[0]}

@@ -77,6 +77,15 @@ class Task:
     def predict(self, model: nn.Module, inputs: Inputs) -> torch.Tensor:
         return model.object_logits(*inputs) if self.level == "object" else model(*inputs)
 
+    def evaluate(self, model: nn.Module, inputs: Inputs, generator: torch.Generator
+                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Outputs of one validation batch and any extra arrays ``metrics`` needs.
+
+        Tasks that hide parts of the input at random (masked type, MAE) override this and
+        draw from ``generator``, which the loop seeds the same way every epoch.
+        """
+        return self.predict(model, inputs).float().cpu().numpy(), {}
+
     def loss(self, model: nn.Module, inputs: Inputs, t: dict[str, torch.Tensor],
              generator: torch.Generator | None) -> torch.Tensor:
         raise NotImplementedError

@@ -144,9 +144,6 @@ def _chunk(t: Any, k: np.ndarray, targets: dict[str, np.ndarray], spec: FeatureS
 
 def _read_file(path: Path, spec: FeatureSpec, *, selection: str, min_objects: int, truth: bool, jet_truth: bool,
                tree: str, step_size: int, limit: int | None) -> list[EventData]:
-    parts: list[EventData] = []
-    n = 0
-
     def keep(mask: np.ndarray, selected: np.ndarray) -> np.ndarray:
         return selected if selection == "spec" else mask.sum(1) >= min_objects
 
@@ -160,18 +157,35 @@ def _read_file(path: Path, spec: FeatureSpec, *, selection: str, min_objects: in
         return [part if limit is None else part.take(np.arange(min(limit, len(part))))]
     branches = (GENPART_BRANCHES if truth else ()) + (JET_TRUTH_BRANCHES if jet_truth else ())
     branches = tuple(dict.fromkeys(branches))
+    truth_input = open_events(path, tree) if branches else None  # opened and checked once per file
+    if truth_input is not None:
+        have = set(truth_input.branch_names())
+        for b in branches:
+            if b not in have:
+                truth_input.close()
+                raise BranchNotFoundError(b, where=f"{truth_input.where} (pretraining on generator truth needs "
+                                          "GenPart)", available=sorted(have))
+    try:
+        parts, n = _read_chunks(path, spec, keep, truth_input, branches, truth=truth, jet_truth=jet_truth, tree=tree,
+                                step_size=step_size, limit=limit)
+    finally:
+        if truth_input is not None:
+            truth_input.close()
+    if limit is not None and n > limit:
+        over = n - limit
+        parts[-1] = parts[-1].take(np.arange(len(parts[-1]) - over))
+    return parts
+
+
+def _read_chunks(path: Path, spec: FeatureSpec, keep: Any, truth_input: Any, branches: tuple[str, ...], *,
+                 truth: bool, jet_truth: bool, tree: str, step_size: int, limit: int | None) -> tuple[list, int]:
+    parts, n = [], 0
     for chunk in iter_tensors([path], spec, tree=tree, step_size=step_size):
         t = chunk.tensors
         k = keep(t.mask, t.selected)
         targets: dict[str, np.ndarray] = {}
-        if branches:
-            with open_events(path, tree) as inp:
-                have = set(inp.branch_names())
-                for b in branches:
-                    if b not in have:
-                        raise BranchNotFoundError(b, where=f"{inp.where} (pretraining on generator truth needs "
-                                                  "GenPart)", available=sorted(have))
-                arrays = inp.read(list(branches), chunk.entry_start, chunk.entry_stop)
+        if truth_input is not None:
+            arrays = truth_input.read(list(branches), chunk.entry_start, chunk.entry_stop)
             if truth:
                 targets.update({k2: v[k] for k2, v in truth_targets(arrays, where=str(path)).items()})
             if jet_truth:
@@ -186,10 +200,7 @@ def _read_file(path: Path, spec: FeatureSpec, *, selection: str, min_objects: in
         n += int(k.sum())
         if limit is not None and n >= limit:
             break
-    if limit is not None and n > limit:
-        over = n - limit
-        parts[-1] = parts[-1].take(np.arange(len(parts[-1]) - over))
-    return parts
+    return parts, n
 
 
 def load_events(

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from ..errors import InvalidConfigError, UnknownProcessError
 
-__all__ = ["COMMON_SETTINGS", "PROCESSES", "UNAVAILABLE", "Process", "get_process"]
+__all__ = ["COMMON_SETTINGS", "HHDM_WIDTH", "PROCESSES", "UNAVAILABLE", "Process", "get_process"]
 
 #: Settings every process gets (before its own and before user overrides).
 COMMON_SETTINGS: tuple[str, ...] = (
@@ -44,6 +44,24 @@ COMMON_SETTINGS: tuple[str, ...] = (
 
 _LEPTONIC_W = "24:onIfAny = 11 13 15"
 _TTBAR = ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on")
+
+#: Width forced on H⁰ and H± of ``heavy_higgs_whpm`` (GeV).  Pythia samples a resonance mass in
+#: m0 ± 50 Γ; with its computed widths (~6 GeV each) the H⁰ line reaches below the W H±
+#: threshold (m_H± + m_W = 405 GeV for the defaults), events that have no open decay channel.
+#: At 0.2 GeV the window is m0 ± 10 GeV: far narrower than any detector resolution.
+HHDM_WIDTH = 0.2
+
+# gg → H⁰ → W∓H±, H± → W±h, h → bb̄.  The H⁰ couplings to W and Z are off so that H⁰ → W H± is
+# its only bosonic decay; the onIfMatch lines force the chain.  A W∓H± pair holds one W of each
+# charge (the H⁰ one opposite the H±, the H± one alike), so forcing W+ and W- to different
+# decays, as for semileptonic tt̄, gives exactly one leptonic W.
+_HHDM_WHPM = (
+    "Higgs:useBSM = on", "HiggsBSM:gg2H2 = on", "35:m0 = {mass}", "37:m0 = {charged_mass}",
+    "HiggsH2:coup2HchgW = 1", "HiggsH2:coup2W = 0", "HiggsH2:coup2Z = 0",
+    f"35:mWidth = {HHDM_WIDTH}", "35:doForceWidth = on", f"37:mWidth = {HHDM_WIDTH}", "37:doForceWidth = on",
+    "35:onMode = off", "35:onIfMatch = 24 37", "37:onMode = off", "37:onIfMatch = 24 25",
+    "25:onMode = off", "25:onIfMatch = 5 5",
+)
 
 
 @dataclass(frozen=True)
@@ -123,6 +141,16 @@ _ALL = [
     Process("charged_higgs_tb", 22, "bg → H± t, H± → tb, mass configurable",
             _one("Higgs:useBSM = on", "HiggsBSM:bg2H+-t = on", "37:m0 = {mass}", "37:onMode = off", "37:onIfMatch = 5 6"),
             parameters={"mass": 500.0}),
+    Process(
+        "heavy_higgs_whpm", 23,
+        "gg → H⁰(mass) → W∓H±(charged_mass), H± → W±h, h → bb̄; one W → ℓν (ℓ = e, μ, τ), the other → qq̄'; "
+        "narrow H⁰, H± (the masked-type study's 2hdm425-325)",
+        (
+            (0.5, (*_HHDM_WHPM, "24:onMode = off", "24:onPosIfAny = 1 2 3 4 5", "24:onNegIfAny = 11 13 15")),
+            (0.5, (*_HHDM_WHPM, "24:onMode = off", "24:onPosIfAny = 11 13 15", "24:onNegIfAny = 1 2 3 4 5")),
+        ),
+        parameters={"mass": 425.0, "charged_mass": 325.0},
+    ),
     Process("qcd", 30, "QCD 2 → 2 (HardQCD:all), pT-hat > pthat_min; with AK8 jets",
             _one("HardQCD:all = on", "PhaseSpace:pTHatMin = {pthat_min}"),
             parameters={"pthat_min": 300.0}, large_r=True),

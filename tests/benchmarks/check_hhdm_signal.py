@@ -15,7 +15,12 @@ each process, tensorizes them with the built-in ``six_object`` spec and writes t
 
 A file already in ``--workdir`` is reused; its generation time is then read from
 ``NAME.root.timing.json`` (``{"wall_seconds": …, "cpu_seconds": …, "how": …}``) when that file
-exists, e.g. written by hand from ``/usr/bin/time hepfm generate …``.
+exists, e.g. written by hand from ``/usr/bin/time hepfm generate …``.  The cross-check with
+Pythia's own (wide) H⁰ and H± widths::
+
+    python3 tests/benchmarks/check_hhdm_signal.py --workdir /tmp/hhdm_wide \
+        --pythia '35:doForceWidth = off' --pythia '37:doForceWidth = off' \
+        --output tests/benchmarks/results/hhdm_signal_check_default_widths.json
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ M_BB_CENTRE = 115.0
 _OUT = Path(__file__).parent / "results" / "hhdm_signal_check.json"
 
 
-def _ensure(process: str, n: int, seed: int, workdir: Path) -> dict:
+def _ensure(process: str, n: int, seed: int, workdir: Path, pythia: list[str]) -> dict:
     """The file of ``process`` in ``workdir`` (generated unless there) and how long it took."""
     path = workdir / f"{process}.root"
     if path.exists():
@@ -46,7 +51,7 @@ def _ensure(process: str, n: int, seed: int, workdir: Path) -> dict:
         timing = json.loads(stamp.read_text()) if stamp.exists() else {"how": "reused file, time not measured"}
         return {"path": path, **timing}
     start, cpu = time.perf_counter(), time.process_time()
-    generate(process, n, path, seed=seed, jobs=1)
+    generate(process, n, path, seed=seed, jobs=1, pythia_settings=pythia)
     return {"path": path, "wall_seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu,
             "how": "hepfm_root.generate.generate(jobs=1) in this script"}
 
@@ -121,13 +126,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--output", type=Path, default=_OUT)
+    parser.add_argument("--pythia", action="append", default=[], metavar="SETTING",
+                        help="extra Pythia setting for the signal only, e.g. '35:doForceWidth = off' (repeatable)")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     result: dict = {"events": args.events, "seed": args.seed, "spec": "six_object", "m_bb_centre": M_BB_CENTRE,
-                    "signal": SIGNAL, "signal_parameters": dict(PROCESSES[SIGNAL].parameters), "background": BACKGROUND}
+                    "signal": SIGNAL, "signal_parameters": dict(PROCESSES[SIGNAL].parameters), "background": BACKGROUND,
+                    "signal_extra_pythia_settings": args.pythia}
     obs = {}
     for role, process in (("signal", SIGNAL), ("background", BACKGROUND)):
-        made = _ensure(process, args.events, args.seed, args.workdir)
+        made = _ensure(process, args.events, args.seed, args.workdir, args.pythia if role == "signal" else [])
         obs[role] = observables(made["path"])
         n = len(obs[role]["selected"])
         result[process] = {

@@ -6,6 +6,7 @@ with the install hint rather than skip.
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import awkward as ak
@@ -245,12 +246,14 @@ def test_block_that_keeps_failing_raises_generation_error():
         PythiaBlockGenerator(always_failing, seed=5).generate(20)
 
 
-def test_topped_up_file_has_every_event_for_any_jobs(tmp_path):
-    # The full chain (hadronisation, emulation, writing) with ~60 % of Pythia's events failing:
-    # every block is complete, and the content is the same for one and two worker processes.
+def test_topped_up_file_has_every_event_for_any_jobs(tmp_path, caplog):
+    # The full chain (hadronisation, emulation, writing) with about half of Pythia's events
+    # failing: every block is complete, and the content is the same for one and two workers.
     settings = ["Check:epTolErr = 1e-13"]
     one, two = tmp_path / "one.root", tmp_path / "two.root"
-    generate("ttbar", 24, one, seed=5, events_per_block=12, pythia_settings=settings)
+    with caplog.at_level(logging.INFO, logger="hepfm_root.generate._pythia"):
+        generate("ttbar", 24, one, seed=5, events_per_block=12, pythia_settings=settings)
+    assert sum("topped the block up to 12" in r.getMessage() for r in caplog.records) == 2   # both blocks
     generate("ttbar", 24, two, seed=5, events_per_block=12, pythia_settings=settings, jobs=2)
     ref, got = _read_all(one), _read_all(two)
     assert uproot.open(one)["Events"].num_entries == 24

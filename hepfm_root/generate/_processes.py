@@ -24,12 +24,12 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ..errors import InvalidConfigError, UnknownProcessError
 
-__all__ = ["COMMON_SETTINGS", "PROCESSES", "UNAVAILABLE", "Process", "get_process"]
+__all__ = ["COMMON_SETTINGS", "HHDM_WIDTH", "PROCESSES", "UNAVAILABLE", "Process", "get_process"]
 
 #: Settings every process gets (before its own and before user overrides).
 COMMON_SETTINGS: tuple[str, ...] = (
@@ -45,6 +45,48 @@ COMMON_SETTINGS: tuple[str, ...] = (
 _LEPTONIC_W = "24:onIfAny = 11 13 15"
 _TTBAR = ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on")
 
+#: Width forced on H⁰ and H± of ``heavy_higgs_whpm`` (GeV).  Pythia samples a resonance mass in
+#: m0 ± 50 Γ; with its computed widths (~6 GeV each) the H⁰ line reaches below the W H±
+#: threshold (m_H± + m_W = 405 GeV for the defaults), events that have no open decay channel.
+#: At 0.2 GeV the window is m0 ± 10 GeV: far narrower than any detector resolution.
+HHDM_WIDTH = 0.2
+
+# gg → H⁰ → W∓H±, H± → W±h, h → bb̄.  The H⁰ couplings to W and Z are off so that H⁰ → W H± is
+# its only bosonic decay; the onIfMatch lines force the chain.  A W∓H± pair holds one W of each
+# charge (the H⁰ one opposite the H±, the H± one alike), so forcing W+ and W- to different
+# decays, as for semileptonic tt̄, gives exactly one leptonic W.
+#: Room (GeV) a two-body step of the chain needs above its threshold: the daughters have widths,
+#: and 10 GeV keeps a sampled mass (m0 ± 10 GeV at HHDM_WIDTH) above it.
+_HHDM_MARGIN = 10.0
+_M_W, _M_H = 80.4, 125.0
+
+
+def _hhdm_masses_open(p: Mapping[str, float]) -> str | None:
+    """Why H⁰ → W H± or H± → W h is closed for these masses, or None.
+
+    Example:
+        >>> _hhdm_masses_open({"mass": 425, "charged_mass": 325}) is None
+        True
+        >>> _hhdm_masses_open({"mass": 390, "charged_mass": 325})
+        'mass (390 GeV) must exceed charged_mass + m_W + 10 = 415.4 GeV for H⁰ → W∓H±'
+    """
+    need = p["charged_mass"] + _M_W + _HHDM_MARGIN
+    if p["mass"] <= need:
+        return f"mass ({p['mass']:g} GeV) must exceed charged_mass + m_W + 10 = {need:g} GeV for H⁰ → W∓H±"
+    need = _M_H + _M_W + _HHDM_MARGIN
+    if p["charged_mass"] <= need:
+        return f"charged_mass ({p['charged_mass']:g} GeV) must exceed m_h + m_W + 10 = {need:g} GeV for H± → W±h"
+    return None
+
+
+_HHDM_WHPM = (
+    "Higgs:useBSM = on", "HiggsBSM:gg2H2 = on", "35:m0 = {mass}", "37:m0 = {charged_mass}",
+    "HiggsH2:coup2HchgW = 1", "HiggsH2:coup2W = 0", "HiggsH2:coup2Z = 0",
+    f"35:mWidth = {HHDM_WIDTH}", "35:doForceWidth = on", f"37:mWidth = {HHDM_WIDTH}", "37:doForceWidth = on",
+    "35:onMode = off", "35:onIfMatch = 24 37", "37:onMode = off", "37:onIfMatch = 24 25",
+    "25:onMode = off", "25:onIfMatch = 5 5",
+)
+
 
 @dataclass(frozen=True)
 class Process:
@@ -58,6 +100,8 @@ class Process:
             weights, event by event.  Settings may hold ``{parameter}`` placeholders.
         parameters: names and default values of the placeholders.
         large_r: also write the AK8 jets' constituents (``FatJetPFCands``; ``FatJet`` itself is in every file).
+        check: given the resolved parameters, a one-line reason they cannot work (a decay chain
+            closed by its masses), or None; refused before Pythia starts.
     """
 
     name: str
@@ -66,6 +110,7 @@ class Process:
     variants: tuple[tuple[float, tuple[str, ...]], ...]
     parameters: Mapping[str, float] = field(default_factory=dict)
     large_r: bool = False
+    check: Callable[[Mapping[str, float]], str | None] | None = None
 
     def resolve_parameters(self, values: Mapping[str, float] | None = None) -> dict[str, float]:
         """Defaults overridden by ``values``; unknown names are refused."""
@@ -74,7 +119,11 @@ class Process:
         if unknown:
             known = ", ".join(self.parameters) or "none"
             raise InvalidConfigError(f"process {self.name!r} has no parameter {unknown[0]!r} (its parameters: {known})")
-        return {**self.parameters, **{k: float(v) for k, v in values.items()}}
+        resolved = {**self.parameters, **{k: float(v) for k, v in values.items()}}
+        reason = self.check(resolved) if self.check is not None else None
+        if reason:
+            raise InvalidConfigError(f"process {self.name!r}: {reason}")
+        return resolved
 
     def settings_for(self, values: Mapping[str, float] | None = None) -> list[tuple[float, list[str]]]:
         """The variants with parameters substituted (integers printed without a decimal point)."""
@@ -123,6 +172,16 @@ _ALL = [
     Process("charged_higgs_tb", 22, "bg → H± t, H± → tb, mass configurable",
             _one("Higgs:useBSM = on", "HiggsBSM:bg2H+-t = on", "37:m0 = {mass}", "37:onMode = off", "37:onIfMatch = 5 6"),
             parameters={"mass": 500.0}),
+    Process(
+        "heavy_higgs_whpm", 23,
+        "gg → H⁰(mass) → W∓H±(charged_mass), H± → W±h, h → bb̄; one W → ℓν (ℓ = e, μ, τ), the other → qq̄'; "
+        "narrow H⁰, H± (the masked-type study's 2hdm425-325)",
+        (
+            (0.5, (*_HHDM_WHPM, "24:onMode = off", "24:onPosIfAny = 1 2 3 4 5", "24:onNegIfAny = 11 13 15")),
+            (0.5, (*_HHDM_WHPM, "24:onMode = off", "24:onPosIfAny = 11 13 15", "24:onNegIfAny = 1 2 3 4 5")),
+        ),
+        parameters={"mass": 425.0, "charged_mass": 325.0}, check=_hhdm_masses_open,
+    ),
     Process("qcd", 30, "QCD 2 → 2 (HardQCD:all), pT-hat > pthat_min; with AK8 jets",
             _one("HardQCD:all = on", "PhaseSpace:pTHatMin = {pthat_min}"),
             parameters={"pthat_min": 300.0}, large_r=True),

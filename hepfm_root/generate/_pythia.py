@@ -1,8 +1,9 @@
 """Pythia 8 through ``pythia8mc``: seeded generators and the vectorised event record.
 
-``Pythia.nextBatch(n)`` (pythia8mc ≥ 8.316) returns the whole event record of ``n`` events
+``Pythia.nextBatch(n)`` (pythia8mc ≥ 8.316) returns the whole event record of up to ``n`` events
 as one awkward array, filled in C++.  This replaces the per-particle Python loop that limited
-an earlier prototype to ~80 events/s; here only numpy runs per particle.
+an earlier prototype to ~80 events/s; here only numpy runs per particle.  "Up to": its default
+mode makes ``n`` attempts and drops failed events, so a block tops itself up (``MAX_ATTEMPTS_PER_EVENT``).
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import numpy as np
 from .._extras import require
 from ..errors import GenerationError
 
-__all__ = ["ParticleRecord", "PythiaBlockGenerator", "import_pythia", "pythia_seed"]
+__all__ = ["MAX_ATTEMPTS_PER_EVENT", "ParticleRecord", "PythiaBlockGenerator", "import_pythia", "pythia_seed"]
 
 log = logging.getLogger(__name__)
+
+#: Attempts allowed per requested event before a block gives up (a failure rate above 90 %).
+MAX_ATTEMPTS_PER_EVENT = 10
 
 #: Pythia accepts seeds 1 … 900 000 000 (0 would mean "seed from the clock").
 _MAX_PYTHIA_SEED = 900_000_000
@@ -101,11 +105,37 @@ class PythiaBlockGenerator:
         table = np.array([self._charge.setdefault(int(i), self.pythia.particleData.charge(int(i))) for i in ids])
         return table[inverse].astype(np.float32) if len(ids) else np.zeros(0, np.float32)
 
+    def _batch(self, n_events: int) -> ak.Array:
+        """Exactly ``n_events`` events, topping up the ones Pythia drops.
+
+        ``nextBatch`` in its default ``"skip"`` mode makes ``n`` attempts and silently drops
+        the events whose ``next()`` failed (e.g. a parton shower stuck in a loop), so a batch can
+        come back short ("999 of 1000").  The block asks again for the missing events from the
+        same instance, whose random stream simply continues: the same seed gives the same
+        events, and nothing depends on other blocks (hence not on ``--jobs``).  At most
+        ``MAX_ATTEMPTS_PER_EVENT × n_events`` attempts are made; a setting that makes Pythia
+        fail more often than that is an error, not something to loop on.
+        """
+        limit = MAX_ATTEMPTS_PER_EVENT * n_events
+        parts: list[ak.Array] = []
+        have = attempts = 0
+        while have < n_events and attempts < limit:
+            ask = min(n_events - have, limit - attempts)
+            batch = self.pythia.nextBatch(ask)
+            attempts += ask
+            if len(batch):
+                parts.append(batch)
+                have += len(batch)
+        if have < n_events:
+            raise GenerationError(f"Pythia failed {attempts - have} of {attempts} events (got {have}, needed {n_events}); "
+                                  f"check the process settings (at most {MAX_ATTEMPTS_PER_EVENT} attempts per event)")
+        if attempts > n_events:
+            log.info("Pythia failed %d of %d events; topped the block up to %d", attempts - n_events, attempts, n_events)
+        return parts[0] if len(parts) == 1 else ak.concatenate(parts)
+
     def generate(self, n_events: int) -> ParticleRecord:
-        """``n_events`` events; failed events are skipped and replaced by Pythia itself."""
-        batch = self.pythia.nextBatch(n_events)  # errorMode "skip": retries failed events
-        if len(batch) != n_events:
-            raise GenerationError(f"Pythia returned {len(batch)} events, expected {n_events}")
+        """Exactly ``n_events`` events; events Pythia fails are made up by further attempts (``_batch``)."""
+        batch = self._batch(n_events)
         prt = batch.prt
         counts = ak.num(prt).to_numpy().astype(np.int64)
         flat = ak.flatten(prt)

@@ -284,11 +284,11 @@ def _write_output(out_path: Path, items: list[_Input], scorers: list[Scorer], na
         except _BAD_FILE as err:
             if not opts.skip_bad_files or current is None:
                 raise
-            log.warning("skipping %s (found bad while reading; %s written again without it): %s",
-                        current.path, out_path.name, err)
             bad.append({"file": str(current.path), "error": f"{type(err).__name__}: {err}"})
             items.remove(current)
             good.remove(current)
+            log.warning("skipping %s (found bad while reading; %s): %s", current.path,
+                        f"{out_path.name} written again without it" if items else f"no {out_path.name}", err)
             continue
         stats.update(attempt)
         return True

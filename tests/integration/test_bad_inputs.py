@@ -249,3 +249,33 @@ def test_skip_bad_files_leaves_out_every_event_of_a_file_damaged_past_its_first_
             "-q")
     assert r.exit_code == EXIT["bad_input"] and "late_damage.root" in one_error_line(r)
     assert not out2.exists()
+
+
+def test_byte_flips_in_a_tensor_file_read_back_as_written_or_a_named_error(sample, tmp_path):
+    from hepfm_root.io import read_tensors
+
+    src = tmp_path / "t.root"
+    assert run("tensorize", sample("nano_tt_v12.root"), "--spec", "six_object", "-o", src, "-q").exit_code == 0
+    reference, _ = read_tensors(src)
+    data = src.read_bytes()
+    rng = random.Random(17)
+    refused = same = 0
+    for k in range(30):
+        buf = bytearray(data)
+        buf[rng.randrange(100, len(buf))] ^= 1 << rng.randrange(8)
+        p = tmp_path / f"flip{k:02d}.root"
+        p.write_bytes(bytes(buf))
+        try:
+            got, _ = read_tensors(p)
+        except InvalidInputFileError as err:
+            assert p.name in str(err) and "\n" not in str(err)
+            refused += 1
+        except Exception as err:  # noqa: BLE001 - only the spec (embedded JSON) may fail otherwise
+            assert type(err).__name__ == "InvalidSpecError" and p.name in str(err), repr(err)
+            refused += 1
+        else:  # a flip in an uncompressed basket changes numbers no reader can check; the shape holds
+            assert got.objects.shape == reference.objects.shape and got.mask.shape == reference.mask.shape
+            assert got.objects.dtype == np.float32 and got.mask.dtype == bool
+            same += _same(got, reference)
+        p.unlink()
+    assert refused >= 5 and refused + same >= 20, (refused, same)

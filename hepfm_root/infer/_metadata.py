@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InvalidInputFileError, ModelSpecMismatchError
+from ..errors import InvalidInputFileError, ModelSpecMismatchError, closest
 from ..spec import FeatureSpec, spec_from_dict
 
 __all__ = ["KEYS", "ONNX_FORMAT", "ModelInfo", "input_arrays", "model_inputs_for"]
@@ -34,6 +34,10 @@ KEYS = {
     "library_version": "hepfm.library_version",
     "parity": "hepfm.parity",
 }
+
+
+#: ONNX Runtime's element-type names of the tensor dtypes a spec produces.
+_ORT_TYPES = {"float32": "tensor(float)", "bool": "tensor(bool)"}
 
 
 def model_inputs_for(spec: FeatureSpec) -> list[dict[str, Any]]:
@@ -65,6 +69,29 @@ def input_arrays(tensors: Any) -> dict[str, Any]:
     return out
 
 
+def _json(meta: dict[str, str], key: str, kind: type, where: str) -> Any:
+    """Parse one JSON-valued metadata entry; malformed text is a bad model (exit 4), not a crash.
+
+    Example:
+        >>> _json({"hepfm.labels": '["sig", "bkg"'}, "labels", list, "m.onnx")
+        Traceback (most recent call last):
+        ...
+        hepfm_root.errors.ModelSpecMismatchError: m.onnx: metadata_props 'hepfm.labels' is not valid JSON \
+(Expecting ',' delimiter at character 13)
+    """
+    raw = meta[KEYS[key]]
+    try:
+        value = json.loads(raw)
+    except (json.JSONDecodeError, TypeError) as err:
+        why = f"{err.msg} at character {err.pos}" if isinstance(err, json.JSONDecodeError) else str(err)
+        raise ModelSpecMismatchError(f"{where}: metadata_props {KEYS[key]!r} is not valid JSON ({why})") from err
+    if not isinstance(value, kind):
+        want = {dict: "an object", list: "a list"}[kind]
+        raise ModelSpecMismatchError(
+            f"{where}: metadata_props {KEYS[key]!r} must be {want}, got {type(value).__name__}")
+    return value
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """Self-description of a model: spec, labels, inputs, outputs, provenance."""
@@ -91,19 +118,28 @@ class ModelInfo:
                 f"{where} has no hepfm metadata (metadata_props {KEYS['format']!r} = "
                 f"{meta.get(KEYS['format'])!r}, expected {ONNX_FORMAT!r}); export it with `hepfm export`"
             )
-        try:
-            spec = spec_from_dict(json.loads(meta[KEYS["spec"]]), origin=f"embedded spec of {where}")
-            info = cls(
-                spec=spec, labels=json.loads(meta[KEYS["labels"]]), score_label=meta[KEYS["score_label"]],
-                inputs=json.loads(meta[KEYS["inputs"]]), outputs=json.loads(meta[KEYS["outputs"]]),
-                name=meta.get(KEYS["name"], ""), version=meta.get(KEYS["version"], ""),
-                architecture=meta.get(KEYS["architecture"], ""), weights_sha256=meta.get(KEYS["weights_sha256"], ""),
-                provenance={k: meta[v] for k, v in KEYS.items()
-                            if k in ("source_checkpoint", "source_checkpoint_sha256", "library_version", "parity")
-                            and v in meta},
-            )
-        except KeyError as err:
-            raise InvalidInputFileError(f"{where}: hepfm metadata lacks {err.args[0]!r}") from None
+        missing = [KEYS[k] for k in ("spec", "labels", "score_label", "inputs", "outputs") if KEYS[k] not in meta]
+        if missing:
+            raise ModelSpecMismatchError(f"{where}: hepfm metadata lacks {missing[0]!r} (metadata_props)")
+        spec = spec_from_dict(_json(meta, "spec", dict, where), origin=f"embedded spec of {where}")
+        labels = _json(meta, "labels", list, where)
+        if not labels or not all(isinstance(x, str) for x in labels) or len(set(labels)) != len(labels):
+            raise ModelSpecMismatchError(
+                f"{where}: metadata_props {KEYS['labels']!r} must be a list of distinct label names, got {labels!r}")
+        inputs, outputs = _json(meta, "inputs", list, where), _json(meta, "outputs", list, where)
+        for what, entries in (("inputs", inputs), ("outputs", outputs)):
+            for e in entries:
+                if not isinstance(e, dict) or not isinstance(e.get("name"), str) or not isinstance(e.get("shape"), list):
+                    raise ModelSpecMismatchError(f"{where}: metadata_props {KEYS[what]!r} entries need a 'name' "
+                                                 f"and a 'shape' list, got {str(e)[:80]!r}")
+        info = cls(
+            spec=spec, labels=labels, score_label=meta[KEYS["score_label"]], inputs=inputs, outputs=outputs,
+            name=meta.get(KEYS["name"], ""), version=meta.get(KEYS["version"], ""),
+            architecture=meta.get(KEYS["architecture"], ""), weights_sha256=meta.get(KEYS["weights_sha256"], ""),
+            provenance={k: meta[v] for k, v in KEYS.items()
+                        if k in ("source_checkpoint", "source_checkpoint_sha256", "library_version", "parity")
+                        and v in meta},
+        )
         info.check_self_consistent(where)
         return info
 
@@ -130,6 +166,67 @@ class ModelInfo:
                     )
         if self.score_label not in self.labels:
             raise ModelSpecMismatchError(f"{where}: score label {self.score_label!r} not in labels {self.labels}")
+
+    def check_graph(self, where: str, inputs: list[tuple[str, str, list[Any]]],
+                    outputs: list[tuple[str, str, list[Any]]]) -> None:
+        """The graph's declared inputs and first output must be what the spec and the labels say.
+
+        ``inputs``/``outputs``: ``(name, element type, shape)`` as ONNX Runtime reports them
+        (``"tensor(float)"``; a dynamic dim is a string or None).  Inputs: exactly the spec's
+        tensor names, float32 features and bool masks, the spec's rank and fixed dims, a dynamic
+        batch dim.  The first output (the one scored): ``(batch, n_labels)``, dynamic batch.
+
+        Raises:
+            ModelSpecMismatchError: naming the model, the input or output, expected vs got.
+        """
+        expected = {i["name"]: i for i in model_inputs_for(self.spec)}
+        got_names = [name for name, _, _ in inputs]
+        for name in expected:
+            if name not in got_names:
+                near = closest(name, got_names)
+                hint = f"; did you mean {near[0]!r}?" if near else ""
+                raise ModelSpecMismatchError(
+                    f"{where}: graph has no input {name!r}, which spec {self.spec.name!r} feeds "
+                    f"(graph inputs: {got_names}){hint}")
+        for name, elem, shape in inputs:
+            want = expected.get(name)
+            if want is None:
+                raise ModelSpecMismatchError(
+                    f"{where}: graph input {name!r} is not produced by spec {self.spec.name!r} "
+                    f"(it produces {list(expected)})")
+            want_elem = _ORT_TYPES[want["dtype"]]
+            if elem != want_elem:
+                raise ModelSpecMismatchError(
+                    f"{where}: graph input {name!r} has element type {elem}, expected {want_elem} ({want['dtype']})")
+            if len(shape) != len(want["shape"]):
+                raise ModelSpecMismatchError(
+                    f"{where}: graph input {name!r} has rank {len(shape)} {shape}, expected rank "
+                    f"{len(want['shape'])} {want['shape']} from spec {self.spec.name!r}")
+            if isinstance(shape[0], int):
+                raise ModelSpecMismatchError(
+                    f"{where}: graph input {name!r} has a fixed batch dim {shape[0]} ({shape}); expected a "
+                    "dynamic batch dim (export with dynamic_axes / dynamic_shapes on dim 0)")
+            for axis, (g, w) in enumerate(zip(shape[1:], want["shape"][1:], strict=True), start=1):
+                if isinstance(g, int) and g != w:
+                    raise ModelSpecMismatchError(
+                        f"{where}: graph input {name!r} has shape {shape}, expected {want['shape']} from spec "
+                        f"{self.spec.name!r} (dim {axis}: got {g}, expected {w})")
+        if not outputs:
+            raise ModelSpecMismatchError(f"{where}: graph has no output")
+        name, elem, shape = outputs[0]
+        n = len(self.labels)
+        if elem != _ORT_TYPES["float32"] or len(shape) != 2:
+            raise ModelSpecMismatchError(
+                f"{where}: graph output {name!r} is {elem} {shape}; expected tensor(float) [batch, {n}] "
+                f"(one row per event, one column per label {self.labels})")
+        if isinstance(shape[0], int):
+            raise ModelSpecMismatchError(
+                f"{where}: graph output {name!r} has a fixed batch dim {shape[0]} ({shape}); expected [batch, {n}] "
+                "with a dynamic batch dim: one row per event")
+        if isinstance(shape[1], int) and shape[1] != n:
+            raise ModelSpecMismatchError(
+                f"{where}: graph output {name!r} has {shape[1]} columns ({shape}); expected {n}, one per label "
+                f"{self.labels}")
 
     def check_tensors(self, tensors: Any, where: str) -> None:
         """Refuse tensors built with another spec (before any event is scored)."""

@@ -17,11 +17,11 @@ from typing import Any, Literal
 import numpy as np
 
 from .._extras import require
-from ..errors import InvalidInputFileError
+from ..errors import InvalidInputFileError, ModelSpecMismatchError
 from ..spec import FeatureSpec
 from ..tensors import Tensors, tensorize
 from ._backends import OrtBackend, TorchBackend
-from ._metadata import ModelInfo, input_arrays
+from ._metadata import ModelInfo, input_arrays, model_inputs_for
 
 __all__ = ["Scorer"]
 
@@ -53,6 +53,33 @@ def _locate(path: Path, backend: str) -> tuple[str, Path]:
     if backend == "onnxruntime":
         raise InvalidInputFileError(f"{path}: backend 'onnxruntime' needs an .onnx file, got {path.suffix or 'no suffix'}")
     return "torch", path
+
+
+def _probe(sess: Any, info: ModelInfo, where: str) -> None:
+    """Run the graph on 1 and on 3 padded events: it must give one row per event, one column per label.
+
+    Declared shapes can lie (a dynamic dim that a ``ReduceMean`` over the batch collapses, a
+    ``Reshape`` to a fixed size), so this runs the real graph before any event is read.  It uses
+    the metadata session (no graph optimisation) and costs a few milliseconds.
+    """
+    n_labels = len(info.labels)
+    for batch in (1, 3):
+        feed = {}
+        for i in model_inputs_for(info.spec):
+            shape = [batch, *i["shape"][1:]]
+            feed[i["name"]] = np.zeros(shape, dtype=np.bool_ if i["dtype"] == "bool" else np.float32)
+        try:
+            out = sess.run(None, feed)[0]
+        except Exception as err:  # noqa: BLE001 - onnxruntime raises its own types for a graph that cannot run
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
+            raise ModelSpecMismatchError(
+                f"{where}: the graph fails on {batch} padded event(s) of spec {info.spec.name!r}: {first}") from err
+        got = tuple(np.shape(out))
+        if got != (batch, n_labels):
+            raise ModelSpecMismatchError(
+                f"{where}: on {batch} event(s) the graph's output {sess.get_outputs()[0].name!r} has shape "
+                f"{list(got)}, expected [{batch}, {n_labels}] (one row per event, one column per label "
+                f"{info.labels})")
 
 
 class Scorer:
@@ -107,7 +134,11 @@ class Scorer:
         except Exception as err:  # onnxruntime raises its own exception types for bad files
             raise InvalidInputFileError(f"{path} is not a loadable ONNX model: {err}") from err
         info = ModelInfo.from_onnx_metadata(sess.get_modelmeta().custom_metadata_map, where=str(path))
-        info.check_self_consistent(str(path), {i.name: list(i.shape) for i in sess.get_inputs()})
+        # names, element types, ranks and fixed dims of the graph against the spec's tensors; the
+        # first output against the labels; then the graph is run on a few padded events
+        info.check_graph(str(path), [(i.name, i.type, list(i.shape)) for i in sess.get_inputs()],
+                         [(o.name, o.type, list(o.shape)) for o in sess.get_outputs()])
+        _probe(sess, info, str(path))
         return info
 
     @staticmethod

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import awkward as ak
+import numpy as np
 import uproot
 
-from ..errors import InvalidInputFileError, TreeNotFoundError, closest
+from ..errors import HepfmError, InvalidInputFileError, TreeNotFoundError, closest
 
 __all__ = ["EventsInput", "check_root_file", "open_events"]
 
@@ -60,6 +61,33 @@ def check_root_file(path: str | os.PathLike) -> None:
             f"{p} is truncated: its header says {end} bytes, the file has {size} "
             "(an interrupted copy or write?)"
         )
+
+
+def _first_line(err: BaseException) -> str:
+    """``Type: first line of the message`` of a third-party error, for a one-line message."""
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0][:300]}" if text else type(err).__name__
+
+
+def _check_counters(arr: ak.Array, counters: dict[str, str], where: str) -> None:
+    """Every jagged branch must hold as many values per entry as its counter says."""
+    for b, c in counters.items():
+        try:
+            got = np.asarray(ak.num(arr[b], axis=1))
+            want = np.asarray(arr[c])
+        except Exception as err:  # noqa: BLE001 - a counter or branch of an unexpected type
+            raise InvalidInputFileError(
+                f"branch {b!r} of {where}: cannot compare with its counter {c!r}: {_first_line(err)}"
+            ) from err
+        if want.dtype.kind not in "iu":
+            raise InvalidInputFileError(f"counter {c!r} of {where}: expected integers, got dtype {want.dtype}")
+        if got.shape != want.shape or not np.array_equal(got, want):
+            bad = int(np.flatnonzero(got != want)[0]) if got.shape == want.shape else 0
+            raise InvalidInputFileError(
+                f"branch {b!r} of {where}: its counter {c!r} disagrees with its values "
+                f"(entry {bad} of the chunk: {c}={want[bad] if len(want) > bad else '?'}, "
+                f"{b} has {got[bad] if len(got) > bad else '?'} values)"
+            )
 
 
 @dataclass
@@ -129,14 +157,55 @@ class EventsInput:
         return self._rntuple
 
     def read(self, branches: list[str], entry_start: int, entry_stop: int) -> ak.Array:
-        """Read ``branches`` for entries ``[entry_start, entry_stop)`` as a record array."""
+        """Read ``branches`` for entries ``[entry_start, entry_stop)`` as a record array.
+
+        This is the reading boundary: whatever a damaged file makes the decoder raise (a
+        bad compressed basket, a garbled header, an impossible length) becomes one
+        :class:`InvalidInputFileError` naming the file, the branch where it can be found,
+        and the first line of the original error (kept as ``__cause__``).  The counter of
+        every jagged branch read (``nJet`` of ``Jet_pt``) is read too and must agree with
+        the branch's own offsets.
+        """
+        counters = self._counters(branches)
+        wanted = branches + sorted(set(counters.values()) - set(branches))
         try:
-            arr = self.tree.arrays(branches, entry_start=entry_start, entry_stop=entry_stop)
-        except (OSError, ValueError, KeyError, uproot.deserialization.DeserializationError) as err:
-            raise InvalidInputFileError(
-                f"{self.where}: reading entries {entry_start}-{entry_stop} failed: {err}"
-            ) from err
+            arr = self.tree.arrays(wanted, entry_start=entry_start, entry_stop=entry_stop)
+        except HepfmError:
+            raise
+        except Exception as err:  # noqa: BLE001 - the reading boundary: a damaged file can make uproot raise anything
+            raise self._read_error(wanted, entry_start, entry_stop, err) from err
+        _check_counters(arr, counters, f"{self.where} (entries {entry_start}-{entry_stop})")
         return ak.Array({b: arr[b] for b in branches}) if branches else arr
+
+    def _counters(self, branches: list[str]) -> dict[str, str]:
+        """jagged branch -> its counter branch (TTree only: an RNTuple has no separate counters)."""
+        if self.is_rntuple:
+            return {}
+        out = {}
+        for b in branches:
+            try:
+                count = self.tree[b].count_branch
+            except Exception as err:  # noqa: BLE001 - branch metadata of a damaged file
+                raise InvalidInputFileError(f"{self.where}: branch {b!r} cannot be read: {_first_line(err)}") from err
+            if count is not None:
+                out[b] = count.name
+        return out
+
+    def _read_error(self, branches: list[str], start: int, stop: int, err: BaseException) -> InvalidInputFileError:
+        """The error for a failed read, naming the first branch that fails on its own.
+
+        Runs only after a failure, so reading branch by branch costs nothing on good files.
+        """
+        culprit = None
+        for b in branches:
+            try:
+                self.tree.arrays([b], entry_start=start, entry_stop=stop)
+            except Exception:  # noqa: BLE001 - probing which branch is damaged
+                culprit = b
+                break
+        where = f"branch {culprit!r} of {self.where}" if culprit else self.where
+        return InvalidInputFileError(f"{where}: reading entries {start}-{stop} failed "
+                                     f"(damaged file?): {_first_line(err)}")
 
     def close(self) -> None:
         self.file.close()
@@ -159,8 +228,8 @@ def open_events(path: str | os.PathLike, tree: str = "Events") -> EventsInput:
     check_root_file(p)
     try:
         f = uproot.open(p)
-    except (OSError, ValueError, uproot.deserialization.DeserializationError) as err:
-        raise InvalidInputFileError(f"{p}: cannot be opened as ROOT: {err}") from err
+    except Exception as err:  # noqa: BLE001 - a damaged header can make uproot raise anything
+        raise InvalidInputFileError(f"{p}: cannot be opened as ROOT: {_first_line(err)}") from err
     names = [k.split(";")[0] for k in f.keys(recursive=False)]
     if tree not in names:
         f.close()
@@ -169,9 +238,9 @@ def open_events(path: str | os.PathLike, tree: str = "Events") -> EventsInput:
         raise TreeNotFoundError(f"no tree {tree!r} in {p.name} (it has: {', '.join(names) or 'nothing'}){hint}")
     try:
         obj = f[tree]
-    except (OSError, ValueError, uproot.deserialization.DeserializationError) as err:
+    except Exception as err:  # noqa: BLE001 - as above, for the tree's own metadata
         f.close()
-        raise InvalidInputFileError(f"{tree} of {p.name}: cannot be read: {err}") from err
+        raise InvalidInputFileError(f"{tree} of {p.name}: cannot be read: {_first_line(err)}") from err
     if not hasattr(obj, "num_entries"):
         f.close()
         raise TreeNotFoundError(f"{tree!r} in {p.name} is a {type(obj).__name__}, expected a TTree or RNTuple")

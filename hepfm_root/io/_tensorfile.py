@@ -33,11 +33,11 @@ import numpy as np
 import uproot
 
 from .._version import __version__
-from ..errors import InvalidInputFileError
+from ..errors import HepfmError, InvalidInputFileError
 from ..spec import FeatureSpec, spec_from_dict
 from ..tensors import Tensors
 from ._atomic import atomic_output
-from ._open import check_root_file
+from ._open import _first_line, check_root_file
 
 __all__ = ["TensorFileWriter", "read_tensors"]
 
@@ -138,14 +138,19 @@ def read_tensors(path: str | os.PathLike) -> tuple[Tensors, dict[str, Any]]:
     """Read a tensor file written by :class:`TensorFileWriter`: ``(tensors, meta)``."""
     p = Path(path)
     check_root_file(p)
-    with uproot.open(p) as f:
-        if "hepfm_spec" not in f or TREE not in f:
-            raise InvalidInputFileError(f"{p} is not a hepfm tensor file: expected 'hepfm_spec' and '{TREE}'")
-        spec = spec_from_dict(json.loads(str(f["hepfm_spec"])), origin=f"hepfm_spec of {p.name}")
-        meta = json.loads(str(f["hepfm_meta"]))
-        a = f[TREE].arrays(library="np")
-    counts = {b.name: a[f"count_{b.name}"].astype(np.int64) for b in spec.blocks}
-    keys = {k: a[k] for k in ("run", "luminosityBlock", "event", "entry", "file_index")}
+    try:  # the reading boundary of tensor files: a damaged basket or garbled metadata names the file
+        with uproot.open(p) as f:
+            if "hepfm_spec" not in f or TREE not in f:
+                raise InvalidInputFileError(f"{p} is not a hepfm tensor file: expected 'hepfm_spec' and '{TREE}'")
+            spec = spec_from_dict(json.loads(str(f["hepfm_spec"])), origin=f"hepfm_spec of {p.name}")
+            meta = json.loads(str(f["hepfm_meta"]))
+            a = f[TREE].arrays(library="np")
+        counts = {b.name: a[f"count_{b.name}"].astype(np.int64) for b in spec.blocks}
+        keys = {k: a[k] for k in ("run", "luminosityBlock", "event", "entry", "file_index")}
+    except HepfmError:
+        raise
+    except Exception as err:  # noqa: BLE001 - a damaged file can make uproot (or json) raise anything
+        raise InvalidInputFileError(f"{p}: cannot be read as a hepfm tensor file (damaged?): {_first_line(err)}") from err
     t = Tensors(
         a["objects"], a["object_mask"], a["selected"], counts, spec,
         a.get("constituents"), a.get("constituent_mask"), keys,

@@ -41,7 +41,16 @@ import numpy as np
 
 from .._version import __version__
 from ..corrections import NOMINAL, Binding, Corrector
-from ..errors import BranchNotFoundError, EmptyInputError, HepfmError, InvalidArgumentError, OutputError
+from ..errors import (
+    BranchNotFoundError,
+    BranchTypeError,
+    EmptyInputError,
+    HepfmError,
+    InvalidArgumentError,
+    InvalidInputFileError,
+    NonFiniteInputError,
+    OutputError,
+)
 from ..infer import Scorer
 from ..io import NtupleWriter, atomic_output, layout_of, open_events
 from ..io._ntuple import BranchLayout
@@ -214,17 +223,12 @@ def skim_and_score(
              "seconds_inference": 0.0, "seconds_write": 0.0}
     outputs = []
     for out_path, items in _plan(good, Path(output), opts):
-        layout = items[0].layout
-        assert layout is not None
-        strings = {"hepfm_skim": json.dumps({"models": [s.describe() for s in scorers], "branches": out_names,
-                                             "selection": opts.selection, "inputs": [str(i.path) for i in items],
-                                             "corrections": _describe(corrector, variations),
-                                             "hepfm_root_version": __version__}, sort_keys=True)}
-        with NtupleWriter(out_path, layout, tree=opts.tree, overwrite=opts.overwrite,
-                          extra_flat={n: np.float32 for n in out_names}, strings=strings) as writer:
-            for item in items:
-                _stream(item, scorers, names, sel, layout, writer, opts, stats, progress, corrector, variations)
-        outputs.append(str(out_path))
+        written = _write_output(out_path, items, scorers, names, out_names, sel, opts, stats, progress,
+                                corrector, variations, good, bad)
+        if written:
+            outputs.append(str(out_path))
+    if not outputs:
+        raise EmptyInputError(f"no usable input among {len(inputs)} file(s): " + "; ".join(b["error"] for b in bad))
 
     elapsed = time.perf_counter() - t_start
     summary = {
@@ -243,6 +247,52 @@ def skim_and_score(
         tmp.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     summary["summary_path"] = str(summary_path)
     return summary
+
+
+#: Errors that mean "this input file is bad" when raised while reading it (exit code 3 family).
+_BAD_FILE = (InvalidInputFileError, NonFiniteInputError, BranchTypeError, BranchNotFoundError, EmptyInputError)
+
+
+def _write_output(out_path: Path, items: list[_Input], scorers: list[Scorer], names: list[str],
+                  out_names: list[str], sel: Selection | None, opts: SkimOptions, stats: dict[str, Any],
+                  progress: Callable[[int], None] | None, corrector: Corrector | None, variations: list[str],
+                  good: list[_Input], bad: list[dict[str, str]]) -> bool:
+    """Write one output from ``items``; False when no input of it was usable.
+
+    A file found bad *while it is read* (a damaged basket past the first chunk) must not leave
+    its earlier chunks in the output.  With ``skip_bad_files`` the output is therefore abandoned
+    (its temporary file removed, nothing renamed) and written again from the remaining inputs.
+    Good files cost nothing extra; each bad-mid-read file costs one more pass over the inputs
+    before it in the same output (one pass over nothing with ``--per-input``/``--friend``).
+    """
+    items = list(items)
+    while items:
+        layout = items[0].layout
+        assert layout is not None
+        strings = {"hepfm_skim": json.dumps({"models": [s.describe() for s in scorers], "branches": out_names,
+                                             "selection": opts.selection, "inputs": [str(i.path) for i in items],
+                                             "corrections": _describe(corrector, variations),
+                                             "hepfm_root_version": __version__}, sort_keys=True)}
+        attempt = dict(stats)
+        current: _Input | None = None
+        try:
+            with NtupleWriter(out_path, layout, tree=opts.tree, overwrite=opts.overwrite,
+                              extra_flat={n: np.float32 for n in out_names}, strings=strings) as writer:
+                for current in items:
+                    _stream(current, scorers, names, sel, layout, writer, opts, attempt, progress, corrector,
+                            variations)
+        except _BAD_FILE as err:
+            if not opts.skip_bad_files or current is None:
+                raise
+            bad.append({"file": str(current.path), "error": f"{type(err).__name__}: {err}"})
+            items.remove(current)
+            good.remove(current)
+            log.warning("skipping %s (found bad while reading; %s): %s", current.path,
+                        f"{out_path.name} written again without it" if items else f"no {out_path.name}", err)
+            continue
+        stats.update(attempt)
+        return True
+    return False
 
 
 def _describe(corrector: Corrector | None, variations: list[str]) -> dict[str, Any] | None:

@@ -59,6 +59,20 @@ RELATIVE_TRANSFORMS = ("delta", "delta_phi", "log_ratio", "delta_r")
 
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
+# ---- what one event may cost (checked when a spec is validated) ------------------------------
+#: Entries per chunk that the streaming readers use by default (``iter_tensors``, skim, training).
+DEFAULT_STEP_SIZE = 100_000
+#: Tensor memory one chunk of ``DEFAULT_STEP_SIZE`` events may need (objects + masks + constituents).
+CHUNK_MEMORY_BUDGET = 4 * 2**30
+MAX_OBJECT_TYPES = 64
+MAX_BLOCKS = 32
+MAX_SOURCES = 16       # per block
+MAX_CUTS = 32          # per source or constituents
+MAX_FEATURES = 256     # feature entries per list (before one_hot expansion)
+MAX_CATEGORIES = 256   # per one_hot feature
+MAX_COLUMNS = 1024     # columns of a tensor after one_hot expansion
+MAX_ROWS = 4096        # rows of the object tensor (sum of the blocks' max_objects)
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -102,7 +116,8 @@ class Source(_Strict):
         description="True for one-per-event records such as MET (branches 'MET_pt', no 'nMET').",
     )
     type: str = Field(description="Object type name; must be listed in the spec's object_types.")
-    cuts: list[Cut] = Field(default_factory=list, description="All must pass for an object to be kept.")
+    cuts: list[Cut] = Field(default_factory=list, max_length=MAX_CUTS,
+                            description="All must pass for an object to be kept.")
     fields: dict[str, Candidates] = Field(
         default_factory=dict,
         description="Logical field -> candidate branch suffixes, first present wins "
@@ -126,7 +141,7 @@ class Block(_Strict):
     """A group of tensor rows: merged sources, sorted, truncated and padded."""
 
     name: str = Field(description="Block name, used in selections and by constituents.", pattern=_NAME)
-    sources: list[Source] = Field(min_length=1, description="Collections merged into this block.")
+    sources: list[Source] = Field(min_length=1, max_length=MAX_SOURCES, description="Collections merged into this block.")
     max_objects: int = Field(ge=1, le=1024, description="Rows reserved for this block (padding if fewer).")
     sort_by: str = Field(
         default="pt",
@@ -169,7 +184,7 @@ class Feature(_Strict):
     field: str | None = Field(default=None, pattern=_NAME, description="Logical field the transform reads.")
     threshold: float | None = Field(default=None, description="For 'step'.")
     categories: list[int] | None = Field(
-        default=None,
+        default=None, max_length=MAX_CATEGORIES,
         description="For 'one_hot': category values. Omitted with field 'type' = the spec's object types.",
     )
     other: bool = Field(default=False, description="For 'one_hot': add a column for values in no category.")
@@ -221,10 +236,11 @@ class Constituents(_Strict):
     )
     max_constituents: int = Field(default=100, ge=1, le=4096, description="Rows per parent (padding if fewer).")
     sort_by: str = Field(default="pt", pattern=_NAME, description="Logical field to sort by, descending.")
-    cuts: list[Cut] = Field(default_factory=list, description="All must pass for a candidate to be kept.")
+    cuts: list[Cut] = Field(default_factory=list, max_length=MAX_CUTS,
+                            description="All must pass for a candidate to be kept.")
     fields: dict[str, Candidates] = Field(default_factory=dict, description="As in Source.fields.")
     defaults: dict[str, float] = Field(default_factory=dict, description="As in Source.defaults.")
-    features: list[Feature] = Field(min_length=1, description="Per-constituent features.")
+    features: list[Feature] = Field(min_length=1, max_length=MAX_FEATURES, description="Per-constituent features.")
 
     def branch_candidates(self, field: str) -> list[str]:
         return list(self.fields.get(field, [field]))
@@ -250,10 +266,10 @@ class FeatureSpec(_Strict):
     dtype: Literal["float32"] = Field(default="float32", description="Tensor dtype.")
     pad_value: float = Field(default=0.0, description="Feature value of padded rows.")
     object_types: list[Annotated[str, Field(pattern=_NAME)]] = Field(
-        min_length=1, description="Object type names; a source's type id is its index here."
+        min_length=1, max_length=MAX_OBJECT_TYPES, description="Object type names; a source's type id is its index here."
     )
-    blocks: list[Block] = Field(min_length=1, description="Blocks in tensor-row order.")
-    features: list[Feature] = Field(min_length=1, description="Per-object features (columns).")
+    blocks: list[Block] = Field(min_length=1, max_length=MAX_BLOCKS, description="Blocks in tensor-row order.")
+    features: list[Feature] = Field(min_length=1, max_length=MAX_FEATURES, description="Per-object features (columns).")
     selection: Selection = Field(default_factory=Selection, description="Event selection.")
     constituents: Constituents | None = Field(default=None, description="Optional constituent tensor.")
 
@@ -286,7 +302,39 @@ class FeatureSpec(_Strict):
             if len(parent.sources) != 1 or parent.sources[0].singleton:
                 raise ValueError(f"constituents.parent {c.parent!r} must have exactly one jagged source")
             _unique_columns(c.features, self.object_types, "constituents.features")
+        self._check_cost()
         return self
+
+    def _check_cost(self) -> None:
+        """Refuse a spec whose tensors one event (or one default chunk) could not afford."""
+        if self.n_objects > MAX_ROWS:
+            raise ValueError(f"spec {self.name!r}: {self.n_objects} object rows (sum of max_objects) > {MAX_ROWS}")
+        for what, n in (("features", self.n_features), ("constituents.features", len(self.constituent_feature_names))):
+            if n > MAX_COLUMNS:
+                raise ValueError(f"spec {self.name!r}: {what} expand to {n} columns > {MAX_COLUMNS}")
+        need = self.bytes_per_event()
+        chunk = need * DEFAULT_STEP_SIZE
+        if chunk > CHUNK_MEMORY_BUDGET:
+            raise ValueError(
+                f"spec {self.name!r} needs {need:,} bytes per event; at step_size {DEFAULT_STEP_SIZE:,} that is "
+                f"{chunk / 2**30:.2f} GiB > budget {CHUNK_MEMORY_BUDGET / 2**30:.0f} GiB "
+                "(reduce max_objects, max_constituents or features)"
+            )
+
+    def bytes_per_event(self) -> int:
+        """Tensor bytes of one event: float32 features and bool masks (objects, constituents).
+
+        Example:
+            >>> from hepfm_root.spec import load_spec
+            >>> load_spec("six_object").bytes_per_event()  # 4 * 6 * 9 + 6
+            222
+        """
+        out = 4 * self.n_objects * self.n_features + self.n_objects
+        if self.constituents is not None:
+            parents = next(b.max_objects for b in self.blocks if b.name == self.constituents.parent)
+            rows = parents * self.constituents.max_constituents
+            out += 4 * rows * len(self.constituent_feature_names) + rows
+        return out
 
     # ---- derived, read-only views -------------------------------------------------
 

@@ -24,8 +24,8 @@ from typing import Any, Literal
 import numpy as np
 import uproot
 
-from ..errors import BranchNotFoundError, EmptyInputError
-from ..io import iter_tensors, open_events, read_tensors
+from ..errors import BranchNotFoundError, EmptyInputError, InvalidInputFileError
+from ..io import check_root_file, iter_tensors, open_events, read_tensors
 from ..models import check_spec_matches
 from ..spec import FeatureSpec, load_spec
 from ._jet_truth import JET_TRUTH_BRANCHES, jet_truth_labels
@@ -131,8 +131,13 @@ class EventData:
 
 
 def _is_tensor_file(path: Path) -> bool:
-    with uproot.open(path) as f:
-        return "hepfm_spec" in f
+    check_root_file(path)
+    try:
+        with uproot.open(path) as f:
+            return "hepfm_spec" in f
+    except Exception as err:  # noqa: BLE001 - a damaged header can make uproot raise anything
+        raise InvalidInputFileError(f"{path}: cannot be opened as ROOT (damaged?): {type(err).__name__}: "
+                                    f"{(str(err).splitlines() or [''])[0][:300]}") from err
 
 
 def _chunk(t: Any, k: np.ndarray, targets: dict[str, np.ndarray], spec: FeatureSpec) -> EventData:

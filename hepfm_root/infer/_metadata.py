@@ -104,6 +104,11 @@ class ModelInfo:
             )
         except KeyError as err:
             raise InvalidInputFileError(f"{where}: hepfm metadata lacks {err.args[0]!r}") from None
+        except json.JSONDecodeError as err:
+            raise InvalidInputFileError(f"{where}: hepfm metadata holds a field that is not valid JSON ({err})") from None
+        if not (isinstance(info.labels, list) and all(isinstance(x, str) for x in info.labels)):
+            raise ModelSpecMismatchError(f"{where}: metadata {KEYS['labels']!r} is {info.labels!r}; expected a list "
+                                         "of label names")
         info.check_self_consistent(where)
         return info
 

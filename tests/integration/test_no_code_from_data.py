@@ -502,7 +502,7 @@ def test_hostile_correction_keys_strings_and_paths_compile_as_inert_literals(whi
         np.testing.assert_array_equal(got[k], want[k])
     assert len(set(np.asarray(got["weight_w"]).tolist())) > 1  # the weights were really evaluated
     _no_side_effect(marker)
-    assert ROOT.gInterpreter.Declare("int hepfm_probe_after_corrections = 1;")  # the interpreter is still sane
+    assert ROOT.gInterpreter.Declare(f"int hepfm_probe_after_corrections_{which} = 1;")  # cling is still sane
 
 
 # ---- the generated code a distributed dataframe ships ---------------------------------------------

@@ -551,8 +551,9 @@ def test_scorer_refuses_a_checkpoint_with_a_pickled_object_and_runs_nothing(tmp_
     from hepfm_root import Scorer
 
     path, marker = _evil_checkpoint(tmp_path)
-    with pytest.raises(HepfmError, match="evil.pt"):
+    with pytest.raises(HepfmError, match=r"evil.pt is not a hepfm checkpoint: it holds a pickled Python object") as err:
         Scorer(path, backend="torch")
+    assert "\n" not in str(err.value) and "weights_only=False" not in str(err.value)
     assert not marker.exists()
 
 
@@ -564,7 +565,8 @@ def test_cli_export_refuses_a_checkpoint_with_a_pickled_object_and_runs_nothing(
     done = subprocess.run([sys.executable, "-m", "hepfm_root.cli", "export", str(path), "-o", str(tmp_path / "out")],
                           capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
     assert done.returncode in (EXIT["bad_input"], EXIT["spec"]), done.stderr[-2000:]
-    assert "Traceback" not in done.stderr and "evil.pt" in done.stderr
+    assert "Traceback" not in done.stderr and "evil.pt" in done.stderr and "pickled Python object" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert not marker.exists() and not (tmp_path / "out").exists()
 
 

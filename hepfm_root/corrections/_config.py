@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import InvalidConfigError
 
@@ -51,6 +51,19 @@ __all__ = [
 ]
 
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+#: correctionlib keys, systematic values and string constants: any text but control characters.  They reach
+#: the generated C++ only as string literals (``hepfm_root._cpp_text.cpp_string``); a newline or NUL in one is
+#: never a real name, so it is refused here rather than carried into a literal and a message.
+
+
+def _no_control(v: str) -> str:
+    if not v or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in v):
+        raise ValueError(f"{v[:60]!r} is not allowed; expected a non-empty name without control characters "
+                         "(newline, tab, NUL ...)")
+    return v
+
+
+Key = Annotated[str, AfterValidator(_no_control)]
 
 #: correctionlib input name -> candidate branches, used when the config does not override it.
 #: ``{jet}`` stands for the jet collection.  ``JetPt`` is never read: it is the jet pT at the
@@ -69,13 +82,14 @@ def _as_list(value: Any) -> Any:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: every number is finite (the C++ path prints them as literals).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class JESConfig(_Strict):
     """JES uncertainty sources: each gives the variations ``jes_<source>_up`` and ``jes_<source>_down``."""
 
-    key: str = Field(
+    key: Key = Field(
         description="correctionlib key of a source, with '{source}' where the source name goes, "
         "e.g. 'Summer22_22Sep2023_V3_MC_{source}_AK4PFPuppi'.",
     )
@@ -99,11 +113,11 @@ class JERConfig(_Strict):
     scale factor's ``up``/``down`` values with the same z.
     """
 
-    scale_factor: str = Field(description="correctionlib key of the JER scale factor (inputs JetEta, JetPt, systematic).")
-    resolution: str = Field(description="correctionlib key of the relative pT resolution (inputs JetEta, JetPt, Rho).")
+    scale_factor: Key = Field(description="correctionlib key of the JER scale factor (inputs JetEta, JetPt, systematic).")
+    resolution: Key = Field(description="correctionlib key of the relative pT resolution (inputs JetEta, JetPt, Rho).")
     seed: int = Field(0, ge=0, lt=2**63, description="Seed mixed into every jet's hash (change it for a new draw).")
     min_pt: float = Field(0.01, gt=0, description="Smeared pT never goes below this (GeV), so log(pT) stays finite.")
-    systematics: dict[Literal["nominal", "up", "down"], str] = Field(
+    systematics: dict[Literal["nominal", "up", "down"], Key] = Field(
         default_factory=lambda: {"nominal": "nom", "up": "up", "down": "down"},
         description="Values of the scale factor's 'systematic' input for nominal, up and down.",
     )
@@ -113,7 +127,7 @@ class JetCorrections(_Strict):
     """Corrections of one jet collection; the corrected pT and mass replace ``<collection>_pt/_mass``."""
 
     collection: str = Field("Jet", pattern=_NAME, description="Jet collection (branch prefix).")
-    jec: str | None = Field(None, description="correctionlib key (compound or plain) of the jet energy correction.")
+    jec: Key | None = Field(None, description="correctionlib key (compound or plain) of the jet energy correction.")
     start_from: Literal["raw", "nanoaod"] = Field(
         "raw",
         description="'raw': the JEC multiplies pt * (1 - rawFactor); 'nanoaod': it multiplies the stored pt "
@@ -146,10 +160,10 @@ class WeightConfig(_Strict):
     """
 
     name: str = Field(pattern=_NAME, description="Weight name; the branch/column is 'weight_<name>'.")
-    correction: str = Field(description="correctionlib key.")
+    correction: Key = Field(description="correctionlib key.")
     collection: str | None = Field(None, pattern=_NAME, description="Object collection, or None for an event weight.")
     cuts: list[ObjectCut] = Field(default_factory=list, description="Objects weighted (all if empty).")
-    inputs: dict[str, str | float] = Field(
+    inputs: dict[str, Key | float] = Field(
         default_factory=dict,
         description="correctionlib input -> branch name, or a constant (a number, or a string such as 'nominal').",
     )

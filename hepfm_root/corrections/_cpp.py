@@ -9,14 +9,22 @@ correctionlib C++ API (``correction.h``, made visible by
 operations in the same order as ``_apply.py`` (``fp contract(off)``: no fused
 multiply-add), and the same JER hash (``_random.CPP_SOURCE``).  This module only
 writes text; ``hepfm_root.rdf.define_corrections`` declares and uses it.
+
+Nothing from the config becomes code: branch names (a token in C++) must be
+identifiers, numbers are finite literals, and every other string (correctionlib keys,
+``systematic`` values, string constants, the correction file's path) is written only
+as a string literal by :func:`hepfm_root._cpp_text.cpp_string`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 
+from .._cpp_text import check_identifier, cpp_string
+from ..errors import InvalidConfigError
 from ._bind import Arg, Binding, BoundCorrection
 from ._random import CPP_SOURCE as RANDOM_SOURCE
 
@@ -41,22 +49,40 @@ class CompiledCorrections:
 
 
 def _ident(branch: str) -> str:
-    return f"b_{branch}"
+    return f"b_{check_identifier(branch, 'corrections: branch', InvalidConfigError)}"
+
+
+def _str(text: object) -> str:
+    return f"std::string({cpp_string(str(text))})"
+
+
+def _num(value: object) -> str:
+    """A finite double literal that round-trips (``repr``)."""
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidConfigError(f"corrections: {value!r} is not a number; expected a finite number") from None
+    if not math.isfinite(v):
+        raise InvalidConfigError(f"corrections: {value!r} is not finite; expected a finite number")
+    return repr(v)
 
 
 def _lit(value: object, typ: str) -> str:
     if typ == "string":
-        return f"std::string({json.dumps(str(value))})"
+        return _str(value)
     if typ == "int":
-        return f"int({int(value)})"  # type: ignore[call-overload]
-    return repr(float(value))  # type: ignore[arg-type]
+        v = float(_num(value))
+        if not v.is_integer() or abs(v) >= 2**31:
+            raise InvalidConfigError(f"corrections: {value!r} is not an int (32 bits) for an int input")
+        return f"int({int(v)})"
+    return _num(value)
 
 
 def _arg_expr(a: Arg, i: str, pt: str, syst: str) -> str:
     if a.kind == "pt":
         return f"double({pt})"
     if a.kind == "systematic":
-        return f"std::string({json.dumps(syst)})"
+        return _str(syst)
     if a.kind == "const":
         return _lit(a.value, a.type)
     src = f"{_ident(a.value)}[{i}]" if a.per_object else _ident(a.value)
@@ -89,7 +115,7 @@ def generate(binding: Binding, variations: list[str]) -> CompiledCorrections:
         if id(c) not in corr_names:
             name = f"c{len(corr_names)}"
             corr_names[id(c)] = name
-            getter = f"cset().compound().at({json.dumps(c.key)})" if c.compound else f"cset().at({json.dumps(c.key)})"
+            getter = f"cset().compound().at({cpp_string(c.key)})" if c.compound else f"cset().at({cpp_string(c.key)})"
             refs.append(f"  static const auto {name} = {getter};")
             for a in c.args:
                 if a.kind == "branch":
@@ -99,7 +125,7 @@ def generate(binding: Binding, variations: list[str]) -> CompiledCorrections:
     body: list[str] = []
     all_vars = ["nominal", *[v for v in variations if v != "nominal"]]
     if jets is not None:
-        c = jets.collection
+        c = check_identifier(jets.collection, "corrections: jets.collection", InvalidConfigError)
         use(f"{c}_pt")
         use(f"{c}_mass")
         body += [f"  const std::size_t n = {_ident(c + '_pt')}.size();",
@@ -131,17 +157,17 @@ def generate(binding: Binding, variations: list[str]) -> CompiledCorrections:
                      "    auto smear = [&](const char *syst, double &p, double &m) {",
                      f"      const double sf = {sf}->evaluate({{{sf_args}}});",
                      "      const double f = std::max(1.0 + z * res * std::sqrt(std::max(sf * sf - 1.0, 0.0)), 0.0);",
-                     f"      p = std::max(pt_jec * f, {float(jer.min_pt)!r});",
+                     f"      p = std::max(pt_jec * f, {_num(jer.min_pt)});",
                      "      m = mass_jec * f;",
                      "    };",
-                     f"    double pt_nom, mass_nom; smear({json.dumps(jer.systematics['nominal'])}, pt_nom, mass_nom);"]
+                     f"    double pt_nom, mass_nom; smear({cpp_string(jer.systematics['nominal'])}, pt_nom, mass_nom);"]
         else:
             body += ["    const double pt_nom = pt_jec, mass_nom = mass_jec;"]
         body += ["    out.pt[0][i] = pt_nom; out.mass[0][i] = mass_nom;"]
         for j, v in enumerate(all_vars[1:], start=1):
             if v in ("jer_up", "jer_down"):
                 syst = jets.jer.systematics[v[4:]]  # type: ignore[union-attr]
-                body += [f"    smear({json.dumps(syst)}, out.pt[{j}][i], out.mass[{j}][i]);"]
+                body += [f"    smear({cpp_string(syst)}, out.pt[{j}][i], out.mass[{j}][i]);"]
             else:
                 source, direction = v[4:].rsplit("_", 1)
                 u = binding.jes[source]
@@ -155,7 +181,7 @@ def generate(binding: Binding, variations: list[str]) -> CompiledCorrections:
     weight_cols = []
     for w in cfg.weights:
         bound = binding.weights[w.name]
-        col = f"weight_{w.name}"
+        col = f"weight_{check_identifier(w.name, 'corrections: weights.name', InvalidConfigError)}"
         weight_cols.append(col)
         var = ref(bound)
         if w.collection is None:
@@ -164,7 +190,7 @@ def generate(binding: Binding, variations: list[str]) -> CompiledCorrections:
         per = [a.value for a in bound.args if a.per_object] + [c.branch for c in w.cuts]
         for cut in w.cuts:
             use(cut.branch)
-        cond = " && ".join(f"(static_cast<double>({_ident(c.branch)}[i]) {c.op} {float(c.value)!r})" for c in w.cuts)
+        cond = " && ".join(f"(static_cast<double>({_ident(c.branch)}[i]) {c.op} {_num(c.value)})" for c in w.cuts)
         body += [f"  out.{col} = 1.0;",
                  f"  for (std::size_t i = 0; i < {_ident(per[0])}.size(); ++i) {{",
                  f"    if ({cond or 'true'}) out.{col} *= {_call(bound, var, 'i')};",
@@ -188,7 +214,7 @@ def generate(binding: Binding, variations: list[str]) -> CompiledCorrections:
         RANDOM_SOURCE if jets is not None and jets.jer is not None else "",
         f"namespace {ns} {{",
         "inline const correction::CorrectionSet &cset() {",
-        f"  static const auto cs = correction::CorrectionSet::from_file({json.dumps(str(cfg.path))});",
+        f"  static const auto cs = correction::CorrectionSet::from_file({cpp_string(str(cfg.path))});",
         "  return *cs;",
         "}",
         "struct Out {", *fields, "};",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,7 +182,15 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     try:
         d = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many kinds for a foreign or damaged file
-        raise InvalidInputFileError(f"{p} is not a readable hepfm checkpoint: {err}") from err
+        text = str(err)
+        if "Weights only load failed" in text:  # a pickled object: refuse it, never suggest weights_only=False
+            found = re.search(r"GLOBAL ([\w.]+)", text)
+            what = f" ({found.group(1)})" if found else ""
+            raise InvalidInputFileError(
+                f"{p} is not a hepfm checkpoint: it holds a pickled Python object{what}, not only tensors and plain "
+                "data; checkpoints are loaded with weights_only=True and such a file is refused") from None
+        first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
+        raise InvalidInputFileError(f"{p} is not a readable hepfm checkpoint: {first}") from err
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         got = d.get("format") if isinstance(d, dict) else type(d).__name__
         raise InvalidInputFileError(f"{p} is not a hepfm checkpoint: format {got!r}, expected {FORMAT!r}")

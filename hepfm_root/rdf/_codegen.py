@@ -20,14 +20,22 @@ rule mirrors ``_objects.py`` / ``_constituents.py``:
 ``#pragma clang fp contract(off)`` (in every function body) keeps the JIT from fusing ``a*b + c`` into an
 FMA, which numpy never does: the two paths then perform the same double
 operations.  The parity tests (``tests/integration/test_rdf.py``) hold them together.
+
+Nothing from a spec or an input becomes code: spec names are identifiers (the
+schema's pattern), every branch and type id of the resolution is checked here before
+use, numbers are finite literals, and any other text (the input's description, a
+field's origin) is written only as a string literal by
+:func:`hepfm_root._cpp_text.cpp_string`, comments included.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .._cpp_text import check_identifier, cpp_string
 from ..errors import InvalidSpecError
 from ..spec import Feature, FeatureSpec, Resolution, SourceResolution
 from ..spec._v1 import one_hot_categories
@@ -58,10 +66,9 @@ class Compiled:
 
 
 def _nonfinite_throw(names: str) -> str:
-    return (
-        f'throw std::runtime_error("NonFiniteInputError: NaN or infinite value in one of the branches {names}; '
-        "expected finite numbers (pass on_nonfinite='drop' to drop such objects)\");"
-    )
+    message = (f"NonFiniteInputError: NaN or infinite value in one of the branches {names}; "
+               "expected finite numbers (pass on_nonfinite='drop' to drop such objects)")
+    return f"throw std::runtime_error({cpp_string(message)});"
 
 
 def _by_key_desc(var: str, typ: str) -> str:
@@ -70,15 +77,42 @@ def _by_key_desc(var: str, typ: str) -> str:
 
 
 def _lit(x: float) -> str:
-    """A C++ double literal that parses to exactly ``x`` (``repr`` round-trips)."""
-    r = repr(float(x))
-    if r in ("inf", "-inf", "nan"):
-        return {"inf": "HUGE_VAL", "-inf": "(-HUGE_VAL)", "nan": "NAN"}[r]
+    """A C++ double literal that parses to exactly ``x`` (``repr`` round-trips); finite numbers only.
+
+    Example:
+        >>> _lit(0.1), _lit(3), _lit(1e-300)
+        ('0.1', '3.0', '1e-300')
+    """
+    try:
+        v = float(x)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidSpecError(f"{x!r} is not a number; expected a finite number for the generated C++") from None
+    if not math.isfinite(v):
+        raise InvalidSpecError(f"{x!r} is not finite; expected a finite number for the generated C++")
+    r = repr(v)
     return r if ("." in r or "e" in r) else r + ".0"
 
 
-def _quote(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _check_resolution(res: Resolution) -> None:
+    """Refuse a resolution whose branch names, type ids or defaults could not be emitted safely.
+
+    ``resolve`` only ever produces identifiers (the spec's names joined by ``_``), but a
+    :class:`Resolution` can also be built by hand and passed to ``define_objects``.
+    """
+    sources = [(f"block {b!r}", s) for b, srcs in res.blocks.items() for s in srcs]
+    sources += [("constituents", res.constituents), ("constituent links", res.link)]
+    for what, src in sources:
+        if src is None or src.collection is None:
+            continue
+        check_identifier(src.collection, f"resolution: {what}: collection", InvalidSpecError)
+        if type(src.type_id) is not int:
+            raise InvalidSpecError(f"resolution: {what}: type_id {src.type_id!r} is not an int")
+        for name, fs in src.fields.items():
+            check_identifier(name, f"resolution: {what}: field", InvalidSpecError)
+            if fs.branch is not None:
+                check_identifier(fs.branch, f"resolution: {what}: field {name!r}: branch", InvalidSpecError)
+            else:
+                _lit(fs.default)  # type: ignore[arg-type]
 
 
 def field_expr(name: str, get: Callable[[str], str], type_id: str) -> str:
@@ -212,7 +246,7 @@ def _source_loop(
     else:
         size = f"{args(branched[0][1])}.size()"
     lines = [
-        f"    {{  // source {si}: {src.collection}{' (singleton)' if src.singleton else ''}",
+        f"    {{  // source {si}: {cpp_string(str(src.collection))}{' (singleton)' if src.singleton else ''}",
         "        std::vector<Obj" + str(bi) + "> part;",
         f"        const std::size_t n = {size};",
         "        for (std::size_t i = 0; i < n; ++i) {",
@@ -221,7 +255,7 @@ def _source_loop(
     for f in fields:
         fs = src.fields[f]
         val = f"static_cast<double>({args(fs.branch)}{index})" if fs.branch else _lit(fs.default)  # type: ignore[arg-type]
-        lines.append(f"            o.v[{slot[f]}] = {val};  // {f}: {fs.describe()}")
+        lines.append(f"            o.v[{slot[f]}] = {val};  // {cpp_string(f + ': ' + fs.describe())}")
     if branched:
         finite = " && ".join(f"std::isfinite(o.v[{slot[f]}])" for f, _ in branched)
         lines.append(f"            if (!({finite})) {{")
@@ -263,7 +297,7 @@ def _write_features(
                 assert parent is not None
                 lines.append(f"            const double p = {field_expr(f.field, parent, parent_type)};")
         for expr in feature_exprs(f, get, object_types, parent):
-            lines.append(f"            {out}[{base} + {col}] = static_cast<float>({expr});  // {f.name}")
+            lines.append(f"            {out}[{base} + {col}] = static_cast<float>({expr});  // {cpp_string(f.name)}")
             col += 1
         lines.append("        }")
     return lines
@@ -307,7 +341,7 @@ def _constituents(spec: FeatureSpec, res: Resolution, args: _Args, parent_bi: in
     for f in cfields:
         fs = res.constituents.fields[f]
         val = f"static_cast<double>({args(fs.branch)}[ci])" if fs.branch else _lit(fs.default)  # type: ignore[arg-type]
-        lines.append(f"            cd.v[{cslot[f]}] = {val};  // {f}: {fs.describe()}")
+        lines.append(f"            cd.v[{cslot[f]}] = {val};  // {cpp_string(f + ': ' + fs.describe())}")
     finite = " && ".join(f"std::isfinite(cd.v[{cslot[f]}])" for f, _ in cbranched)
     lines += [f"            return {finite};", "        };"]
     if on_nonfinite == "raise":  # as the awkward path: any candidate, linked or not
@@ -322,10 +356,10 @@ def _constituents(spec: FeatureSpec, res: Resolution, args: _Args, parent_bi: in
         f"            const long long pi = static_cast<long long>({ap}[r]);",
         f"            const long long ci = static_cast<long long>({ac}[r]);",
         "            if (pi >= n_parent) throw std::runtime_error("
-        f"{_quote(f'InvalidInputFileError: branch {link_p!r}: index ')} + std::to_string(pi) + "
+        f"{cpp_string(f'InvalidInputFileError: branch {link_p!r}: index ')} + std::to_string(pi) + "
         f"\" points past the \" + std::to_string(n_parent) + \" parent objects of the event; expected indices below the count\");",
         "            if (ci >= n_cand) throw std::runtime_error("
-        f"{_quote(f'InvalidInputFileError: branch {link_c!r}: index ')} + std::to_string(ci) + "
+        f"{cpp_string(f'InvalidInputFileError: branch {link_c!r}: index ')} + std::to_string(ci) + "
         f"\" points past the \" + std::to_string(n_cand) + \" candidates of the event; expected indices below the count\");",
         "            if (pi < 0 || ci < 0) continue;",
         "            const long long s = slot_of[pi];",
@@ -379,6 +413,7 @@ def generate(spec: FeatureSpec, res: Resolution, on_nonfinite: str = "raise") ->
     """
     if on_nonfinite not in ("raise", "drop"):
         raise InvalidSpecError(f"on_nonfinite={on_nonfinite!r}; expected 'raise' or 'drop'")
+    _check_resolution(res)
     args = _Args()
     body: list[str] = []
     structs: list[str] = []
@@ -388,9 +423,10 @@ def generate(spec: FeatureSpec, res: Resolution, on_nonfinite: str = "raise") ->
         fields = _block_fields(res, block.name)
         structs.append(
             f"struct Obj{bi} {{ double key; int type_id; long long index; double v[{max(len(fields), 1)}]; }};"
-            f"  // block {block.name!r}: {', '.join(fields)}"
+            f"  // block {cpp_string(block.name + ': ' + ', '.join(fields))}"
         )
-        body += [f"    // block {bi}: {block.name!r}", f"    std::vector<Obj{bi}> blk{bi};", f"    long long count{bi} = 0;"]
+        body += [f"    // block {bi}: {cpp_string(block.name)}", f"    std::vector<Obj{bi}> blk{bi};",
+                 f"    long long count{bi} = 0;"]
         present = [(si, s) for si, s in enumerate(res.blocks[block.name]) if s.present]
         for si, src in present:
             body += _source_loop(spec, bi, si, src, fields, args, on_nonfinite)
@@ -425,8 +461,9 @@ def generate(spec: FeatureSpec, res: Resolution, on_nonfinite: str = "raise") ->
     tparams = ", ".join(f"typename T{i}" for i in range(len(branch_args)))
     params = ", ".join(f"const T{i}& {a}" for i, (_, a) in enumerate(branch_args))
     header = [
-        f"// spec {spec.name!r} v{spec.version} (fingerprint {spec.fingerprint()[:16]}) on {res.where}",
-        *(f"// {a} = {b}" for b, a in branch_args),
+        f"// spec {cpp_string(spec.name)} version {cpp_string(spec.version)} (fingerprint {spec.fingerprint()[:16]}) "
+        f"on {cpp_string(res.where)}",
+        *(f"// {a} = {cpp_string(b)}" for b, a in branch_args),
     ]
     source = "\n".join([
         _PRELUDE.format(ns=ns),

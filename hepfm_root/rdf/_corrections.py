@@ -11,6 +11,7 @@ import logging
 import threading
 from typing import Any
 
+from .._cpp_text import check_identifier
 from .._extras import require
 from ..corrections import NOMINAL, Corrector
 from ..corrections._cpp import generate
@@ -66,6 +67,7 @@ def define_corrections(df: Any, corrections: Corrector | Any, variations: list[s
         hists = {v: define_objects(n, "six_object", prefix=f"{v}_").Filter(f"{v}_selected").Count()
                  for v, n in nodes.items()}
     """
+    check_identifier(column, "define_corrections(column=)")
     corr = corrections if isinstance(corrections, Corrector) else Corrector(corrections)
     names = corr.variations(variations)
     binding = corr.bind([str(c) for c in df.GetColumnNames()], where=where)

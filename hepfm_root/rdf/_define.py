@@ -10,6 +10,7 @@ import logging
 import threading
 from typing import Any, Literal
 
+from .._cpp_text import check_identifier
 from ..errors import InvalidSpecError, MissingDependencyError
 from ..spec import FeatureSpec, Resolution, load_spec, resolve
 from ._check import check_column_types
@@ -138,6 +139,7 @@ def define_objects(
             for a whole collection); raised before any event is read.
         BranchTypeError: a branch has the wrong shape (a scalar where the spec needs a
             collection, or the reverse) or is not numeric; raised before any event is read.
+        InvalidArgumentError: ``prefix`` is not an identifier (it becomes part of C++ column names).
 
     Example::
 
@@ -147,6 +149,7 @@ def define_objects(
         df = define_objects(ROOT.RDataFrame(f.Get("Events")), "six_object")
         cols = df.Filter("hepfm_selected").AsNumpy(["event", "hepfm_objects", "hepfm_mask"])
     """
+    check_identifier(prefix, "define_objects(prefix=)")
     spec = load_spec(spec)
     if resolution is None:
         resolution = resolve(spec, [str(c) for c in df.GetColumnNames()], where=where)

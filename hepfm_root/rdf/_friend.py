@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .._cpp_text import check_identifier
 from .._version import __version__
 from ..errors import BranchNotFoundError, EmptyInputError, InvalidArgumentError
 from ..io import NtupleWriter, layout_of, open_events
@@ -76,6 +77,7 @@ def write_score_friend(
         EmptyInputError: the tree has no entries.
         BranchNotFoundError, BranchTypeError: a branch the spec needs is missing or mistyped.
         OutputExistsError: ``output_path`` exists and ``overwrite`` is False.
+        InvalidArgumentError: ``name`` is not an identifier (checked before the model is opened).
 
     Example::
 
@@ -83,6 +85,7 @@ def write_score_friend(
         write_score_friend("nano.root", "exports/six_object_heavy_higgs_vs_ttbar/0.1", "nano.scores.root")
         # C++/PyROOT: events->AddFriend("Events", "nano.scores.root"); events->Draw("score")
     """
+    check_identifier(name, "write_score_friend(name=)")  # a branch users will name in Filter/Draw expressions
     scorer = _scorer(model, backend, device, batch_size)
     path = Path(input_path)
     with open_events(path, tree) as inp:

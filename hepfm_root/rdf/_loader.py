@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._cpp_text import check_identifier
 from ..errors import BranchNotFoundError, InvalidArgumentError, MissingDependencyError
 from ..spec import FeatureSpec, load_spec
 from ._define import _root, define_objects
@@ -75,6 +76,7 @@ def tensor_batches(
             loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(objects), torch.from_numpy(mask)),
                                                      torch.from_numpy(labels))
     """
+    check_identifier(prefix, "tensor_batches(prefix=)")
     spec = load_spec(spec)
     if batch_size < 1:
         raise InvalidArgumentError(f"tensor_batches: batch_size must be >= 1, got {batch_size}")

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .._cpp_text import check_identifier
 from ..errors import BranchNotFoundError, InvalidArgumentError
 from ._define import _root, define_objects
 from ._distributed import guarded, is_distributed, register_tables
@@ -250,6 +251,7 @@ def score_table(df: Any, scorer: Any, *, prefix: str = "hepfm_", step_size: int 
     """
     import uproot
 
+    check_identifier(prefix, "score_table(prefix=)")
     if step_size < 1:
         raise InvalidArgumentError(f"define_score: step_size must be >= 1, got {step_size}")
     columns = [str(c) for c in df.GetColumnNames()]
@@ -379,7 +381,8 @@ def define_score(
         BranchTypeError: a branch the spec needs has the wrong shape or is not numeric;
             raised before any event is read.
         InvalidArgumentError: duplicate (run, luminosityBlock, event) in ``df`` (the join
-            would be ambiguous), or ``name`` already exists.
+            would be ambiguous), ``name`` already exists, or ``name``/``prefix`` is not an
+            identifier (both become C++ column names); checked before the model is opened.
 
     Example::
 
@@ -389,6 +392,8 @@ def define_score(
         df = define_score(ROOT.RDataFrame(f.Get("Events")), "exports/six_object_heavy_higgs_vs_ttbar/0.1")
         h = df.Filter("score > 0.5").Histo1D(("h", "", 20, 0, 1), "score")
     """
+    check_identifier(name, "define_score(name=)")
+    check_identifier(prefix, "define_score(prefix=)")
     if name in [str(c) for c in df.GetColumnNames()]:
         raise InvalidArgumentError(f"define_score: column {name!r} already exists in the dataframe")
     scorer = _scorer(model, backend, device, batch_size)

@@ -28,7 +28,7 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 __all__ = [
     "DERIVED_FIELDS",
@@ -58,6 +58,17 @@ OBJECT_TRANSFORMS = ("value", "log", "log1p", "sin", "cos", "abs", "step", "one_
 RELATIVE_TRANSFORMS = ("delta", "delta_phi", "log_ratio", "delta_r")
 
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+#: one_hot categories are compared as doubles in C++: integers a double holds exactly.
+_EXACT_INT = 2**53
+
+Name = Annotated[str, Field(pattern=_NAME)]
+
+
+def _check_version(v: str) -> str:
+    # numbers only: the version is printed next to generated C++ and into artifacts and messages
+    if not re.fullmatch(r"[0-9]{1,6}(\.[0-9]{1,6}){0,3}", v):
+        raise ValueError(f"version {v[:40]!r} is not allowed; expected 1 to 4 numbers separated by dots, e.g. '1.0'")
+    return v
 
 # ---- what one event may cost (checked when a spec is validated) ------------------------------
 #: Entries per chunk that the streaming readers use by default (``iter_tensors``, skim, training).
@@ -75,7 +86,8 @@ MAX_ROWS = 4096        # rows of the object tensor (sum of the blocks' max_objec
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: every number of a spec is finite (the C++ path prints them as literals).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _as_list(value: Any) -> Any:
@@ -83,7 +95,7 @@ def _as_list(value: Any) -> Any:
 
 
 Candidates = Annotated[
-    list[Annotated[str, Field(pattern=_NAME)]],
+    list[Name],
     BeforeValidator(_as_list),
     Field(min_length=1),
 ]
@@ -115,15 +127,15 @@ class Source(_Strict):
         default=False,
         description="True for one-per-event records such as MET (branches 'MET_pt', no 'nMET').",
     )
-    type: str = Field(description="Object type name; must be listed in the spec's object_types.")
+    type: str = Field(pattern=_NAME, description="Object type name; must be listed in the spec's object_types.")
     cuts: list[Cut] = Field(default_factory=list, max_length=MAX_CUTS,
                             description="All must pass for an object to be kept.")
-    fields: dict[str, Candidates] = Field(
+    fields: dict[Name, Candidates] = Field(
         default_factory=dict,
         description="Logical field -> candidate branch suffixes, first present wins "
         "(e.g. btag: [btagDeepFlavB, btagUParTAK4B]). Unlisted fields map to themselves.",
     )
-    defaults: dict[str, float] = Field(
+    defaults: dict[Name, float] = Field(
         default_factory=dict,
         description="Value used for a logical field this collection lacks (e.g. MET eta = 0).",
     )
@@ -153,7 +165,7 @@ class Block(_Strict):
 class Selection(_Strict):
     """Event selection.  An event is *selected* when every condition holds."""
 
-    min_objects: dict[str, int] = Field(
+    min_objects: dict[Name, int] = Field(
         default_factory=dict,
         description="Block name -> minimum number of objects passing the block's cuts "
         "(counted before truncation to max_objects).",
@@ -183,7 +195,7 @@ class Feature(_Strict):
     )
     field: str | None = Field(default=None, pattern=_NAME, description="Logical field the transform reads.")
     threshold: float | None = Field(default=None, description="For 'step'.")
-    categories: list[int] | None = Field(
+    categories: list[Annotated[int, Field(ge=-_EXACT_INT, le=_EXACT_INT)]] | None = Field(
         default=None, max_length=MAX_CATEGORIES,
         description="For 'one_hot': category values. Omitted with field 'type' = the spec's object types.",
     )
@@ -224,7 +236,7 @@ class Feature(_Strict):
 class Constituents(_Strict):
     """Per-object constituent lists (PFNano ``PFCands`` linked through ``JetPFCands``)."""
 
-    parent: str = Field(description="Block whose objects own the constituents (single jagged source).")
+    parent: str = Field(pattern=_NAME, description="Block whose objects own the constituents (single jagged source).")
     collection: Candidates = Field(default=["PFCands"], description="Constituent collection.")
     link: Candidates = Field(default=["JetPFCands"], description="Link collection: one row per (parent, candidate).")
     link_parent_index: Candidates = Field(
@@ -238,8 +250,8 @@ class Constituents(_Strict):
     sort_by: str = Field(default="pt", pattern=_NAME, description="Logical field to sort by, descending.")
     cuts: list[Cut] = Field(default_factory=list, max_length=MAX_CUTS,
                             description="All must pass for a candidate to be kept.")
-    fields: dict[str, Candidates] = Field(default_factory=dict, description="As in Source.fields.")
-    defaults: dict[str, float] = Field(default_factory=dict, description="As in Source.defaults.")
+    fields: dict[Name, Candidates] = Field(default_factory=dict, description="As in Source.fields.")
+    defaults: dict[Name, float] = Field(default_factory=dict, description="As in Source.defaults.")
     features: list[Feature] = Field(min_length=1, max_length=MAX_FEATURES, description="Per-constituent features.")
 
     def branch_candidates(self, field: str) -> list[str]:
@@ -260,12 +272,15 @@ class FeatureSpec(_Strict):
 
     schema_version: Literal[1] = Field(description="Version of this schema; the loader dispatches on it.")
     name: str = Field(pattern=_NAME, description="Spec name, e.g. 'six_object'.")
-    version: str = Field(default="1.0", description="Version of this spec's content (bump on any change).")
-    description: str = Field(default="", description="What the spec is for.")
-    reference: str = Field(default="", description="Where the choice of objects and features comes from.")
+    version: Annotated[str, AfterValidator(_check_version)] = Field(
+        default="1.0", description="Version of this spec's content, e.g. '1.0' (numbers only; bump on any change)."
+    )
+    description: str = Field(default="", description="What the spec is for (free text; never enters code).")
+    reference: str = Field(default="", description="Where the choice of objects and features comes from "
+                           "(free text; never enters code).")
     dtype: Literal["float32"] = Field(default="float32", description="Tensor dtype.")
     pad_value: float = Field(default=0.0, description="Feature value of padded rows.")
-    object_types: list[Annotated[str, Field(pattern=_NAME)]] = Field(
+    object_types: list[Name] = Field(
         min_length=1, max_length=MAX_OBJECT_TYPES, description="Object type names; a source's type id is its index here."
     )
     blocks: list[Block] = Field(min_length=1, max_length=MAX_BLOCKS, description="Blocks in tensor-row order.")

@@ -16,7 +16,7 @@ PACKAGE = Path(hepfm_root.__file__).parent
 
 #: Layer of each top-level module/package; a module may import only from layers <= its own.
 LAYERS = {
-    "_version": 0, "errors": 0, "_extras": 0,
+    "_version": 0, "errors": 0, "_extras": 0, "_cpp_text": 0,
     "spec": 1, "samples": 1,
     "tensors": 2,
     "io": 3,

@@ -43,7 +43,7 @@ from .._version import __version__
 from ..corrections import NOMINAL, Binding, Corrector
 from ..errors import BranchNotFoundError, EmptyInputError, HepfmError, InvalidArgumentError, OutputError
 from ..infer import Scorer
-from ..io import NtupleWriter, atomic_output, layout_of, open_events
+from ..io import NtupleWriter, atomic_outputs, layout_of, open_events, plan_outputs
 from ..io._ntuple import BranchLayout
 from ..spec import Resolution, resolve
 from ..tensors import tensorize
@@ -85,6 +85,7 @@ class _Input:
     layout: BranchLayout | None = None
     resolutions: list[Resolution] = field(default_factory=list)  # one per model, from the check
     binding: Binding | None = None  # corrections bound to this input, from the check
+    index: int = 0  # position among the job's inputs (its output with friend/per_input)
 
 
 def _kept_branches(names: list[str], patterns: list[str] | None) -> list[str]:
@@ -135,18 +136,33 @@ def _check_input(path: Path, tree: str, opts: SkimOptions, scorers: list[Scorer]
     return item
 
 
-def _plan(inputs: list[_Input], output: Path, opts: SkimOptions) -> list[tuple[Path, list[_Input]]]:
+def _targets(paths: list[Path], output: Path, opts: SkimOptions) -> tuple[list[Path], Path]:
+    """The output file of each input (``friend``/``per_input``; one for all otherwise) and the summary's path.
+
+    Known from the paths alone, so that :func:`~hepfm_root.io.plan_outputs` can check them before anything is read.
+    """
     if opts.friend or opts.per_input:
         if output.suffix == ".root":
-            if len(inputs) != 1:
+            if len(paths) != 1:
                 raise OutputError(f"{output}: with several inputs and --friend/--per-input, -o must be a directory")
-            return [(output, inputs)]
-        output.mkdir(parents=True, exist_ok=True)
-        suffix = ".scores.root" if opts.friend else ".skim.root"
-        names = [i.path.stem for i in inputs]
-        if len(set(names)) != len(names):
+            return [output], Path(f"{output}.summary.json")
+        stems = [p.stem for p in paths]
+        if len(set(stems)) != len(stems):
             raise OutputError("inputs share file names; their outputs would collide in one directory")
-        return [(output / f"{i.path.stem}{suffix}", [i]) for i in inputs]
+        if not output.is_dir():
+            try:
+                output.mkdir(parents=True)
+            except OSError as err:
+                raise OutputError(f"cannot create the output directory {output}: {err.strerror}") from None
+        suffix = ".scores.root" if opts.friend else ".skim.root"
+        return [output / f"{s}{suffix}" for s in stems], output / "summary.json"
+    return [output], Path(f"{output}.summary.json")
+
+
+def _plan(inputs: list[_Input], targets: dict[int, Path], output: Path,
+          opts: SkimOptions) -> list[tuple[Path, list[_Input]]]:
+    if opts.friend or opts.per_input:
+        return [(targets[i.index], [i]) for i in inputs]
     first = inputs[0]
     for other in inputs[1:]:
         if other.layout.branches != first.layout.branches or other.layout.counter_of != first.layout.counter_of:  # type: ignore[union-attr]
@@ -170,6 +186,16 @@ def skim_and_score(
     """
     opts = options or SkimOptions()
     t_start = time.perf_counter()
+    # Output safety first, before any model or input is read: no output is an input, none collide.
+    pairs = [(Path(i[0]), i[1]) if isinstance(i, tuple) else (Path(i), opts.tree) for i in inputs]
+    if not pairs:
+        raise InvalidArgumentError("at least one input file is needed")
+    target_list, summary_path = _targets([p for p, _ in pairs], Path(output), opts)
+    extra_inputs = [m for m in models if not isinstance(m, Scorer)]
+    if isinstance(opts.corrections, (str, os.PathLike)):
+        extra_inputs.append(opts.corrections)
+    plan_outputs([*target_list, summary_path], [p for p, _ in pairs] + extra_inputs, overwrite=opts.overwrite)  # type: ignore[list-item]
+    targets = dict(enumerate(target_list)) if len(target_list) == len(pairs) else {}
     scorers = [m if isinstance(m, Scorer) else Scorer(m, backend=opts.backend, device=opts.device,  # type: ignore[arg-type]
                                                         batch_size=opts.batch_size) for m in models]
     if not scorers:
@@ -193,10 +219,10 @@ def skim_and_score(
     out_names = [b for n in names for b in score_names[n]] + weight_names
 
     good, bad = [], []
-    for item in inputs:
-        path, tree = (Path(item[0]), item[1]) if isinstance(item, tuple) else (Path(item), opts.tree)
+    for index, (path, tree) in enumerate(pairs):
         try:
             checked = _check_input(path, tree, opts, scorers, sel, corrector)
+            checked.index = index
         except HepfmError as err:
             if not opts.skip_bad_files:
                 raise
@@ -212,35 +238,35 @@ def skim_and_score(
 
     stats = {"read": 0, "selected": 0, "written": 0, "seconds_read": 0.0, "seconds_tensorize": 0.0,
              "seconds_inference": 0.0, "seconds_write": 0.0}
-    outputs = []
-    for out_path, items in _plan(good, Path(output), opts):
-        layout = items[0].layout
-        assert layout is not None
-        strings = {"hepfm_skim": json.dumps({"models": [s.describe() for s in scorers], "branches": out_names,
-                                             "selection": opts.selection, "inputs": [str(i.path) for i in items],
-                                             "corrections": _describe(corrector, variations),
-                                             "hepfm_root_version": __version__}, sort_keys=True)}
-        with NtupleWriter(out_path, layout, tree=opts.tree, overwrite=opts.overwrite,
-                          extra_flat={n: np.float32 for n in out_names}, strings=strings) as writer:
-            for item in items:
-                _stream(item, scorers, names, sel, layout, writer, opts, stats, progress, corrector, variations)
-        outputs.append(str(out_path))
+    plan = _plan(good, targets, Path(output), opts)
+    outputs = [str(out_path) for out_path, _ in plan]
+    # The outputs and their summary are one unit: all are placed, or (error, signal) none.
+    with atomic_outputs([*(p for p, _ in plan), summary_path], overwrite=opts.overwrite) as tmps:
+        for (_, items), tmp in zip(plan, tmps, strict=False):
+            layout = items[0].layout
+            assert layout is not None
+            strings = {"hepfm_skim": json.dumps({"models": [s.describe() for s in scorers], "branches": out_names,
+                                                 "selection": opts.selection, "inputs": [str(i.path) for i in items],
+                                                 "corrections": _describe(corrector, variations),
+                                                 "hepfm_root_version": __version__}, sort_keys=True)}
+            with NtupleWriter(tmp, layout, tree=opts.tree, atomic=False,
+                              extra_flat={n: np.float32 for n in out_names}, strings=strings) as writer:
+                for item in items:
+                    _stream(item, scorers, names, sel, layout, writer, opts, stats, progress, corrector, variations)
 
-    elapsed = time.perf_counter() - t_start
-    summary = {
-        "outputs": outputs, "inputs": [str(i.path) for i in good], "bad_files": bad,
-        "events_read": stats["read"], "events_selected": stats["selected"], "events_written": stats["written"],
-        "seconds": elapsed, "events_per_second": stats["read"] / elapsed if elapsed > 0 else None,
-        "seconds_inference": stats["seconds_inference"],
-        "inference_share": stats["seconds_inference"] / elapsed if elapsed > 0 else None,
-        "seconds_by_step": {k[8:]: v for k, v in stats.items() if k.startswith("seconds_")},
-        "models": [{**s.describe(), "branch": n} for s, n in zip(scorers, names, strict=True)],
-        "selection": opts.selection, "friend": opts.friend, "hepfm_root_version": __version__,
-        "corrections": _describe(corrector, variations), "branches": out_names,
-    }
-    summary_path = Path(outputs[0]).parent / "summary.json" if len(outputs) > 1 else Path(outputs[0] + ".summary.json")
-    with atomic_output(summary_path, overwrite=True) as tmp:
-        tmp.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        elapsed = time.perf_counter() - t_start
+        summary = {
+            "outputs": outputs, "inputs": [str(i.path) for i in good], "bad_files": bad,
+            "events_read": stats["read"], "events_selected": stats["selected"], "events_written": stats["written"],
+            "seconds": elapsed, "events_per_second": stats["read"] / elapsed if elapsed > 0 else None,
+            "seconds_inference": stats["seconds_inference"],
+            "inference_share": stats["seconds_inference"] / elapsed if elapsed > 0 else None,
+            "seconds_by_step": {k[8:]: v for k, v in stats.items() if k.startswith("seconds_")},
+            "models": [{**s.describe(), "branch": n} for s, n in zip(scorers, names, strict=True)],
+            "selection": opts.selection, "friend": opts.friend, "hepfm_root_version": __version__,
+            "corrections": _describe(corrector, variations), "branches": out_names,
+        }
+        tmps[-1].write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     summary["summary_path"] = str(summary_path)
     return summary
 

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 #: The file every folder output carries, so that a later ``--overwrite`` knows the folder is hepfm's.
 MARKER = ".hepfm-output.json"
 #: Files an export folder held before the marker existed (such a folder may still be replaced).
-_LEGACY_EXPORT = {"model.onnx", "spec.json", "README.md"}
+_LEGACY_EXPORT = {"model.onnx", "spec.json", "README.md", "model.pt", "model.card.json"}
 #: errno values that mean "the file system refused the bytes", not "a bug".
 _NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
 #: errno values of file systems without hard links (placement falls back to an exclusive create).
@@ -168,14 +168,22 @@ def _check_target(final: Path, overwrite: bool, *, folder: bool = False) -> None
 
 
 def _check_ours(folder: Path) -> None:
+    """A folder may be replaced only if hepfm wrote it and nobody has added a file since."""
     names = set(os.listdir(folder))
+    listed: set[str] | None = None
     if MARKER in names:
+        try:
+            listed = set(json.loads((folder / MARKER).read_text())["files"])
+        except (OSError, ValueError, KeyError, TypeError):
+            listed = None
+    elif "model.onnx" in names and names <= _LEGACY_EXPORT:  # an export written before the marker
         return
-    if names and names <= _LEGACY_EXPORT and "model.onnx" in names:  # an export written before the marker
+    extra = sorted(names - {MARKER} - (listed or set()))
+    if listed is not None and not extra:
         return
-    shown = ", ".join(sorted(names)[:3]) + (" …" if len(names) > 3 else "")
-    raise ForeignOutputError(f"refusing to replace {folder}: it is not a hepfm output folder (no {MARKER}; holds "
-                             f"{shown or 'nothing'}); remove it yourself or choose another -o")
+    why = f"no readable {MARKER}" if listed is None else f"it holds files hepfm did not write ({', '.join(extra[:3])})"
+    raise ForeignOutputError(f"refusing to replace {folder}: not a hepfm output folder ({why}); "
+                             "remove it yourself or choose another -o")
 
 
 def plan_outputs(outputs: Iterable[str | os.PathLike], inputs: Iterable[str | os.PathLike] = (), *,
@@ -333,7 +341,8 @@ def atomic_folder(path: str | os.PathLike, *, overwrite: bool = False, kind: str
     """Yield a temporary folder beside ``path``; put it at ``path`` on success, with hepfm's marker file.
 
     An existing ``path`` is replaced only with ``overwrite`` and only if it is a hepfm
-    output folder (it carries :data:`MARKER`); the old folder is renamed aside, the new
+    output folder: it carries :data:`MARKER`, which lists the files written, and holds no
+    other file (one a user added is never deleted); the old folder is renamed aside, the new
     one renamed in, then the old one — and nothing else — is removed.
 
     Example:
@@ -355,7 +364,8 @@ def atomic_folder(path: str | os.PathLike, *, overwrite: bool = False, kind: str
     old: Path | None = None
     try:
         yield tmp
-        (tmp / MARKER).write_text(json.dumps({"written_by": "hepfm_root", "kind": kind,
+        files = sorted(n for n in os.listdir(tmp) if n != MARKER)
+        (tmp / MARKER).write_text(json.dumps({"written_by": "hepfm_root", "kind": kind, "files": files,
                                               "hepfm_root_version": __version__}, sort_keys=True) + "\n")
         os.chmod(tmp, 0o777 & ~_umask())
         if overwrite and os.path.lexists(final):

@@ -289,7 +289,14 @@ def atomic_outputs(paths: Sequence[str | os.PathLike], *, overwrite: bool = Fals
             backup = None
             if len(finals) > 1 and overwrite and os.path.isfile(f):
                 backup = _temp_path(f, "old")
-                os.link(f, backup)  # the old content, to put back if a later file of the unit fails
+                try:
+                    os.link(f, backup)  # the old content, to put back if a later file of the unit fails
+                except OSError as err:
+                    if err.errno not in _NO_LINK:
+                        raise
+                    log.warning("no hard links on the file system of %s: if a later file of its unit fails, the "
+                                "previous %s cannot be put back", f, f.name)
+                    backup = None
             placed.append((f, backup))
             try:
                 _place(tmp, f, overwrite)

@@ -34,8 +34,13 @@ __all__ = [
     "ModelSpecMismatchError",
     "MissingDependencyError",
     "NonFiniteInputError",
+    "ForeignOutputError",
+    "OutputCollisionError",
     "OutputError",
     "OutputExistsError",
+    "OutputIsInputError",
+    "OutputNotRegularError",
+    "OutputWriteError",
     "ParityError",
     "SpecNotFoundError",
     "TreeNotFoundError",
@@ -100,6 +105,28 @@ class OutputError(HepfmError, OSError):
 
 class OutputExistsError(OutputError, FileExistsError):
     """An output file exists and overwriting was not asked for."""
+
+
+# --- output safety (issue 15): every refusal below is an OutputError, so the CLI exits 5 ---
+class OutputIsInputError(OutputError):
+    """An output is the same file as an input (after resolving links and relative paths)."""
+
+
+class OutputCollisionError(OutputError):
+    """Two outputs of one command would be the same file."""
+
+
+class OutputNotRegularError(OutputError):
+    """An output target exists and is not a regular file (a directory, device, fifo …), or not a folder."""
+
+
+class ForeignOutputError(OutputError):
+    """A folder output would replace a folder that is not one of hepfm's own outputs."""
+
+
+class OutputWriteError(OutputError):
+    """The file system refused the write: disk full, quota, file-size limit, read-only."""
+# --- end output safety ---
 
 
 class BranchNotFoundError(HepfmError, KeyError):

@@ -15,16 +15,16 @@ input entry, in entry order, for ``TTree::AddFriend``.  Uses only the public API
 temporary name that is renamed at the end).
 
 Exit codes: 0 success, 2 bad arguments, 3 bad input (missing/mistyped branch, empty tree,
-unreadable file), 4 output problem.
+unreadable file), 4 output problem (exists, is an input, not a regular file, disk full), 128+N killed by
+signal N (SIGTERM, SIGINT, SIGHUP; the temporary is removed).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -47,41 +47,39 @@ def main(argv: list[str] | None = None) -> int:
     import ROOT
 
     from hepfm_root.errors import HepfmError, InvalidArgumentError, OutputError
-    from hepfm_root.io import open_events
+    from hepfm_root.io import Terminated, atomic_output, open_events, plan_outputs, terminate_on_signals
     from hepfm_root.rdf import define_score, write_score_friend
 
     if args.imt:
         ROOT.EnableImplicitMT(args.imt)
     t0 = time.perf_counter()
+    stack = contextlib.ExitStack()
     try:
+        stack.enter_context(terminate_on_signals())  # SIGTERM/SIGHUP: clean up the temporary, exit 128+signal
         if args.friend:
             if args.keep:
                 raise InvalidArgumentError("--keep cannot be used with --friend (a friend holds only the score)")
             write_score_friend(args.input, args.model, args.output, args.name, tree=args.tree,
                                step_size=args.step_size, overwrite=args.overwrite)
         else:
+            plan_outputs([args.output], [args.input, args.model], overwrite=args.overwrite)  # not an input, not a device
             with open_events(args.input, args.tree) as inp:  # whole file, tree present, entries > 0
                 if inp.num_entries == 0:
                     from hepfm_root.errors import EmptyInputError
 
                     raise EmptyInputError(f"{inp.where} has 0 entries; expected events to score")
                 where = inp.where
-            if args.output.exists() and not args.overwrite:
-                raise OutputError(f"{args.output} exists; pass --overwrite to replace it")
             df = ROOT.RDataFrame(args.tree, str(args.input))
             missing = [c for c in args.keep if c not in [str(n) for n in df.GetColumnNames()]]
             if missing:
                 raise InvalidArgumentError(f"--keep {missing[0]!r} is not a column of {where}")
             scored = define_score(df, args.model, args.name, step_size=args.step_size)
             cols = ["run", "luminosityBlock", "event", args.name, *args.keep]
-            fd, tmp = tempfile.mkstemp(prefix=f".{args.output.name}.", suffix=".part", dir=args.output.parent or ".")
-            os.close(fd)
-            try:
-                scored.Snapshot(args.tree, tmp, cols)
-                os.replace(tmp, args.output)
-            finally:
-                if os.path.exists(tmp):
-                    os.remove(tmp)
+            with atomic_output(args.output, overwrite=args.overwrite) as tmp:
+                scored.Snapshot(args.tree, str(tmp), cols)
+    except Terminated as err:
+        print(f"error: {err}; no output was left under its final name", file=sys.stderr)
+        return err.exit_code
     except InvalidArgumentError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -91,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     except HepfmError as err:
         print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
         return 3
+    finally:
+        stack.close()
     logging.info("wrote %s in %.1f s", args.output, time.perf_counter() - t0)
     return 0
 

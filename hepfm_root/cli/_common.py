@@ -33,6 +33,7 @@ from ..errors import (
     TreeNotFoundError,
     UnknownProcessError,
 )
+from ..io._signals import Terminated, terminate_on_signals
 
 __all__ = ["EXIT", "progress", "run_command", "stderr"]
 
@@ -88,14 +89,16 @@ def run_command(func: F) -> F:
         ctx = click.get_current_context()
         verbose = (ctx.find_root().obj or {}).get("verbose", 0)
         try:
-            return func(*args, **kwargs)
+            with terminate_on_signals():  # SIGTERM/SIGHUP/SIGINT unwind through the atomic-output cleanups
+                return func(*args, **kwargs)
         except click.exceptions.Exit:
             raise
         except click.ClickException:
             raise
-        except KeyboardInterrupt:
-            click.echo("hepfm: interrupted; no output was left under its final name", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as err:  # Terminated (a signal) or a plain Ctrl-C
+            code = err.exit_code if isinstance(err, Terminated) else 130
+            click.echo(f"hepfm: {err or 'interrupted'}; no output was left under its final name", err=True)
+            sys.exit(code)
         except Exception as err:  # noqa: BLE001 - the CLI boundary: everything becomes an exit code
             if verbose:
                 stderr.print_exception()

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import click
 
+from ..io import plan_outputs
 from ._common import run_command
+
+#: The files ``hepfm evaluate`` writes into its output folder.
+EVALUATE_FILES = ("metrics.json", *(f"{stem}.{ext}" for stem in ("roc", "sic", "scores") for ext in ("png", "pdf")))
 
 
 @click.command("evaluate")
@@ -48,6 +52,9 @@ def evaluate_cmd(inputs: tuple[str, ...], signal: tuple[str, ...], background: t
         raise click.UsageError("INPUTS need --label (the label branch); or give --signal/--background files")
     if not inputs and not (signal and background):
         raise click.UsageError("need --signal and --background files (or INPUTS with --label)")
+    # metrics.json and the plots replace their previous versions in OUTPUT, but never an input or a non-file.
+    plan_outputs([Path(output) / n for n in EVALUATE_FILES] if Path(output).is_dir() else [],
+                 [*inputs, *signal, *background, *([model] if model else [])], overwrite=True)
     data = load_scores(files=inputs, signal=signal, background=background, score=score, label=label,
                        signal_value=signal_value, tree=tree, model=model)
     result = evaluate_scores(data.scores, data.labels, output, n_bootstrap=n_bootstrap, seed=seed,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
-from ..io import TensorFileWriter, iter_tensors, open_events
+from ..io import TensorFileWriter, iter_tensors, open_events, plan_outputs
 from ..spec import load_spec, resolve
 from ._common import Timer, progress, run_command
 
@@ -30,6 +32,7 @@ def tensorize_cmd(
 
     The output is written under a temporary name and renamed when complete.
     """
+    plan_outputs([output], [*inputs, *([spec_name] if os.path.exists(spec_name) else [])], overwrite=overwrite)  # first
     spec = load_spec(spec_name)
     total = 0
     for path in inputs:  # open and resolve every input first: a bad file fails before any work

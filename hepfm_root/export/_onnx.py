@@ -14,8 +14,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
-import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,9 +27,10 @@ import torch
 from torch import nn
 
 from .._version import __version__
-from ..errors import InvalidInputFileError, OutputExistsError, ParityError
+from ..errors import InvalidInputFileError, ParityError
 from ..infer import KEYS, model_inputs_for
 from ..infer._metadata import ONNX_FORMAT
+from ..io import atomic_folder, plan_outputs
 from ..models import Checkpoint, load_checkpoint, model_inputs
 from ._card import model_card
 from ._parity import DEFAULT_TOLERANCE, ParityReport, run_parity
@@ -104,27 +103,6 @@ def _quiet_exporter() -> Iterator[None]:
             lg.setLevel(lvl)
 
 
-@contextlib.contextmanager
-def _atomic_folder(final: Path, overwrite: bool) -> Iterator[Path]:
-    if final.exists() and not overwrite:
-        raise OutputExistsError(f"{final} exists; pass overwrite (--overwrite) to replace it")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
-    try:
-        yield tmp
-        os.chmod(tmp, 0o755)
-        if final.exists():
-            old = final.with_name(f".{final.name}.old")
-            os.replace(final, old)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def _example_for_export(ck: Checkpoint, names: tuple[str, ...]) -> dict[str, np.ndarray]:
     ex = ck.example
     missing = [n for n in names if n not in ex]
@@ -163,6 +141,10 @@ def export_model(
         raise ValueError(f"opset must be >= 17, got {opset}")
     folder = Path(folder)
     source = None
+    # Before anything is read: the folder is not the checkpoint and holds no input; an existing one is hepfm's.
+    if str(folder.parent) and not folder.parent.is_dir():
+        folder.parent.mkdir(parents=True, exist_ok=True)  # exports/NAME/VERSION: NAME may be new
+    plan_outputs([], [] if isinstance(checkpoint, Checkpoint) else [checkpoint], folders=[folder], overwrite=overwrite)
     if not isinstance(checkpoint, Checkpoint):
         source = Path(checkpoint)
         checkpoint = load_checkpoint(source)
@@ -180,7 +162,7 @@ def export_model(
     example = _example_for_export(ck, names)
     dynamic_objects = spec.n_objects >= 2
 
-    with _atomic_folder(folder, overwrite) as tmp:
+    with atomic_folder(folder, overwrite=overwrite, kind="export") as tmp:
         onnx_path = tmp / "model.onnx"
         sample = {k: torch.from_numpy(v[: max(2, min(4, len(v)))]) for k, v in example.items()}
         if len(sample["objects"]) < 2:  # the exporter specialises a batch of 1; give it two rows

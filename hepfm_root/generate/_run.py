@@ -24,8 +24,7 @@ import awkward as ak
 import numpy as np
 
 from .._version import __version__
-from ..errors import OutputExistsError
-from ..io import BranchLayout, NtupleWriter
+from ..io import BranchLayout, NtupleWriter, plan_outputs
 from ._config import EmulationConfig
 from ._emulate import Collection, emulate
 from ._processes import COMMON_SETTINGS, get_process
@@ -194,8 +193,7 @@ def generate(
         "emulation": cfg.model_dump(mode="json"),
     }
     start = time.perf_counter()
-    if os.path.exists(output) and not overwrite:  # before any event is generated
-        raise OutputExistsError(f"{output} exists; pass overwrite (--overwrite) to replace it")
+    plan_outputs([output], overwrite=overwrite)  # before any event: not a device, a folder, or an existing file
     with contextlib.ExitStack() as stack:
         writer = None
         for scalars, collections in _ordered(tasks, min(jobs, len(tasks))):

@@ -94,11 +94,12 @@ class NtupleWriter:
 
     def __init__(self, path: str | os.PathLike, layout: BranchLayout, *, tree: str = "Events",
                  overwrite: bool = False, extra_flat: dict[str, Any] | None = None,
-                 strings: dict[str, str] | None = None) -> None:
+                 strings: dict[str, str] | None = None, atomic: bool = True) -> None:
         self.path = Path(path)
         self.layout = layout
         self.tree_name = tree
         self.overwrite = overwrite
+        self.atomic = atomic
         self.extra_flat = dict(extra_flat or {})  # name -> numpy dtype of added flat branches (scores)
         self.strings = dict(strings or {})        # TObjStrings written beside the tree at close
         self.n_written = 0
@@ -111,7 +112,8 @@ class NtupleWriter:
         self._counters = {self._group_key[c]: c for c in groups}
 
     def __enter__(self) -> NtupleWriter:
-        tmp = self._stack.enter_context(atomic_output(self.path, overwrite=self.overwrite))
+        # ``atomic=False``: ``path`` is already a temporary of the caller's unit (atomic_outputs).
+        tmp = self._stack.enter_context(atomic_output(self.path, overwrite=self.overwrite)) if self.atomic else self.path
         self._file = self._stack.enter_context(uproot.recreate(tmp))
         return self
 

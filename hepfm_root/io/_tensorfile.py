@@ -36,7 +36,7 @@ from .._version import __version__
 from ..errors import HepfmError, InvalidInputFileError
 from ..spec import FeatureSpec, spec_from_dict
 from ..tensors import Tensors
-from ._atomic import atomic_output
+from ._atomic import atomic_output, plan_outputs
 from ._open import _first_line, check_root_file
 
 __all__ = ["TensorFileWriter", "read_tensors"]
@@ -56,12 +56,13 @@ class TensorFileWriter:
 
     def __init__(
         self, path: str | os.PathLike, spec: FeatureSpec, *, inputs: list[str] | None = None,
-        overwrite: bool = False, meta: dict[str, Any] | None = None,
+        overwrite: bool = False, meta: dict[str, Any] | None = None, atomic: bool = True,
     ) -> None:
         self.path = Path(path)
         self.spec = spec
         self.inputs = list(inputs or [])
         self.overwrite = overwrite
+        self.atomic = atomic
         self.meta = dict(meta or {})
         self.n_written = 0
         self._stack = contextlib.ExitStack()
@@ -69,7 +70,10 @@ class TensorFileWriter:
         self._tree_made = False
 
     def __enter__(self) -> TensorFileWriter:
-        tmp = self._stack.enter_context(atomic_output(self.path, overwrite=self.overwrite))
+        if self.atomic:
+            plan_outputs([self.path], self.inputs, overwrite=self.overwrite)  # never write over an input
+        # ``atomic=False``: ``path`` is already a temporary of the caller's unit (atomic_outputs).
+        tmp = self._stack.enter_context(atomic_output(self.path, overwrite=self.overwrite)) if self.atomic else self.path
         self._file = self._stack.enter_context(uproot.recreate(tmp))
         return self
 

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from torch import nn
 
 from .._version import __version__
 from ..errors import InvalidInputFileError, ModelSpecMismatchError
-from ..io import atomic_output
+from ..io import atomic_outputs, plan_outputs
 from ..spec import FeatureSpec, spec_from_dict
 from ._registry import build_model
 
@@ -143,11 +144,21 @@ class Checkpoint:
             "task": self.task,
         }
         card = json.dumps(self.card(), indent=1, sort_keys=True, default=str)
-        with atomic_output(path, overwrite=overwrite) as tmp, \
-                atomic_output(card_path(path), overwrite=overwrite) as tmp_card:
+        # The weights and their card are one unit: both are placed, or neither.
+        with atomic_outputs([path, card_path(path)], overwrite=overwrite) as (tmp, tmp_card):
             torch.save(payload, tmp)
             Path(tmp_card).write_text(card + "\n")
         return Path(path)
+
+
+def plan_save(path: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (), *, overwrite: bool = False) -> None:
+    """Check, before a training job reads anything, that the checkpoint and its card may be written.
+
+    Raises an :class:`~hepfm_root.errors.OutputError` subclass when either is an input
+    (training data, a starting checkpoint, a config), they collide, or a target is not a
+    regular file or exists without ``overwrite``.
+    """
+    plan_outputs([path, card_path(path)], inputs, overwrite=overwrite)
 
 
 def card_path(path: str | os.PathLike) -> Path:

@@ -22,7 +22,7 @@ import numpy as np
 from .._cpp_text import check_identifier
 from .._version import __version__
 from ..errors import BranchNotFoundError, EmptyInputError, InvalidArgumentError
-from ..io import NtupleWriter, layout_of, open_events
+from ..io import NtupleWriter, layout_of, open_events, plan_outputs
 from ..spec import resolve
 from ._define import _root
 from ._score import KEYS, _scorer, score_table
@@ -86,6 +86,9 @@ def write_score_friend(
         # C++/PyROOT: events->AddFriend("Events", "nano.scores.root"); events->Draw("score")
     """
     check_identifier(name, "write_score_friend(name=)")  # a branch users will name in Filter/Draw expressions
+    # Before anything is read: the friend is neither the input nor the model, and not a device or folder.
+    plan_outputs([output_path], [input_path, *([model] if isinstance(model, (str, os.PathLike)) else [])],
+                 overwrite=overwrite)
     scorer = _scorer(model, backend, device, batch_size)
     path = Path(input_path)
     with open_events(path, tree) as inp:

@@ -21,11 +21,11 @@ ImplicitMT is not stable between event loops.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import os
 import secrets
-import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -278,7 +278,7 @@ def score_table(df: Any, scorer: Any, *, prefix: str = "hepfm_", step_size: int 
                         acc.append(v)
                     scores.append(s)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove_scratch(tmp)
 
     def cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
         return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
@@ -314,6 +314,22 @@ def _scorer(model: Any, backend: str, device: str, batch_size: int | None) -> An
             )
         return model
     return Scorer(model, backend=backend, device=device, batch_size=batch_size)  # type: ignore[arg-type]
+
+
+def _remove_scratch(tmp: str) -> None:
+    """Remove the scratch folder of one scoring pass: only the ROOT files its Snapshot wrote, then the folder.
+
+    Anything else found there is not ours: it is left (with the folder) and logged, never deleted.
+    """
+    for path in glob.glob(os.path.join(glob.escape(tmp), "*.root")):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    try:
+        os.rmdir(tmp)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        log.warning("left the scratch folder %s: it holds files this job did not write", tmp)
 
 
 def define_score(

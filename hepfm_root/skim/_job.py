@@ -52,7 +52,7 @@ from ..errors import (
     OutputError,
 )
 from ..infer import Scorer
-from ..io import NtupleWriter, atomic_output, layout_of, open_events
+from ..io import NtupleWriter, atomic_outputs, layout_of, open_events, plan_outputs
 from ..io._ntuple import BranchLayout
 from ..spec import Resolution, resolve
 from ..tensors import tensorize
@@ -94,6 +94,7 @@ class _Input:
     layout: BranchLayout | None = None
     resolutions: list[Resolution] = field(default_factory=list)  # one per model, from the check
     binding: Binding | None = None  # corrections bound to this input, from the check
+    index: int = 0  # position among the job's inputs (its output with friend/per_input)
 
 
 def _kept_branches(names: list[str], patterns: list[str] | None) -> list[str]:
@@ -144,18 +145,33 @@ def _check_input(path: Path, tree: str, opts: SkimOptions, scorers: list[Scorer]
     return item
 
 
-def _plan(inputs: list[_Input], output: Path, opts: SkimOptions) -> list[tuple[Path, list[_Input]]]:
+def _targets(paths: list[Path], output: Path, opts: SkimOptions) -> tuple[list[Path], Path]:
+    """The output file of each input (``friend``/``per_input``; one for all otherwise) and the summary's path.
+
+    Known from the paths alone, so that :func:`~hepfm_root.io.plan_outputs` can check them before anything is read.
+    """
     if opts.friend or opts.per_input:
         if output.suffix == ".root":
-            if len(inputs) != 1:
+            if len(paths) != 1:
                 raise OutputError(f"{output}: with several inputs and --friend/--per-input, -o must be a directory")
-            return [(output, inputs)]
-        output.mkdir(parents=True, exist_ok=True)
-        suffix = ".scores.root" if opts.friend else ".skim.root"
-        names = [i.path.stem for i in inputs]
-        if len(set(names)) != len(names):
+            return [output], Path(f"{output}.summary.json")
+        stems = [p.stem for p in paths]
+        if len(set(stems)) != len(stems):
             raise OutputError("inputs share file names; their outputs would collide in one directory")
-        return [(output / f"{i.path.stem}{suffix}", [i]) for i in inputs]
+        if not output.is_dir():
+            try:
+                output.mkdir(parents=True)
+            except OSError as err:
+                raise OutputError(f"cannot create the output directory {output}: {err.strerror}") from None
+        suffix = ".scores.root" if opts.friend else ".skim.root"
+        return [output / f"{s}{suffix}" for s in stems], output / "summary.json"
+    return [output], Path(f"{output}.summary.json")
+
+
+def _plan(inputs: list[_Input], targets: dict[int, Path], output: Path,
+          opts: SkimOptions) -> list[tuple[Path, list[_Input]]]:
+    if opts.friend or opts.per_input:
+        return [(targets[i.index], [i]) for i in inputs]
     first = inputs[0]
     for other in inputs[1:]:
         if other.layout.branches != first.layout.branches or other.layout.counter_of != first.layout.counter_of:  # type: ignore[union-attr]
@@ -179,6 +195,16 @@ def skim_and_score(
     """
     opts = options or SkimOptions()
     t_start = time.perf_counter()
+    # Output safety first, before any model or input is read: no output is an input, none collide.
+    pairs = [(Path(i[0]), i[1]) if isinstance(i, tuple) else (Path(i), opts.tree) for i in inputs]
+    if not pairs:
+        raise InvalidArgumentError("at least one input file is needed")
+    target_list, summary_path = _targets([p for p, _ in pairs], Path(output), opts)
+    extra_inputs = [m for m in models if not isinstance(m, Scorer)]
+    if isinstance(opts.corrections, (str, os.PathLike)):
+        extra_inputs.append(opts.corrections)
+    plan_outputs([*target_list, summary_path], [p for p, _ in pairs] + extra_inputs, overwrite=opts.overwrite)  # type: ignore[list-item]
+    targets = dict(enumerate(target_list)) if len(target_list) == len(pairs) else {}
     scorers = [m if isinstance(m, Scorer) else Scorer(m, backend=opts.backend, device=opts.device,  # type: ignore[arg-type]
                                                         batch_size=opts.batch_size) for m in models]
     if not scorers:
@@ -202,10 +228,10 @@ def skim_and_score(
     out_names = [b for n in names for b in score_names[n]] + weight_names
 
     good, bad = [], []
-    for item in inputs:
-        path, tree = (Path(item[0]), item[1]) if isinstance(item, tuple) else (Path(item), opts.tree)
+    for index, (path, tree) in enumerate(pairs):
         try:
             checked = _check_input(path, tree, opts, scorers, sel, corrector)
+            checked.index = index
         except HepfmError as err:
             if not opts.skip_bad_files:
                 raise
@@ -221,30 +247,33 @@ def skim_and_score(
 
     stats = {"read": 0, "selected": 0, "written": 0, "seconds_read": 0.0, "seconds_tensorize": 0.0,
              "seconds_inference": 0.0, "seconds_write": 0.0}
+    plan = _plan(good, targets, Path(output), opts)
     outputs = []
-    for out_path, items in _plan(good, Path(output), opts):
-        written = _write_output(out_path, items, scorers, names, out_names, sel, opts, stats, progress,
-                                corrector, variations, good, bad)
-        if written:
-            outputs.append(str(out_path))
-    if not outputs:
-        raise EmptyInputError(f"no usable input among {len(inputs)} file(s): " + "; ".join(b["error"] for b in bad))
+    # The outputs and their summary are one unit: all are placed, or (error, signal) none.  An output
+    # whose every input turned out bad while it was read is dropped from the unit (its temporary removed).
+    with atomic_outputs([*(p for p, _ in plan), summary_path], overwrite=opts.overwrite) as tmps:
+        for (out_path, items), tmp in zip(plan, tmps, strict=False):
+            if _write_output(tmp, out_path, items, scorers, names, out_names, sel, opts, stats, progress,
+                             corrector, variations, good, bad):
+                outputs.append(str(out_path))
+            else:
+                tmp.unlink()
+        if not outputs:
+            raise EmptyInputError(f"no usable input among {len(inputs)} file(s): " + "; ".join(b["error"] for b in bad))
 
-    elapsed = time.perf_counter() - t_start
-    summary = {
-        "outputs": outputs, "inputs": [str(i.path) for i in good], "bad_files": bad,
-        "events_read": stats["read"], "events_selected": stats["selected"], "events_written": stats["written"],
-        "seconds": elapsed, "events_per_second": stats["read"] / elapsed if elapsed > 0 else None,
-        "seconds_inference": stats["seconds_inference"],
-        "inference_share": stats["seconds_inference"] / elapsed if elapsed > 0 else None,
-        "seconds_by_step": {k[8:]: v for k, v in stats.items() if k.startswith("seconds_")},
-        "models": [{**s.describe(), "branch": n} for s, n in zip(scorers, names, strict=True)],
-        "selection": opts.selection, "friend": opts.friend, "hepfm_root_version": __version__,
-        "corrections": _describe(corrector, variations), "branches": out_names,
-    }
-    summary_path = Path(outputs[0]).parent / "summary.json" if len(outputs) > 1 else Path(outputs[0] + ".summary.json")
-    with atomic_output(summary_path, overwrite=True) as tmp:
-        tmp.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        elapsed = time.perf_counter() - t_start
+        summary = {
+            "outputs": outputs, "inputs": [str(i.path) for i in good], "bad_files": bad,
+            "events_read": stats["read"], "events_selected": stats["selected"], "events_written": stats["written"],
+            "seconds": elapsed, "events_per_second": stats["read"] / elapsed if elapsed > 0 else None,
+            "seconds_inference": stats["seconds_inference"],
+            "inference_share": stats["seconds_inference"] / elapsed if elapsed > 0 else None,
+            "seconds_by_step": {k[8:]: v for k, v in stats.items() if k.startswith("seconds_")},
+            "models": [{**s.describe(), "branch": n} for s, n in zip(scorers, names, strict=True)],
+            "selection": opts.selection, "friend": opts.friend, "hepfm_root_version": __version__,
+            "corrections": _describe(corrector, variations), "branches": out_names,
+        }
+        tmps[-1].write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     summary["summary_path"] = str(summary_path)
     return summary
 
@@ -253,15 +282,15 @@ def skim_and_score(
 _BAD_FILE = (InvalidInputFileError, NonFiniteInputError, BranchTypeError, BranchNotFoundError, EmptyInputError)
 
 
-def _write_output(out_path: Path, items: list[_Input], scorers: list[Scorer], names: list[str],
+def _write_output(tmp: Path, out_path: Path, items: list[_Input], scorers: list[Scorer], names: list[str],
                   out_names: list[str], sel: Selection | None, opts: SkimOptions, stats: dict[str, Any],
                   progress: Callable[[int], None] | None, corrector: Corrector | None, variations: list[str],
                   good: list[_Input], bad: list[dict[str, str]]) -> bool:
-    """Write one output from ``items``; False when no input of it was usable.
+    """Write one output (``out_path``, at its temporary ``tmp``) from ``items``; False when no input of it was usable.
 
     A file found bad *while it is read* (a damaged basket past the first chunk) must not leave
-    its earlier chunks in the output.  With ``skip_bad_files`` the output is therefore abandoned
-    (its temporary file removed, nothing renamed) and written again from the remaining inputs.
+    its earlier chunks in the output.  With ``skip_bad_files`` the output is therefore written again,
+    from the start of its temporary, from the remaining inputs.
     Good files cost nothing extra; each bad-mid-read file costs one more pass over the inputs
     before it in the same output (one pass over nothing with ``--per-input``/``--friend``).
     """
@@ -276,7 +305,7 @@ def _write_output(out_path: Path, items: list[_Input], scorers: list[Scorer], na
         attempt = dict(stats)
         current: _Input | None = None
         try:
-            with NtupleWriter(out_path, layout, tree=opts.tree, overwrite=opts.overwrite,
+            with NtupleWriter(tmp, layout, tree=opts.tree, atomic=False,
                               extra_flat={n: np.float32 for n in out_names}, strings=strings) as writer:
                 for current in items:
                     _stream(current, scorers, names, sel, layout, writer, opts, attempt, progress, corrector,

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ..models import SIZES, Checkpoint, build_model, model_config
+from ..models._checkpoint import plan_save
 from ..spec import FeatureSpec, load_spec
 from ._data import load_events
 from ._loop import TrainConfig, config_dict, fit
@@ -39,6 +40,7 @@ def train_classifier(
 ) -> tuple[Checkpoint, dict[str, Any]]:
     """Train an object transformer from scratch on labelled files; save the checkpoint."""
     config = config or TrainConfig()
+    plan_save(output, [f for fs in files_by_label.values() for f in fs], overwrite=overwrite)  # before any read
     spec = load_spec(spec)
     labels = list(files_by_label)
     if len(labels) < 2:

@@ -39,6 +39,7 @@ from ..models import (
     model_inputs,
     with_new_head,
 )
+from ..models._checkpoint import plan_save
 from ..spec import FeatureSpec, load_spec
 from ..tensors import image_scales, jet_images
 from ._augment import Augmentation
@@ -100,11 +101,20 @@ def fit_image_scales(architecture: str, data: EventData, options: dict[str, Any]
     return {**options, "scales": image_scales(imgs[sub.mask])}
 
 
+def _files(sources: Any) -> list[Path]:
+    """The files of a ``data`` section (a list, or class -> files), for the output-safety check."""
+    if isinstance(sources, dict):
+        return [Path(f) for fs in sources.values() for f in fs]
+    return [Path(f) for f in sources]
+
+
 def pretrain(cfg: PretrainConfig, *, base: str | os.PathLike = ".", overwrite: bool = False,
              on_epoch: EpochCallback | None = None) -> tuple[Checkpoint, dict[str, Any]]:
     """Pretrain a backbone as configured; save the checkpoint and its card."""
-    spec = load_spec(cfg.spec)
+    out = Path(base) / cfg.output if not Path(cfg.output).is_absolute() else Path(cfg.output)
     sources = cfg.data.resolved(Path(base))
+    plan_save(out, _files(sources), overwrite=overwrite)  # before any read: the checkpoint is no input
+    spec = load_spec(cfg.spec)
     task: Task
     if cfg.task == "masked_type":
         task = MaskedType(mask_probability=cfg.mask_probability)
@@ -151,7 +161,7 @@ def pretrain(cfg: PretrainConfig, *, base: str | os.PathLike = ".", overwrite: b
                                task="classification" if cfg.task == "multiclass" else cfg.task)
     if cfg.task == "multiclass":
         ck.meta["pretraining"]["note"] = "multiclass pretraining: the head classifies the pretraining processes"
-    ck.save(Path(base) / cfg.output if not Path(cfg.output).is_absolute() else cfg.output, overwrite=overwrite)
+    ck.save(out, overwrite=overwrite)
     return ck, metrics
 
 
@@ -251,10 +261,12 @@ def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: b
              on_epoch: EpochCallback | None = None) -> tuple[Checkpoint, dict[str, Any]]:
     """Finetune (or train from scratch) an event classifier as configured; save checkpoint + card."""
     base = Path(base)
+    out = base / cfg.output if not Path(cfg.output).is_absolute() else Path(cfg.output)
+    start = None if not cfg.checkpoint else Path(cfg.checkpoint) if Path(cfg.checkpoint).is_absolute() else base / cfg.checkpoint
+    plan_save(out, [*_files(cfg.data.resolved(base)), *([start] if start else [])], overwrite=overwrite)  # before any read
     backbone = None
-    if cfg.checkpoint:
-        cp = Path(cfg.checkpoint)
-        backbone = load_checkpoint(cp if cp.is_absolute() else base / cp)
+    if start is not None:
+        backbone = load_checkpoint(start)
     elif cfg.strategy != "scratch":
         raise ValueError(f"strategy {cfg.strategy!r} needs a pretrained checkpoint (--from)")
     spec: FeatureSpec = load_spec(cfg.spec) if cfg.spec else (backbone.spec if backbone else None)  # type: ignore[assignment]
@@ -309,5 +321,5 @@ def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: b
     saved_arch = "jet_event_model" if event_head is not None else (backbone.architecture if backbone else arch)
     ck = Checkpoint.from_model(model, saved_arch, spec, labels,
                                score_label=score_label, example=_example(data, tcfg.seed), meta=meta)
-    ck.save(base / cfg.output if not Path(cfg.output).is_absolute() else cfg.output, overwrite=overwrite)
+    ck.save(out, overwrite=overwrite)
     return ck, metrics

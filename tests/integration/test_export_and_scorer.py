@@ -19,6 +19,7 @@ from hepfm_root.cli import EXIT, cli
 from hepfm_root.errors import BranchNotFoundError, InvalidInputFileError, ModelSpecMismatchError, ParityError
 from hepfm_root.export import export_model, read_card_header
 from hepfm_root.infer import KEYS, SESSIONS_CREATED, Scorer
+from hepfm_root.io import MARKER
 from hepfm_root.models import Checkpoint, ObjectTransformer
 
 
@@ -49,7 +50,8 @@ def exported(checkpoint, tmp_path_factory):
 
 def test_export_writes_self_describing_artifacts(exported, checkpoint):
     folder = exported.folder
-    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "model.card.json", "model.onnx", "model.pt", "spec.json"]
+    names = sorted(p.name for p in folder.iterdir() if p.name != MARKER)  # MARKER: hepfm's own folder (overwrite)
+    assert names == ["README.md", "model.card.json", "model.onnx", "model.pt", "spec.json"]
     proto = onnx.load(str(folder / "model.onnx"))
     assert max(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")) >= 17
     meta = {p.key: p.value for p in proto.metadata_props}

@@ -28,7 +28,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import InvalidConfigError
+from ..errors import InvalidConfigError, validation_summary
 
 __all__ = [
     "BTagConfig",
@@ -316,8 +316,11 @@ class EmulationConfig(_Frozen):
             return cls.model_validate(data)
         except FileNotFoundError as err:
             raise InvalidConfigError(f"emulation config {os.fspath(path)!r} does not exist") from err
-        except (ValidationError, yaml.YAMLError) as err:
-            raise InvalidConfigError(f"invalid emulation config {os.fspath(path)!r}: {err}") from err
+        except ValidationError as err:
+            raise InvalidConfigError(f"invalid emulation config {os.fspath(path)!r}: {validation_summary(err)}") from err
+        except (OSError, yaml.YAMLError) as err:  # a folder, unreadable, not YAML
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise InvalidConfigError(f"cannot read emulation config {os.fspath(path)!r}: {first}") from err
 
     def to_yaml(self) -> str:
         """The full config as YAML (every field, defaults included)."""

@@ -28,6 +28,10 @@ from .errors import SampleFetchError, SampleNotFoundError, closest
 
 __all__ = ["COFFEA_SDIST", "SampleFetchError", "cache_dir", "fetch_samples", "list_samples", "sample_path"]
 
+
+def __dir__() -> list[str]:
+    return __all__
+
 log = logging.getLogger(__name__)
 
 #: The source distribution whose ``tests/samples`` we use (pinned: file contents must not drift).

@@ -44,7 +44,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def one_line(text: str) -> str:
-    """The first non-empty line of ``text`` (third-party messages can run over many lines).
+    r"""The first non-empty line of ``text`` (third-party messages can run over many lines).
 
     Example:
         >>> one_line("bad value\n  at line 3\n")

@@ -142,7 +142,9 @@ class _OneLineUsageError(click.ClickException):
         if self.exit_code == EXIT["internal"]:
             self.exit_code = EXIT["usage"]
         ctx = getattr(err, "ctx", None)
-        self.hint = f" (see {ctx.command_path} -h)" if ctx is not None else ""
+        # ``hepfm``, also when click was started under another name (``python -m``, a test runner).
+        path = " ".join(["hepfm", *ctx.command_path.split()[1:]]) if ctx is not None else ""
+        self.hint = f" (see {path} -h)" if path else ""
 
     def show(self, file: Any = None) -> None:
         click.echo(f"hepfm: error: {self.message}{self.hint}", err=True)
@@ -177,10 +179,26 @@ class _Rate(ProgressColumn):
         return Text("" if speed is None else f"{speed:,.0f} events/s", style="cyan")
 
 
+class _Count(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        # ``total`` is None until the inputs are opened (and stays None if that fails).
+        total = "?" if task.total is None else f"{task.total:,.0f}"
+        return Text(f"{task.completed:,.0f}/{total} events")
+
+
+class _Progress(Progress):
+    """A progress bar that vanishes when the job fails, so that the error stays the one line on stderr."""
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self.live.transient = True  # a terminal erases the bar; a file or pipe never gets it
+        super().__exit__(exc_type, exc, tb)
+
+
 def progress(quiet: bool) -> Progress:
-    """A progress bar on stderr that shows events/s (disabled with ``quiet``)."""
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} events"),
+    """A progress bar on stderr that shows events/s (disabled with ``quiet``; gone if the job fails)."""
+    return _Progress(
+        TextColumn("{task.description}"), BarColumn(), _Count(),
         _Rate(), TimeElapsedColumn(), console=stderr, disable=quiet, transient=False,
     )
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..errors import InvalidConfigError, UnknownProcessError
+from ..errors import InvalidArgumentError, UnknownProcessError
 
 __all__ = ["COMMON_SETTINGS", "PROCESSES", "UNAVAILABLE", "Process", "get_process"]
 
@@ -73,7 +73,7 @@ class Process:
         unknown = sorted(set(values) - set(self.parameters))
         if unknown:
             known = ", ".join(self.parameters) or "none"
-            raise InvalidConfigError(f"process {self.name!r} has no parameter {unknown[0]!r} (its parameters: {known})")
+            raise InvalidArgumentError(f"process {self.name!r} has no parameter {unknown[0]!r} (its parameters: {known})")
         return {**self.parameters, **{k: float(v) for k, v in values.items()}}
 
     def settings_for(self, values: Mapping[str, float] | None = None) -> list[tuple[float, list[str]]]:

@@ -24,7 +24,7 @@ import awkward as ak
 import numpy as np
 
 from .._version import __version__
-from ..errors import InvalidArgumentError, OutputExistsError
+from ..errors import InvalidArgumentError, OutputError, OutputExistsError
 from ..io import BranchLayout, NtupleWriter
 from ._config import EmulationConfig
 from ._emulate import Collection, emulate
@@ -197,6 +197,9 @@ def generate(
     start = time.perf_counter()
     if os.path.exists(output) and not overwrite:  # before any event is generated
         raise OutputExistsError(f"{output} exists; pass overwrite (--overwrite) to replace it")
+    parent = os.path.dirname(os.fspath(output)) or "."
+    if not os.path.isdir(parent):  # also before any event: the writer opens only with the first block
+        raise OutputError(f"cannot write {output}: {parent} is not a directory")
     with contextlib.ExitStack() as stack:
         writer = None
         for scalars, collections in _ordered(tasks, min(jobs, len(tasks))):

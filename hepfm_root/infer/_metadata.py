@@ -104,6 +104,11 @@ class ModelInfo:
             )
         except KeyError as err:
             raise InvalidInputFileError(f"{where}: hepfm metadata lacks {err.args[0]!r}") from None
+        except json.JSONDecodeError as err:  # the file names its key; the JSON error says where in the value
+            key = next((k for k in ("spec", "labels", "inputs", "outputs") if not _is_json(meta.get(KEYS[k], ""))), "?")
+            raise InvalidInputFileError(f"{where}: hepfm metadata {KEYS.get(key, key)!r} is not valid JSON ({err})") from None
+        except (TypeError, AttributeError) as err:  # valid JSON of the wrong shape (a number where a list belongs)
+            raise InvalidInputFileError(f"{where}: hepfm metadata has the wrong shape ({err})") from None
         info.check_self_consistent(where)
         return info
 
@@ -140,3 +145,11 @@ class ModelInfo:
                 f"(fingerprint {self.spec.fingerprint()[:12]}), but the tensors were built with spec "
                 f"{got.name!r} v{got.version} (fingerprint {got.fingerprint()[:12]})"
             )
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return True

@@ -31,7 +31,7 @@ from ..errors import (
     InvalidConfigError,
     ModelSpecMismatchError,
 )
-from ..io import iter_tensors, open_events, read_tensors
+from ..io import check_root_file, iter_tensors, open_events, read_tensors
 from ..models import check_spec_matches
 from ..spec import FeatureSpec, load_spec
 from ._jet_truth import JET_TRUTH_BRANCHES, jet_truth_labels
@@ -137,6 +137,7 @@ class EventData:
 
 
 def _is_tensor_file(path: Path) -> bool:
+    check_root_file(path)  # missing, empty, not ROOT, truncated: named before uproot's own errors
     with uproot.open(path) as f:
         return "hepfm_spec" in f
 

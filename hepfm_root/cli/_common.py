@@ -160,6 +160,9 @@ class OneLineGroup(click.Group):
             raise
         except click.ClickException as err:
             raise _OneLineUsageError(err) from err
+        except BrokenPipeError:  # `hepfm -h | true`
+            quiet_broken_pipe()
+            sys.exit(BROKEN_PIPE)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

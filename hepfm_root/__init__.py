@@ -1,6 +1,6 @@
 """hepfm_root: pretrained event classifiers inside ROOT and coffea analysis jobs.
 
-The public API is small and pinned (see ``tests/unit/test_public_api.py``):
+The public API is small and pinned (see ``tests/unit/test_architecture.py::test_public_api_is_pinned``):
 
 Example:
     >>> import hepfm_root

@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = [
+    "BackendUnavailableError",
+    "BlockNotFoundError",
     "BranchNotFoundError",
     "BranchTypeError",
     "CollectionNotFoundError",
@@ -27,6 +30,7 @@ __all__ = [
     "EmptyInputError",
     "HepfmError",
     "GenerationError",
+    "GeneratorSettingError",
     "InvalidArgumentError",
     "InvalidConfigError",
     "InvalidInputFileError",
@@ -42,10 +46,13 @@ __all__ = [
     "OutputNotRegularError",
     "OutputWriteError",
     "ParityError",
+    "SampleFetchError",
+    "SampleNotFoundError",
     "SpecNotFoundError",
     "TreeNotFoundError",
     "UnknownProcessError",
     "closest",
+    "validation_summary",
 ]
 
 
@@ -63,13 +70,46 @@ def closest(name: str, choices: Iterable[str], n: int = 1) -> list[str]:
     return difflib.get_close_matches(name, list(choices), n=n, cutoff=0.5)
 
 
+def validation_summary(err: Any) -> str:
+    """One line naming every field a pydantic ``ValidationError`` refused (``loc: message; ...``).
+
+    Example:
+        >>> import pydantic
+        >>> class M(pydantic.BaseModel):
+        ...     n: int
+        >>> try:
+        ...     M(n="x")
+        ... except pydantic.ValidationError as e:
+        ...     print(validation_summary(e))
+        n: Input should be a valid integer, unable to parse string as an integer
+    """
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "<top>"
+        parts.append(f"{loc}: {' '.join(str(e['msg']).split())}")
+    return "; ".join(parts)
+
+
 def _did_you_mean(name: str, available: Iterable[str]) -> str:
     near = closest(name, available)
     return f"; did you mean {near[0]!r}?" if near else ""
 
 
 class HepfmError(Exception):
-    """Base class of every error raised on purpose by hepfm_root."""
+    """Base class of every error raised on purpose by hepfm_root.
+
+    Each member carries the exit code of ``hepfm`` on the class (``exit_code``): 2 usage or
+    arguments, 3 bad input file or data, 4 bad spec, model, config or environment, 5 output
+    problems, 6 parity refused.  1 means a bug in hepfm_root; only members that report an
+    internal failure keep it (a new class that forgets its code exits 1, and a unit test says so).
+
+    Example:
+        >>> from hepfm_root.errors import OutputExistsError, ParityError
+        >>> OutputExistsError.exit_code, ParityError.exit_code
+        (5, 6)
+    """
+
+    exit_code = 1
 
     def __str__(self) -> str:  # KeyError would otherwise repr() the message
         return str(self.args[0]) if self.args else ""
@@ -78,29 +118,49 @@ class HepfmError(Exception):
 class InvalidArgumentError(HepfmError, ValueError):
     """Arguments of a job contradict each other or the inputs (e.g. a score branch name clash)."""
 
+    exit_code = 2
+
 
 class InvalidSpecError(HepfmError, ValueError):
     """A feature spec is malformed: unknown key, bad value, inconsistent references."""
+
+    exit_code = 4
+
+
+class BlockNotFoundError(HepfmError, KeyError):
+    """A block name is not in the spec (the message lists the blocks it has)."""
+
+    exit_code = 4
 
 
 class SpecNotFoundError(HepfmError, FileNotFoundError):
     """A spec name or path names neither a built-in spec nor a readable file."""
 
+    exit_code = 4
+
 
 class InvalidInputFileError(HepfmError, OSError):
     """An input file is not ROOT, is truncated, or cannot be read."""
+
+    exit_code = 3
 
 
 class TreeNotFoundError(HepfmError, KeyError):
     """The requested tree (or RNTuple) is not in the file."""
 
+    exit_code = 3
+
 
 class EmptyInputError(HepfmError, ValueError):
     """An input holds no events where events are required."""
 
+    exit_code = 3
+
 
 class OutputError(HepfmError, OSError):
     """An output cannot be written (missing or read-only directory …)."""
+
+    exit_code = 5
 
 
 class OutputExistsError(OutputError, FileExistsError):
@@ -139,6 +199,8 @@ class BranchNotFoundError(HepfmError, KeyError):
         available: names that do exist, used for a "did you mean" hint.
     """
 
+    exit_code = 3
+
     def __init__(
         self,
         name: str,
@@ -173,6 +235,8 @@ class CorrectionNotFoundError(HepfmError, KeyError):
         correction 'Total_AK4' not in jerc.json.gz (has: Total_AK4PFPuppi); did you mean 'Total_AK4PFPuppi'?
     """
 
+    exit_code = 4
+
     def __init__(self, name: str, *, where: str, available: Iterable[str]) -> None:
         avail = sorted(available)
         super().__init__(f"correction {name!r} not in {where} (has: {', '.join(avail)}){_did_you_mean(name, avail)}")
@@ -183,21 +247,31 @@ class CorrectionNotFoundError(HepfmError, KeyError):
 class BranchTypeError(HepfmError, TypeError):
     """A branch exists but its type is not what the spec needs (e.g. a scalar where a collection is expected)."""
 
+    exit_code = 3
+
 
 class NonFiniteInputError(HepfmError, ValueError):
     """A branch used to build tensors holds NaN or infinite values."""
+
+    exit_code = 3
 
 
 class ModelSpecMismatchError(HepfmError, ValueError):
     """A model is asked to score tensors built with another spec, or its artifact is inconsistent."""
 
+    exit_code = 4
+
 
 class ParityError(HepfmError, ValueError):
     """An exported model disagrees with its torch original beyond the tolerance."""
 
+    exit_code = 6
+
 
 class InvalidConfigError(HepfmError, ValueError):
     """A configuration file (e.g. the detector-emulation config) is missing or malformed."""
+
+    exit_code = 4
 
 
 class UnknownProcessError(HepfmError, KeyError):
@@ -208,6 +282,8 @@ class UnknownProcessError(HepfmError, KeyError):
         unknown process 'tbar' (known: ttbar, ttH); did you mean 'ttbar'?
     """
 
+    exit_code = 2
+
     def __init__(self, name: str, *, available: Iterable[str], reason: str = "") -> None:
         avail = list(available)
         why = f": {reason}" if reason else ""
@@ -216,8 +292,36 @@ class UnknownProcessError(HepfmError, KeyError):
 
 
 class MissingDependencyError(HepfmError, ImportError):
-    """An optional dependency is not installed; the message says which extra brings it."""
+    """An optional dependency is not installed (the environment): the message says which extra brings it."""
+
+    exit_code = 4
 
 
 class GenerationError(HepfmError, RuntimeError):
-    """The event generator failed (bad Pythia setting, initialisation or too many failed events)."""
+    """The event generator failed on its own settings (initialisation, too few events): a bug, exit 1."""
+
+    exit_code = 1
+
+
+class GeneratorSettingError(GenerationError, InvalidArgumentError):
+    """Pythia refused a setting the user gave (``--pythia-setting``) or failed to initialise with it."""
+
+    exit_code = 2
+
+
+class BackendUnavailableError(HepfmError, RuntimeError):
+    """The requested backend or device cannot be used in this environment."""
+
+    exit_code = 4
+
+
+class SampleNotFoundError(HepfmError, FileNotFoundError):
+    """A sample name is not in the downloaded sample archive (the message names the nearest one)."""
+
+    exit_code = 2
+
+
+class SampleFetchError(HepfmError, OSError):
+    """The sample archive could not be downloaded or unpacked."""
+
+    exit_code = 3

@@ -24,19 +24,19 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from .errors import HepfmError, closest
+from .errors import SampleFetchError, SampleNotFoundError, closest
 
 __all__ = ["COFFEA_SDIST", "SampleFetchError", "cache_dir", "fetch_samples", "list_samples", "sample_path"]
+
+
+def __dir__() -> list[str]:
+    return __all__
 
 log = logging.getLogger(__name__)
 
 #: The source distribution whose ``tests/samples`` we use (pinned: file contents must not drift).
 COFFEA_SDIST = "coffea==2026.9.0"
 _DIRNAME = "coffea-2026.9.0-samples"
-
-
-class SampleFetchError(HepfmError, OSError):
-    """The sample archive could not be downloaded or unpacked."""
 
 
 def cache_dir() -> Path:
@@ -96,7 +96,7 @@ def sample_path(name: str) -> Path:
     """Path of one sample file, e.g. ``"nano_tt_v12.root"`` or ``"pfnano.root"``.
 
     Raises:
-        FileNotFoundError: the archive has no such file (with the nearest name).
+        SampleNotFoundError: the archive has no such file (with the nearest name).
     """
     folder = fetch_samples()
     path = folder / name
@@ -104,6 +104,6 @@ def sample_path(name: str) -> Path:
         names = [p.name for p in folder.iterdir()]
         near = closest(name, names)
         hint = f"; did you mean {near[0]!r}?" if near else ""
-        raise FileNotFoundError(f"no sample {name!r} in {folder}{hint}")
+        raise SampleNotFoundError(f"no sample {name!r} in {folder}{hint}")
     return path
 

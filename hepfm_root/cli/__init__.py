@@ -1,8 +1,10 @@
 """The ``hepfm`` command line: one entry point, one module per command group.
 
-Exit codes: 0 success, 1 internal error, 2 bad arguments, 3 bad input file,
-4 invalid spec or model/spec mismatch, 5 output exists or cannot be written, 6 export
-refused by the parity check.
+Exit codes: 0 success, 1 internal error (a bug in hepfm_root), 2 bad arguments, 3 bad input file,
+4 invalid spec, model or config (or a missing optional dependency), 5 output exists or cannot be
+written, 6 export refused by the parity check; 141 when the reader of stdout goes away
+(``hepfm inspect M | head``), quietly.  Each error is one line on stderr; ``hepfm -v`` adds the
+traceback.  The code of an error is its class's ``exit_code`` (:mod:`hepfm_root.errors`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
-from ._common import EXIT, setup_logging
+from ._common import EXIT, OneLineGroup, setup_logging
 from ._demo import demo_cmd
 from ._evaluate import evaluate_cmd, learning_curve_cmd
 from ._export import export_cmd, inspect_cmd
@@ -25,7 +27,7 @@ from ._train import train_cmd
 __all__ = ["EXIT", "cli", "main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hepfm")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug); tracebacks on errors.")
 @click.option("--log-quiet", is_flag=True, help="Only errors in the log.")
@@ -54,3 +56,7 @@ cli.add_command(demo_cmd)
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="hepfm")
+
+
+def __dir__() -> list[str]:
+    return __all__

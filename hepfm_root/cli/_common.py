@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -14,74 +16,96 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from ..errors import (
-    BranchNotFoundError,
-    CorrectionNotFoundError,
-    EmptyInputError,
-    GenerationError,
-    HepfmError,
-    InvalidArgumentError,
-    InvalidConfigError,
-    InvalidInputFileError,
-    InvalidSpecError,
-    ModelSpecMismatchError,
-    NonFiniteInputError,
-    OutputError,
-    OutputExistsError,
-    ParityError,
-    SpecNotFoundError,
-    TreeNotFoundError,
-    UnknownProcessError,
-)
+from ..errors import HepfmError
 from ..io._signals import Terminated, terminate_on_signals
 
-__all__ = ["EXIT", "progress", "run_command", "stderr"]
+__all__ = ["EXIT", "one_line", "progress", "run_command", "stderr"]
 
-#: Exit codes of ``hepfm`` (documented in the README).
+#: The exit codes of ``hepfm``, as documentation (README, ``hepfm -h``): the code of an error is
+#: read from its class (``HepfmError.exit_code``), never from this table.
 EXIT = {
     "ok": 0,
     "internal": 1,      # a bug: please report it with --verbose output
-    "usage": 2,         # bad arguments (click's own convention)
+    "usage": 2,         # bad arguments (click's own convention), unknown process, bad --selection or --set
     "bad_input": 3,     # missing/non-ROOT/truncated file, missing tree or branch, NaN/inf
-    "spec": 4,          # invalid spec, or a model/spec mismatch
-    "output": 5,        # output exists (no --overwrite) or cannot be written
+    "spec": 4,          # invalid spec, model or config, a model/spec mismatch, a missing optional dependency
+    "output": 5,        # output exists (no --overwrite) or cannot be written (read-only, disk full)
     "parity": 6,        # export refused: ONNX Runtime and torch disagree beyond the tolerance
 }
 
-_CODES: list[tuple[type[BaseException], int]] = [
-    (OutputExistsError, EXIT["output"]),
-    (OutputError, EXIT["output"]),
-    (InvalidSpecError, EXIT["spec"]),
-    (SpecNotFoundError, EXIT["spec"]),
-    (ModelSpecMismatchError, EXIT["spec"]),
-    (ParityError, EXIT["parity"]),
-    (InvalidInputFileError, EXIT["bad_input"]),
-    (TreeNotFoundError, EXIT["bad_input"]),
-    (BranchNotFoundError, EXIT["bad_input"]),
-    (EmptyInputError, EXIT["bad_input"]),
-    (NonFiniteInputError, EXIT["bad_input"]),
-    (UnknownProcessError, EXIT["usage"]),
-    (InvalidArgumentError, EXIT["usage"]),
-    (InvalidConfigError, EXIT["spec"]),
-    (CorrectionNotFoundError, EXIT["spec"]),  # a config names a key its correction file lacks
-    (GenerationError, EXIT["internal"]),
-]
+#: ``hepfm inspect M | head`` closes the pipe early; like a C program killed by SIGPIPE we exit 128+13.
+BROKEN_PIPE = 141
+
+#: errno values of an OSError that the environment causes on an output (a full disk, a quota, a
+#: read-only file system, no permission): they exit 5, not 1.
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
 
 stderr = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def one_line(text: str) -> str:
+    r"""The first non-empty line of ``text`` (third-party messages can run over many lines).
+
+    Example:
+        >>> one_line("bad value\n  at line 3\n")
+        'bad value (more with hepfm -v)'
+        >>> one_line("short")
+        'short'
+    """
+    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    return lines[0] if len(lines) == 1 else f"{lines[0]} (more with hepfm -v)"
+
+
+def _environment_code(err: BaseException) -> int | None:
+    """5 for an OSError the environment causes on an output (disk full, quota, read-only, no permission);
+    3 when the path it names is an existing file we may not read (an input); None otherwise."""
+    if not isinstance(err, OSError) or err.errno not in _OUTPUT_ERRNOS:
+        return None
+    name = os.fsdecode(err.filename) if isinstance(err.filename, (str, bytes, os.PathLike)) else ""
+    if err.errno in (errno.EACCES, errno.EPERM) and name and os.path.isfile(name) and not os.access(name, os.R_OK):
+        return EXIT["bad_input"]
+    return EXIT["output"]
+
+
 def exit_code(err: BaseException) -> int:
-    for cls, code in _CODES:
-        if isinstance(err, cls):
-            return code
-    return EXIT["bad_input"] if isinstance(err, HepfmError) else EXIT["internal"]
+    """The exit code of ``err``: its class's ``exit_code`` for the family, 5/3 for the environment, else 1."""
+    if isinstance(err, HepfmError):
+        return int(type(err).exit_code)
+    return _environment_code(err) or EXIT["internal"]
+
+
+def error_line(err: BaseException) -> str:
+    """The one line ``hepfm`` prints for ``err`` (no newline inside it)."""
+    name = type(err).__name__
+    if isinstance(err, HepfmError):
+        return f"hepfm: error: {name}: {one_line(str(err)) or name}"
+    env = _environment_code(err)
+    if env is not None:
+        assert isinstance(err, OSError)
+        where = f" {os.fsdecode(err.filename)}" if err.filename else ""
+        verb = "write" if env == EXIT["output"] else "read"
+        return f"hepfm: error: cannot {verb}{where}: {err.strerror or one_line(str(err))}"
+    return (f"hepfm: internal error: {name}: {one_line(str(err)) or name} "
+            "(a bug in hepfm_root: please report it with the output of hepfm -v)")
+
+
+def quiet_broken_pipe() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush cannot complain again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout has no descriptor (captured by a test runner)
+        pass
 
 
 def run_command(func: F) -> F:
-    """Turn library errors into a one-line message and a meaningful exit code.
+    """Turn library errors into a one-line message and the exit code its class carries.
 
-    The full traceback is shown only with ``hepfm --verbose``.
+    The full traceback and the whole message are shown only with ``hepfm --verbose``.
     """
 
     @functools.wraps(func)
@@ -99,14 +123,60 @@ def run_command(func: F) -> F:
             code = err.exit_code if isinstance(err, Terminated) else 130
             click.echo(f"hepfm: {err or 'interrupted'}; no output was left under its final name", err=True)
             sys.exit(code)
+        except BrokenPipeError:
+            quiet_broken_pipe()
+            sys.exit(BROKEN_PIPE)
         except Exception as err:  # noqa: BLE001 - the CLI boundary: everything becomes an exit code
             if verbose:
                 stderr.print_exception()
-            name = type(err).__name__
-            click.echo(f"hepfm: error: {name}: {err}", err=True)
+            click.echo(error_line(err), err=True)
             sys.exit(exit_code(err))
 
     return wrapper  # type: ignore[return-value]
+
+
+class _OneLineUsageError(click.ClickException):
+    """A click usage error shown on one line, with the command's ``-h`` as the hint."""
+
+    def __init__(self, err: click.ClickException) -> None:
+        super().__init__(one_line(err.format_message()))
+        # click.FileError (an unreadable click.File argument) is bad input, not "1 = a bug".
+        self.exit_code = EXIT["bad_input"] if isinstance(err, click.FileError) else err.exit_code
+        if self.exit_code == EXIT["internal"]:
+            self.exit_code = EXIT["usage"]
+        ctx = getattr(err, "ctx", None)
+        # ``hepfm``, also when click was started under another name (``python -m``, a test runner).
+        path = " ".join(["hepfm", *ctx.command_path.split()[1:]]) if ctx is not None else ""
+        self.hint = f" (see {path} -h)" if path else ""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"hepfm: error: {self.message}{self.hint}", err=True)
+
+
+class OneLineGroup(click.Group):
+    """The root ``hepfm`` group: click's usage errors come out as one line on stderr."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except _OneLineUsageError:
+            raise
+        except click.ClickException as err:
+            raise _OneLineUsageError(err) from err
+        except BrokenPipeError:  # `hepfm -h | true`
+            quiet_broken_pipe()
+            sys.exit(BROKEN_PIPE)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _OneLineUsageError:
+            raise
+        except click.ClickException as err:
+            raise _OneLineUsageError(err) from err
+        except BrokenPipeError:  # `hepfm -h | head`, `hepfm spec show X | head`
+            quiet_broken_pipe()
+            sys.exit(BROKEN_PIPE)
 
 
 class _Rate(ProgressColumn):
@@ -115,10 +185,26 @@ class _Rate(ProgressColumn):
         return Text("" if speed is None else f"{speed:,.0f} events/s", style="cyan")
 
 
+class _Count(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        # ``total`` is None until the inputs are opened (and stays None if that fails).
+        total = "?" if task.total is None else f"{task.total:,.0f}"
+        return Text(f"{task.completed:,.0f}/{total} events")
+
+
+class _Progress(Progress):
+    """A progress bar that vanishes when the job fails, so that the error stays the one line on stderr."""
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self.live.transient = True  # a terminal erases the bar; a file or pipe never gets it
+        super().__exit__(exc_type, exc, tb)
+
+
 def progress(quiet: bool) -> Progress:
-    """A progress bar on stderr that shows events/s (disabled with ``quiet``)."""
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} events"),
+    """A progress bar on stderr that shows events/s (disabled with ``quiet``; gone if the job fails)."""
+    return _Progress(
+        TextColumn("{task.description}"), BarColumn(), _Count(),
         _Rate(), TimeElapsedColumn(), console=stderr, disable=quiet, transient=False,
     )
 

@@ -82,12 +82,12 @@ def learning_curve_cmd(records: str, metrics: tuple[str, ...], output: str, quie
     from ..evaluate import learning_curves, plot_learning_curves
 
     out = Path(output)
+    curves_of = {metric: learning_curves(records, metric) for metric in metrics or ("auc",)}  # bad records: no folder
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise OutputError(f"cannot create the output folder {out}: {err}") from None
-    for metric in metrics or ("auc",):
-        curves = learning_curves(records, metric)
+    for metric, curves in curves_of.items():
         files = plot_learning_curves(curves, out / f"learning_curve_{metric}")
         if not quiet:
             table = {s: {int(n): round(float(m), 4) for n, m in zip(c.n_events, c.mean, strict=True)} for s, c in curves.items()}

@@ -17,6 +17,9 @@ def _fileset(path: str) -> list[tuple[str, str | None]]:
         data = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise click.BadParameter(f"cannot read fileset {path}: {err}", param_hint="--fileset") from None
+    if not isinstance(data, dict):
+        raise click.BadParameter(f"fileset {path}: expected a JSON object {{dataset: files}}, got {type(data).__name__}",
+                                 param_hint="--fileset")
     out: list[tuple[str, str | None]] = []
     for dataset, spec in data.items():
         files = spec.get("files", spec) if isinstance(spec, dict) else spec

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import EmptyInputError, HepfmError
+from ..errors import EmptyInputError, HepfmError, InvalidArgumentError, InvalidConfigError
 from ..io import open_events
 from ..spec import FeatureSpec, load_spec, resolve
 
@@ -59,7 +59,7 @@ def _files_of(name: str, entry: Any) -> tuple[dict[str, str], dict[str, Any]]:
         else:
             out = {str(p): (v if isinstance(v, str) else (v or {}).get("object_path", tree)) for p, v in files.items()}
         return out, dict(entry.get("metadata") or {})
-    raise ValueError(f"dataset {name!r}: expected a list of files or {{'files': ...}}, got {type(entry).__name__}")
+    raise InvalidConfigError(f"dataset {name!r}: expected a list of files or {{'files': ...}}, got {type(entry).__name__}")
 
 
 def check_fileset(
@@ -88,7 +88,7 @@ def check_fileset(
         print(report)   # "2 files, 123456 events kept; 0 left out"
     """
     if step_size < 1:
-        raise ValueError(f"step_size must be >= 1, got {step_size}")
+        raise InvalidArgumentError(f"step_size must be >= 1, got {step_size}")
     spec_list = [load_spec(s) for s in specs]
     report = FilesetReport()
     out: dict[str, Any] = {}
@@ -134,7 +134,7 @@ def runner_fileset(fileset: dict[str, Any]) -> dict[str, Any]:
         files, meta = _files_of(name, entry)
         trees = set(files.values())
         if len(trees) > 1:
-            raise ValueError(f"dataset {name!r}: the Runner needs one tree name per dataset, got {sorted(trees)}")
+            raise InvalidConfigError(f"dataset {name!r}: the Runner needs one tree name per dataset, got {sorted(trees)}")
         meta = {k: v for k, v in meta.items() if k != "dataset"}  # the Runner sets it and refuses it here
         out[name] = {"files": list(files), "treename": trees.pop() if trees else "Events", "metadata": meta}
     return out

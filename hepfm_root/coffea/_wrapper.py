@@ -24,7 +24,7 @@ from typing import Any, Literal
 import awkward as ak
 import numpy as np
 
-from ..errors import ModelSpecMismatchError
+from ..errors import InvalidArgumentError, ModelSpecMismatchError
 from ..infer import Scorer
 from ..spec import resolve
 from ..tensors import Tensors, as_columns, branch_names, tensorize
@@ -74,7 +74,7 @@ class ScoreWrapper:
 
     def __init__(self, scorer: Scorer | str | os.PathLike, *, missing: Missing = "none", label: str | None = None) -> None:
         if missing not in ("none", "nan"):
-            raise ValueError(f"missing must be 'none' or 'nan', got {missing!r}")
+            raise InvalidArgumentError(f"missing must be 'none' or 'nan', got {missing!r}")
         self.scorer = _as_scorer(scorer)
         self.missing = missing
         self.label = label or self.scorer.info.score_label

@@ -36,7 +36,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import InvalidConfigError
+from ..errors import InvalidConfigError, validation_summary
 
 __all__ = [
     "DEFAULT_INPUTS",
@@ -233,8 +233,7 @@ def corrections_from_dict(data: Any, *, origin: str = "<dict>", base_dir: str | 
     try:
         return CorrectionsConfig.model_validate(data)
     except ValidationError as err:
-        lines = [f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()]
-        raise InvalidConfigError(f"corrections config {origin} is invalid:\n" + "\n".join(lines)) from None
+        raise InvalidConfigError(f"corrections config {origin} is invalid: {validation_summary(err)}") from None
 
 
 def load_corrections(config: CorrectionsConfig | dict | str | os.PathLike) -> CorrectionsConfig:

@@ -23,7 +23,7 @@ import numpy as np
 import uproot
 
 from ..errors import BranchNotFoundError, InvalidArgumentError, InvalidInputFileError
-from ..io import open_events, read_tensors
+from ..io import check_root_file, open_events, read_tensors
 
 __all__ = ["LabelledScores", "load_scores"]
 
@@ -39,6 +39,7 @@ class LabelledScores:
 
 
 def _is_tensor_file(path: Path) -> bool:
+    check_root_file(path)  # missing, empty, not ROOT, truncated: named before uproot's own errors
     with uproot.open(path) as f:
         return "hepfm_spec" in f
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+from ..errors import ModelSpecMismatchError
+
 __all__ = ["model_card", "read_card_header"]
 
 _SECTIONS = (
@@ -62,6 +64,6 @@ def model_card(header: dict[str, Any], meta: dict[str, Any]) -> str:
 def read_card_header(text: str) -> dict[str, Any]:
     """The YAML front matter of a model card."""
     if not text.startswith("---\n"):
-        raise ValueError("model card has no YAML header (expected a first line '---')")
+        raise ModelSpecMismatchError("model card has no YAML header (expected a first line '---')")
     end = text.index("\n---", 4)
     return yaml.safe_load(text[4:end])

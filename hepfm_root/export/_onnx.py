@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from .._version import __version__
-from ..errors import InvalidInputFileError, ParityError
+from ..errors import InvalidArgumentError, InvalidInputFileError, ModelSpecMismatchError, ParityError
 from ..infer import KEYS, model_inputs_for
 from ..infer._metadata import ONNX_FORMAT
 from ..io import atomic_folder, plan_outputs
@@ -138,7 +138,7 @@ def export_model(
         ParityError: ONNX Runtime disagrees with torch beyond ``tolerance`` (nothing is written).
     """
     if opset < 17:
-        raise ValueError(f"opset must be >= 17, got {opset}")
+        raise InvalidArgumentError(f"opset must be >= 17, got {opset}")
     folder = Path(folder)
     source = None
     # Before anything is read: the folder is not the checkpoint and holds no input; an existing one is hepfm's.
@@ -156,7 +156,7 @@ def export_model(
     model = ck.build()
     names = model_inputs(model)
     if names not in (("objects", "mask"), ("objects", "mask", "constituents", "constituent_mask")):
-        raise ValueError(f"cannot export a model reading inputs {names}; expected (objects, mask[, constituents, "
+        raise ModelSpecMismatchError(f"cannot export a model reading inputs {names}; expected (objects, mask[, constituents, "
                          "constituent_mask])")
     wrapped = (_Probabilities(model) if len(names) == 2 else _ConstituentProbabilities(model)).eval()
     example = _example_for_export(ck, names)

@@ -28,7 +28,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import InvalidConfigError
+from ..errors import InvalidConfigError, validation_summary
 
 __all__ = [
     "BTagConfig",
@@ -40,8 +40,8 @@ __all__ = [
     "LeptonConfig",
     "LowPtElectronConfig",
     "MetConfig",
+    "MomentumResolution",
     "ParticleFlowConfig",
-    "Resolution",
     "SoftDropConfig",
     "TauConfig",
 ]
@@ -51,7 +51,7 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Resolution(_Frozen):
+class MomentumResolution(_Frozen):
     """Relative momentum resolution σ(pT)/pT = √((N/pT)² + S²/pT + C² + (L·pT)²), pT in GeV."""
 
     noise: float = Field(0.0, ge=0, description="N: noise term in GeV (electronic noise, pileup).")
@@ -85,7 +85,7 @@ class LeptonConfig(_Frozen):
     max_rel_isolation: float = Field(
         gt=0, description="Isolated if Σ pT of other PF candidates in the cone / object pT is below this."
     )
-    resolution: Resolution = Field(description="pT resolution model.")
+    resolution: MomentumResolution = Field(description="pT resolution model.")
 
 
 class JetCalibration(_Frozen):
@@ -132,7 +132,7 @@ class JetConfig(_Frozen):
         gt=0, description="pT threshold in GeV given to fastjet, below min_pt so that jets can migrate up by smearing."
     )
     max_abs_eta: float = Field(gt=0, description="Stored jets' |η| acceptance.")
-    resolution: Resolution = Field(description="pT resolution (the whole four-vector is scaled).")
+    resolution: MomentumResolution = Field(description="pT resolution (the whole four-vector is scaled).")
     flavour_match_dr: float = Field(gt=0, description="ΔR(jet, hadron) within which a B/C hadron sets the flavour.")
     min_hadron_pt: float = Field(5.0, gt=0, description="Minimum pT in GeV of a B/C hadron used for flavour labels.")
     min_parton_pt: float = Field(
@@ -188,8 +188,8 @@ class TauConfig(_Frozen):
     max_abs_eta: float = Field(2.5, gt=0, description="Acceptance |η| of reconstructed taus.")
     match_dr: float = Field(0.4, gt=0, description="A GenVisTau is reconstructed from the closest AK4 jet within this ΔR.")
     efficiency: float = Field(0.6, ge=0, le=1, description="Reconstruction × ID efficiency of genuine hadronic taus.")
-    resolution: Resolution = Field(default_factory=lambda: Resolution(constant=0.08),
-                                   description="Resolution of the tau pT around the visible generator pT.")
+    resolution: MomentumResolution = Field(default_factory=lambda: MomentumResolution(constant=0.08),
+                                   description="MomentumResolution of the tau pT around the visible generator pT.")
     fake_rate: float = Field(0.005, ge=0, le=1, description="Probability that another jet in acceptance is a tau.")
     fake_pt_fraction: float = Field(0.7, gt=0, le=1, description="A fake tau's pT = this × the jet's pT.")
     fake_decay_mode_fractions: tuple[float, float, float] = Field(
@@ -232,17 +232,17 @@ class GenPartConfig(_Frozen):
 
 def _electron() -> LeptonConfig:
     return LeptonConfig(min_pt=10.0, max_abs_eta=2.5, efficiency=0.85, isolation_cone=0.3, max_rel_isolation=0.15,
-                        resolution=Resolution(stochastic=0.10, constant=0.01))
+                        resolution=MomentumResolution(stochastic=0.10, constant=0.01))
 
 
 def _muon() -> LeptonConfig:
     return LeptonConfig(min_pt=10.0, max_abs_eta=2.4, efficiency=0.95, isolation_cone=0.4, max_rel_isolation=0.25,
-                        resolution=Resolution(constant=0.01, linear=1e-4))
+                        resolution=MomentumResolution(constant=0.01, linear=1e-4))
 
 
 def _photon() -> LeptonConfig:
     return LeptonConfig(min_pt=15.0, max_abs_eta=2.5, efficiency=0.85, isolation_cone=0.3, max_rel_isolation=0.10,
-                        resolution=Resolution(stochastic=0.05, constant=0.01))
+                        resolution=MomentumResolution(stochastic=0.05, constant=0.01))
 
 
 #: Jet calibrations derived with ``tests/benchmarks/derive_jet_calibration.py --events 3000`` (tt̄ + QCD,
@@ -260,13 +260,13 @@ _AK8_CALIBRATION = JetCalibration(
 
 def _ak4() -> JetConfig:
     return JetConfig(radius=0.4, min_pt=15.0, cluster_min_pt=10.0, max_abs_eta=4.7, flavour_match_dr=0.4,
-                     resolution=Resolution(noise=3.0, stochastic=1.0, constant=0.05),
+                     resolution=MomentumResolution(noise=3.0, stochastic=1.0, constant=0.05),
                      gen_min_pt=10.0, gen_match_dr=0.2, calibration=_AK4_CALIBRATION)
 
 
 def _ak8() -> JetConfig:
     return JetConfig(radius=0.8, min_pt=170.0, cluster_min_pt=140.0, max_abs_eta=2.5, flavour_match_dr=0.8,
-                     resolution=Resolution(noise=3.0, stochastic=1.0, constant=0.05),
+                     resolution=MomentumResolution(noise=3.0, stochastic=1.0, constant=0.05),
                      gen_min_pt=100.0, gen_match_dr=0.4, calibration=_AK8_CALIBRATION)
 
 
@@ -316,8 +316,11 @@ class EmulationConfig(_Frozen):
             return cls.model_validate(data)
         except FileNotFoundError as err:
             raise InvalidConfigError(f"emulation config {os.fspath(path)!r} does not exist") from err
-        except (ValidationError, yaml.YAMLError) as err:
-            raise InvalidConfigError(f"invalid emulation config {os.fspath(path)!r}: {err}") from err
+        except ValidationError as err:
+            raise InvalidConfigError(f"invalid emulation config {os.fspath(path)!r}: {validation_summary(err)}") from err
+        except (OSError, yaml.YAMLError) as err:  # a folder, unreadable, not YAML
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise InvalidConfigError(f"cannot read emulation config {os.fspath(path)!r}: {first}") from err
 
     def to_yaml(self) -> str:
         """The full config as YAML (every field, defaults included)."""

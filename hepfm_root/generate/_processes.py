@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from ..errors import InvalidConfigError, UnknownProcessError
+from ..errors import InvalidArgumentError, UnknownProcessError
 
 __all__ = ["COMMON_SETTINGS", "HHDM_WIDTH", "PROCESSES", "UNAVAILABLE", "Process", "get_process"]
 
@@ -118,11 +118,11 @@ class Process:
         unknown = sorted(set(values) - set(self.parameters))
         if unknown:
             known = ", ".join(self.parameters) or "none"
-            raise InvalidConfigError(f"process {self.name!r} has no parameter {unknown[0]!r} (its parameters: {known})")
+            raise InvalidArgumentError(f"process {self.name!r} has no parameter {unknown[0]!r} (its parameters: {known})")
         resolved = {**self.parameters, **{k: float(v) for k, v in values.items()}}
         reason = self.check(resolved) if self.check is not None else None
         if reason:
-            raise InvalidConfigError(f"process {self.name!r}: {reason}")
+            raise InvalidArgumentError(f"process {self.name!r}: {reason}")
         return resolved
 
     def settings_for(self, values: Mapping[str, float] | None = None) -> list[tuple[float, list[str]]]:

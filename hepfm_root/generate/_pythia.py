@@ -9,13 +9,14 @@ mode makes ``n`` attempts and drops failed events, so a block tops itself up (``
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import awkward as ak
 import numpy as np
 
 from .._extras import require
-from ..errors import GenerationError
+from ..errors import GenerationError, GeneratorSettingError
 
 __all__ = ["MAX_ATTEMPTS_PER_EVENT", "ParticleRecord", "PythiaBlockGenerator", "import_pythia", "pythia_seed"]
 
@@ -89,13 +90,25 @@ class ParticleRecord:
 class PythiaBlockGenerator:
     """One initialised Pythia instance for one setting list and one seed."""
 
-    def __init__(self, settings: list[str], seed: int) -> None:
+    def __init__(self, settings: list[str], seed: int, *, user_settings: Sequence[str] = ()) -> None:
+        # ``user_settings`` (``--pythia-setting``, applied last) are the user's: Pythia refusing one of
+        # them, or failing to initialise with them, is a user error (exit 2); our own settings failing is a bug.
         pythia8mc = import_pythia()
         self.pythia = pythia8mc.Pythia("", False)  # no banner
-        for s in [*settings, "Random:setSeed = on", f"Random:seed = {seed}"]:
+        # Same order as ever (built-in, the user's, then the seed), so that files stay reproducible.
+        for s in settings:
             if not self.pythia.readString(s):
-                raise GenerationError(f"Pythia refused the setting {s!r}")
+                raise GenerationError(f"Pythia refused the built-in setting {s!r}")
+        for s in user_settings:
+            if not self.pythia.readString(s):
+                raise GeneratorSettingError(f"Pythia refused the setting {s!r} (--pythia-setting)")
+        for s in ("Random:setSeed = on", f"Random:seed = {seed}"):
+            if not self.pythia.readString(s):
+                raise GenerationError(f"Pythia refused the built-in setting {s!r}")
         if not self.pythia.init():
+            if user_settings:
+                raise GeneratorSettingError(f"Pythia failed to initialise with the settings {list(user_settings)} "
+                                            "(--pythia-setting)")
             raise GenerationError(f"Pythia failed to initialise with settings {settings}")
         self._charge: dict[int, float] = {}
 

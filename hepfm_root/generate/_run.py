@@ -24,6 +24,7 @@ import awkward as ak
 import numpy as np
 
 from .._version import __version__
+from ..errors import InvalidArgumentError
 from ..io import BranchLayout, NtupleWriter, plan_outputs
 from ._config import EmulationConfig
 from ._emulate import Collection, emulate
@@ -79,7 +80,8 @@ def generate_block(task: _BlockTask) -> tuple[dict[str, np.ndarray], dict[str, C
     for v, (_, settings) in enumerate(variants):
         n_v = int((choice == v).sum())
         if n_v:
-            gen = PythiaBlockGenerator([*COMMON_SETTINGS, *settings, *task.extra_settings], pythia_seed(children[v + 1]))
+            gen = PythiaBlockGenerator([*COMMON_SETTINGS, *settings], pythia_seed(children[v + 1]),
+                                       user_settings=task.extra_settings)
             records.append(gen.generate(n_v))
     if len(variants) == 1:
         rec = records[0]
@@ -168,9 +170,9 @@ def generate(
         generate("ttbar_semilep", 10_000, "tt.root", seed=1, jobs=2)
     """
     if n_events < 1:
-        raise ValueError(f"n_events must be at least 1, got {n_events}")
+        raise InvalidArgumentError(f"n_events must be at least 1, got {n_events}")
     if jobs < 1 or events_per_block < 1:
-        raise ValueError(f"jobs and events_per_block must be at least 1, got {jobs} and {events_per_block}")
+        raise InvalidArgumentError(f"jobs and events_per_block must be at least 1, got {jobs} and {events_per_block}")
     proc = get_process(process)
     params = proc.resolve_parameters(parameters)
     cfg = config or EmulationConfig()

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._extras import require
-from ..errors import HepfmError
+from ..errors import BackendUnavailableError, InvalidArgumentError
 
 __all__ = ["SESSIONS_CREATED", "OrtBackend", "TorchBackend"]
 
@@ -26,10 +26,6 @@ log = logging.getLogger(__name__)
 SESSIONS_CREATED: Counter[str] = Counter()
 
 _GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
-
-
-class BackendUnavailableError(HepfmError, RuntimeError):
-    """The requested backend or device cannot be used in this environment."""
 
 
 class OrtBackend:
@@ -98,7 +94,7 @@ class TorchBackend:
     def __init__(self, checkpoint_path: str, *, device: str = "auto", precision: str = "fp32",
                  threads: int | None = None) -> None:
         if precision not in ("fp32", "bf16", "fp16"):
-            raise ValueError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
+            raise InvalidArgumentError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
         self.path = checkpoint_path
         self.device = device
         self.precision = precision

@@ -237,3 +237,4 @@ class ModelInfo:
                 f"(fingerprint {self.spec.fingerprint()[:12]}), but the tensors were built with spec "
                 f"{got.name!r} v{got.version} (fingerprint {got.fingerprint()[:12]})"
             )
+

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .._extras import require
-from ..errors import InvalidInputFileError, ModelSpecMismatchError
+from ..errors import InvalidArgumentError, InvalidInputFileError, ModelSpecMismatchError
 from ..spec import FeatureSpec
 from ..tensors import Tensors, tensorize
 from ._backends import OrtBackend, TorchBackend
@@ -110,7 +110,7 @@ class Scorer:
         if batch_size is None:
             batch_size = 65536 if device == "cuda" else 1024
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise InvalidArgumentError(f"batch_size must be >= 1, got {batch_size}")
         kind, path = _locate(Path(model), backend)
         self.path = path
         self.batch_size = batch_size

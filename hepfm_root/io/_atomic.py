@@ -142,7 +142,8 @@ def _same(a: str, b: str) -> bool:
 def _check_target(final: Path, overwrite: bool, *, folder: bool = False) -> None:
     parent = final.parent if str(final.parent) else Path(".")
     if not parent.is_dir():
-        raise OutputError(f"cannot write {final}: directory {parent} does not exist")
+        why = "is not a directory" if parent.exists() else "does not exist"
+        raise OutputError(f"cannot write {final}: {parent} {why}")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write {final}: directory {parent} is not writable")
     try:

@@ -11,6 +11,7 @@ from typing import Literal
 
 import numpy as np
 
+from ..errors import InvalidArgumentError
 from ..spec import FeatureSpec, Resolution, load_spec, resolve
 from ..tensors import Tensors, tensorize
 from ._open import open_events
@@ -54,7 +55,7 @@ def iter_tensors(
     """
     spec = load_spec(spec)
     if step_size < 1:
-        raise ValueError(f"step_size must be >= 1, got {step_size}")
+        raise InvalidArgumentError(f"step_size must be >= 1, got {step_size}")
     for index, path in enumerate(paths):
         with open_events(path, tree) as inp:
             res = resolve(spec, inp.branch_names(), where=inp.where)

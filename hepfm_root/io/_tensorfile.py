@@ -33,7 +33,7 @@ import numpy as np
 import uproot
 
 from .._version import __version__
-from ..errors import HepfmError, InvalidInputFileError
+from ..errors import HepfmError, InvalidInputFileError, ModelSpecMismatchError
 from ..spec import FeatureSpec, spec_from_dict
 from ..tensors import Tensors
 from ._atomic import atomic_output, plan_outputs
@@ -97,7 +97,7 @@ class TensorFileWriter:
     def write(self, tensors: Tensors, *, file_index: int = 0) -> None:
         """Append a chunk (all of its rows; select before writing if you want fewer)."""
         if tensors.spec.fingerprint() != self.spec.fingerprint():
-            raise ValueError(f"tensors of spec {tensors.spec.name!r} written to a file of spec {self.spec.name!r}")
+            raise ModelSpecMismatchError(f"tensors of spec {tensors.spec.name!r} written to a file of spec {self.spec.name!r}")
         n = len(tensors)
         types = self._types()
         data: dict[str, np.ndarray] = {}

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .._version import __version__
-from ..errors import InvalidInputFileError, ModelSpecMismatchError
+from ..errors import InvalidConfigError, InvalidInputFileError, ModelSpecMismatchError
 from ..io import atomic_outputs, plan_outputs
 from ..spec import FeatureSpec, spec_from_dict
 from ._registry import build_model
@@ -76,7 +76,7 @@ class Checkpoint:
 
     def __post_init__(self) -> None:
         if self.score_label not in self.labels:
-            raise ValueError(f"score_label {self.score_label!r} is not one of the labels {self.labels}")
+            raise InvalidConfigError(f"score_label {self.score_label!r} is not one of the labels {self.labels}")
 
     @classmethod
     def from_model(cls, model: nn.Module, architecture: str, spec: FeatureSpec, labels: list[str], *,

@@ -20,6 +20,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import InvalidConfigError
+
 __all__ = ["GraphNetwork"]
 
 
@@ -62,7 +64,7 @@ class GraphNetwork(nn.Module):
         super().__init__()
         for name, i in (("eta_index", eta_index), ("sin_phi_index", sin_phi_index), ("cos_phi_index", cos_phi_index)):
             if not 0 <= i < n_features:
-                raise ValueError(f"{name}={i} is outside the {n_features} features")
+                raise InvalidConfigError(f"{name}={i} is outside the {n_features} features")
         self.config = dict(n_features=n_features, n_classes=n_classes, eta_index=eta_index,
                            sin_phi_index=sin_phi_index, cos_phi_index=cos_phi_index, latent=latent,
                            hidden=hidden, n_iterations=n_iterations)

@@ -26,6 +26,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..errors import InvalidConfigError
+
 __all__ = ["REPRESENTATIONS", "DeepSetsHead", "JetEventModel"]
 
 #: Jet representations the event head can read.
@@ -85,11 +87,11 @@ class JetEventModel(nn.Module):
                  representation: str = "score_hl", hidden: int = 64, jet: nn.Module | None = None) -> None:
         super().__init__()
         if representation not in REPRESENTATIONS:
-            raise ValueError(f"representation must be one of {REPRESENTATIONS}, got {representation!r}")
+            raise InvalidConfigError(f"representation must be one of {REPRESENTATIONS}, got {representation!r}")
         self.jet = jet if jet is not None else _jet_backbone(jet_architecture, dict(jet_config))
         jet_config = dict(self.jet.config)
         if representation == "score_hl" and jet_config["n_classes"] != 2:
-            raise ValueError(f"representation 'score_hl' needs a jet backbone with a 2-class head (a jet tagger), "
+            raise InvalidConfigError(f"representation 'score_hl' needs a jet backbone with a 2-class head (a jet tagger), "
                              f"got n_classes={jet_config['n_classes']}")
         n_hl = jet_config["n_features"]
         d_in = {"score_hl": 1 + n_hl, "embedding_hl": self.jet.embedding_dim + n_hl,

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..errors import InvalidConfigError
 from ._particle_transformer import JetHeads, _Attention
 
 __all__ = ["JetCNN", "JetImageMAE", "JetImager"]
@@ -103,7 +104,7 @@ def _image_config(n_features: int, n_constituent_features: int, n_classes: int, 
     for name, i in (("deta_index", deta_index), ("dphi_index", dphi_index), ("log_pt_rel_index", log_pt_rel_index),
                     ("charge_index", charge_index)):
         if not 0 <= i < n_constituent_features:
-            raise ValueError(f"{name}={i} is outside the {n_constituent_features} constituent features")
+            raise InvalidConfigError(f"{name}={i} is outside the {n_constituent_features} constituent features")
     return dict(n_features=n_features, n_constituent_features=n_constituent_features, n_classes=n_classes,
                 deta_index=deta_index, dphi_index=dphi_index, log_pt_rel_index=log_pt_rel_index,
                 charge_index=charge_index, grid=grid, half_width=half_width, zero_threshold=zero_threshold,
@@ -142,9 +143,9 @@ class JetImageMAE(_ImageBackbone):
     ) -> None:
         super().__init__()
         if grid % patch:
-            raise ValueError(f"grid={grid} must be a multiple of patch={patch}")
+            raise InvalidConfigError(f"grid={grid} must be a multiple of patch={patch}")
         if not 0 < mask_ratio < 1:
-            raise ValueError(f"mask_ratio must be in (0, 1), got {mask_ratio}")
+            raise InvalidConfigError(f"mask_ratio must be in (0, 1), got {mask_ratio}")
         self.config = _image_config(n_features, n_constituent_features, n_classes, deta_index, dphi_index,
                                     log_pt_rel_index, charge_index, grid, half_width, zero_threshold, scales, clip)
         self.config.update(patch=patch, d_model=d_model, n_heads=n_heads, depth=depth, d_ff=d_ff,

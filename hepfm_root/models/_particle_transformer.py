@@ -34,6 +34,8 @@ import math
 import torch
 from torch import nn
 
+from ..errors import InvalidConfigError
+
 __all__ = ["ParticleTransformer", "pairwise_features"]
 
 _MASKED = -1e9
@@ -70,7 +72,7 @@ class _Attention(nn.Module):
     def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float) -> None:
         super().__init__()
         if d_model % n_heads:
-            raise ValueError(f"d_model={d_model} must be divisible by n_heads={n_heads}")
+            raise InvalidConfigError(f"d_model={d_model} must be divisible by n_heads={n_heads}")
         self.n_heads = n_heads
         self.norm_q = nn.LayerNorm(d_model)
         self.norm_kv = nn.LayerNorm(d_model)
@@ -160,7 +162,7 @@ class ParticleTransformer(JetHeads, nn.Module):
                            ("log_pt_index", log_pt_index, n_constituent_features),
                            ("log_energy_index", log_energy_index, n_constituent_features)):
             if not 0 <= i < n:
-                raise ValueError(f"{name}={i} is outside the {n} features it indexes")
+                raise InvalidConfigError(f"{name}={i} is outside the {n} features it indexes")
         self.config = dict(n_features=n_features, n_constituent_features=n_constituent_features, n_classes=n_classes,
                            eta_index=eta_index, deta_index=deta_index, dphi_index=dphi_index,
                            log_pt_index=log_pt_index, log_energy_index=log_energy_index, d_model=d_model,

@@ -18,6 +18,8 @@ import math
 import torch
 from torch import nn
 
+from ..errors import InvalidConfigError
+
 __all__ = ["ObjectTransformer"]
 
 _MASKED = -1e9  # additive attention bias for padded keys (finite: no NaN on all-padded rows)
@@ -29,7 +31,7 @@ class _Block(nn.Module):
     def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float) -> None:
         super().__init__()
         if d_model % n_heads:
-            raise ValueError(f"d_model={d_model} must be divisible by n_heads={n_heads}")
+            raise InvalidConfigError(f"d_model={d_model} must be divisible by n_heads={n_heads}")
         self.n_heads = n_heads
         self.norm1 = nn.LayerNorm(d_model)
         self.qkv = nn.Linear(d_model, 3 * d_model)

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from .._cpp_text import check_identifier
-from ..errors import BranchNotFoundError, InvalidArgumentError
+from ..errors import BranchNotFoundError, InvalidArgumentError, ModelSpecMismatchError
 from ._define import _root, define_objects
 from ._distributed import guarded, is_distributed, register_tables
 
@@ -207,7 +207,7 @@ def _fixed(arr: Any, shape: tuple[int, ...], dtype: Any, column: str) -> np.ndar
     flat = ak.to_numpy(ak.flatten(arr, axis=1))
     size = int(np.prod(shape))
     if len(flat) != len(arr) * size:  # pragma: no cover - the generated C++ writes fixed sizes
-        raise RuntimeError(f"{column}: expected {size} values per event, got {len(flat)} for {len(arr)} events")
+        raise ModelSpecMismatchError(f"{column}: expected {size} values per event, got {len(flat)} for {len(arr)} events")
     return flat.astype(dtype, copy=False).reshape((len(arr), *shape))
 
 

@@ -1,9 +1,9 @@
 """Skim-and-score jobs: select events, keep branches, add model scores (``hepfm skim-and-score``)."""
 
 from ._job import SkimOptions, skim_and_score
-from ._selection import Selection, SelectionError
+from ._selection import SelectionError, SelectionExpression
 
-__all__ = ["Selection", "SelectionError", "SkimOptions", "skim_and_score"]
+__all__ = ["SelectionError", "SelectionExpression", "SkimOptions", "skim_and_score"]
 
 
 def __dir__() -> list[str]:

@@ -56,7 +56,7 @@ from ..io import NtupleWriter, atomic_outputs, layout_of, open_events, plan_outp
 from ..io._ntuple import BranchLayout
 from ..spec import Resolution, resolve
 from ..tensors import tensorize
-from ._selection import Selection
+from ._selection import SelectionExpression
 
 __all__ = ["SkimOptions", "skim_and_score"]
 
@@ -122,7 +122,7 @@ def _default_branch_name(scorer: Scorer, i: int) -> str:
     return "score_" + re.sub(r"[^A-Za-z0-9_]", "_", base)
 
 
-def _check_input(path: Path, tree: str, opts: SkimOptions, scorers: list[Scorer], sel: Selection | None,
+def _check_input(path: Path, tree: str, opts: SkimOptions, scorers: list[Scorer], sel: SelectionExpression | None,
                  corrector: Corrector | None = None) -> _Input:
     item = _Input(path, tree)
     with open_events(path, tree) as inp:
@@ -214,7 +214,7 @@ def skim_and_score(
         raise InvalidArgumentError(f"need one distinct branch name per model: {len(scorers)} models, names {names}")
     if opts.friend and opts.selection:
         raise InvalidArgumentError("--friend writes every entry (to stay aligned with its input); it cannot take --selection")
-    sel = Selection.parse(opts.selection) if opts.selection else None
+    sel = SelectionExpression.parse(opts.selection) if opts.selection else None
     corrector = None
     variations: list[str] = []
     if opts.corrections is not None:
@@ -283,7 +283,7 @@ _BAD_FILE = (InvalidInputFileError, NonFiniteInputError, BranchTypeError, Branch
 
 
 def _write_output(tmp: Path, out_path: Path, items: list[_Input], scorers: list[Scorer], names: list[str],
-                  out_names: list[str], sel: Selection | None, opts: SkimOptions, stats: dict[str, Any],
+                  out_names: list[str], sel: SelectionExpression | None, opts: SkimOptions, stats: dict[str, Any],
                   progress: Callable[[int], None] | None, corrector: Corrector | None, variations: list[str],
                   good: list[_Input], bad: list[dict[str, str]]) -> bool:
     """Write one output (``out_path``, at its temporary ``tmp``) from ``items``; False when no input of it was usable.
@@ -331,7 +331,7 @@ def _describe(corrector: Corrector | None, variations: list[str]) -> dict[str, A
             "config": corrector.config.model_dump(mode="json", exclude={"base_dir"})}
 
 
-def _stream(item: _Input, scorers: list[Scorer], names: list[str], sel: Selection | None, layout: BranchLayout,
+def _stream(item: _Input, scorers: list[Scorer], names: list[str], sel: SelectionExpression | None, layout: BranchLayout,
             writer: NtupleWriter, opts: SkimOptions, stats: dict[str, Any],
             progress: Callable[[int], None] | None, corrector: Corrector | None = None,
             variations: list[str] = ()) -> None:  # type: ignore[assignment]

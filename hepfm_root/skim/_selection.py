@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 
-__all__ = ["Selection", "SelectionError"]
+__all__ = ["SelectionError", "SelectionExpression"]
 
 
 class SelectionError(InvalidArgumentError):
@@ -55,12 +55,12 @@ def _to_python(expr: str) -> str:
 
 
 @dataclass(frozen=True)
-class Selection:
+class SelectionExpression:
     """A parsed selection.
 
     Example:
         >>> import numpy as np, awkward as ak
-        >>> sel = Selection.parse("nJet >= 2 && max(Jet_pt) > 30")
+        >>> sel = SelectionExpression.parse("nJet >= 2 && max(Jet_pt) > 30")
         >>> sorted(sel.branches)
         ['Jet_pt', 'nJet']
         >>> sel.evaluate({"nJet": np.array([2, 3]), "Jet_pt": ak.Array([[40.0, 10.0], [20, 20, 20]])}).tolist()
@@ -72,7 +72,7 @@ class Selection:
     branches: frozenset[str]
 
     @classmethod
-    def parse(cls, text: str) -> Selection:
+    def parse(cls, text: str) -> SelectionExpression:
         try:
             tree = ast.parse(_to_python(text), mode="eval")
         except SyntaxError as err:

@@ -11,7 +11,7 @@ from typing import Any
 import pydantic
 import yaml
 
-from ..errors import InvalidSpecError, SpecNotFoundError, closest
+from ..errors import InvalidSpecError, SpecNotFoundError, closest, validation_summary
 from ._v1 import FeatureSpec
 
 __all__ = ["SCHEMAS", "builtin_specs", "load_spec", "spec_from_dict"]
@@ -49,11 +49,7 @@ def spec_from_dict(data: Any, *, origin: str = "<dict>") -> FeatureSpec:
     try:
         return SCHEMAS[version].model_validate(data)
     except pydantic.ValidationError as err:
-        lines = []
-        for e in err.errors():
-            loc = ".".join(str(x) for x in e["loc"]) or "<top>"
-            lines.append(f"  {loc}: {e['msg']}")
-        raise InvalidSpecError(f"spec {origin} is invalid:\n" + "\n".join(lines)) from None
+        raise InvalidSpecError(f"spec {origin} is invalid: {validation_summary(err)}") from None
 
 
 def load_spec(spec: FeatureSpec | dict | str | os.PathLike) -> FeatureSpec:

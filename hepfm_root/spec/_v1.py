@@ -30,6 +30,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from ..errors import BlockNotFoundError, InvalidSpecError
+
 __all__ = [
     "DERIVED_FIELDS",
     "Block",
@@ -377,7 +379,7 @@ class FeatureSpec(_Strict):
         for b in self.blocks:
             if b.name == name:
                 return b
-        raise KeyError(f"no block {name!r} in spec {self.name!r}; blocks are {[b.name for b in self.blocks]}")
+        raise BlockNotFoundError(f"no block {name!r} in spec {self.name!r}; blocks are {[b.name for b in self.blocks]}")
 
     def row_slices(self) -> dict[str, slice]:
         """Rows of the object tensor that each block fills."""
@@ -402,7 +404,7 @@ def one_hot_categories(feature: Feature, object_types: list[str]) -> list[int]:
         return list(feature.categories)
     if feature.field == "type":
         return list(range(len(object_types)))
-    raise ValueError(f"feature {feature.name!r}: one_hot of {feature.field!r} needs explicit 'categories'")
+    raise InvalidSpecError(f"feature {feature.name!r}: one_hot of {feature.field!r} needs explicit 'categories'")
 
 
 def _column_names(features: list[Feature], object_types: list[str]) -> list[str]:
@@ -423,7 +425,7 @@ def _unique_columns(features: list[Feature], object_types: list[str], where: str
     try:
         names = _column_names(features, object_types)
     except ValueError as err:
-        raise ValueError(f"{where}: {err}") from None
+        raise InvalidSpecError(f"{where}: {err}") from None
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise ValueError(f"{where}: duplicate column names {dup}")
+        raise InvalidSpecError(f"{where}: duplicate column names {dup}")

@@ -19,7 +19,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from ..errors import BranchNotFoundError, InvalidInputFileError
+from ..errors import BranchNotFoundError, InvalidArgumentError, InvalidInputFileError
 
 __all__ = ["Columns", "as_columns", "branch_names"]
 
@@ -75,7 +75,8 @@ class Columns:
         for name, flat in values.items():
             counts = self.jagged(name)[0]
             if len(flat) != int(counts.sum()):
-                raise ValueError(f"replacement of {name!r} in {self.where}: {len(flat)} values for {int(counts.sum())} objects")
+                raise InvalidArgumentError(
+                    f"replacement of {name!r} in {self.where}: {len(flat)} values for {int(counts.sum())} objects")
             out._replaced[name] = (counts, np.asarray(flat))
         out.cache = _ViewCache(self.cache, set(values))  # type: ignore[assignment]
         return out
@@ -156,7 +157,7 @@ def as_columns(events: Any, *, where: str | None = None, n_events: int | None = 
         names = sorted(events)
         lengths = {len(events[k]) for k in names}
         if len(lengths) > 1:
-            raise ValueError(f"arrays in {where or 'the input dict'} have different lengths: {sorted(lengths)}")
+            raise InvalidArgumentError(f"arrays in {where or 'the input dict'} have different lengths: {sorted(lengths)}")
         n = lengths.pop() if lengths else 0
         return Columns(events.__getitem__, names, n, where or "the input dict")
     if isinstance(events, ak.Array):
@@ -170,7 +171,7 @@ def as_columns(events: Any, *, where: str | None = None, n_events: int | None = 
             return events[coll][sub]
 
         return Columns(getter, branch_names(events), n, where or "the input array")
-    raise TypeError(
+    raise InvalidArgumentError(
         f"cannot read events of type {type(events).__name__}; expected an awkward array "
         "(uproot or coffea NanoEvents) or a dict of arrays"
     )

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ..errors import InvalidArgumentError
 from ..spec import FeatureSpec, Resolution, load_spec, resolve
 from ..spec._resolve import EVENT_KEYS
 from ._columns import Columns, as_columns
@@ -81,10 +82,10 @@ class Tensors:
     def concatenate(parts: list[Tensors]) -> Tensors:
         """Stack batches made with the same spec."""
         if not parts:
-            raise ValueError("nothing to concatenate")
+            raise InvalidArgumentError("nothing to concatenate")
         first = parts[0]
         if any(p.spec.fingerprint() != first.spec.fingerprint() for p in parts):
-            raise ValueError("cannot concatenate tensors made with different specs")
+            raise InvalidArgumentError("cannot concatenate tensors made with different specs")
 
         def cat(get: Any) -> Any:
             vals = [get(p) for p in parts]

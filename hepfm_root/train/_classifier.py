@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..errors import InvalidConfigError
 from ..models import SIZES, Checkpoint, build_model, model_config
 from ..models._checkpoint import plan_save
 from ..spec import FeatureSpec, load_spec
@@ -44,7 +45,7 @@ def train_classifier(
     spec = load_spec(spec)
     labels = list(files_by_label)
     if len(labels) < 2:
-        raise ValueError(f"need at least two classes, got {labels}")
+        raise InvalidConfigError(f"need at least two classes, got {labels}")
     score_label = score_label or labels[-1]
     data = load_events(files_by_label, spec, max_events_per_class=max_per_class)
     model = build_model("object_transformer", model_config("object_transformer", spec, len(labels), size=size))

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import InvalidConfigError
+from ..errors import InvalidConfigError, validation_summary
 from ._loop import TrainConfig
 
 __all__ = ["AugmentSection", "DataSection", "EventHeadSection", "FinetuneConfig", "ModelSection", "PretrainConfig", "TrainSection",
@@ -186,5 +186,4 @@ def load_config(path: str | os.PathLike, kind: str, overrides: dict[str, Any] | 
     try:
         return model.model_validate(raw)
     except ValidationError as err:
-        lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()]
-        raise InvalidConfigError(f"invalid {kind} config {p}:\n  " + "\n  ".join(lines)) from None
+        raise InvalidConfigError(f"invalid {kind} config {p}: {validation_summary(err)}") from None

@@ -24,7 +24,14 @@ from typing import Any, Literal
 import numpy as np
 import uproot
 
-from ..errors import BranchNotFoundError, EmptyInputError, InvalidInputFileError
+from ..errors import (
+    BranchNotFoundError,
+    EmptyInputError,
+    InvalidArgumentError,
+    InvalidConfigError,
+    InvalidInputFileError,
+    ModelSpecMismatchError,
+)
 from ..io import check_root_file, iter_tensors, open_events, read_tensors
 from ..models import check_spec_matches
 from ..spec import FeatureSpec, load_spec
@@ -74,7 +81,7 @@ class EventData:
             value = getattr(self, name, None) if name in _INPUT_NAMES else None
             if value is None:
                 have = [n for n in _INPUT_NAMES if getattr(self, n) is not None]
-                raise ValueError(f"the model reads input {name!r}, but this data (spec {self.spec.name!r}) has only "
+                raise ModelSpecMismatchError(f"the model reads input {name!r}, but this data (spec {self.spec.name!r}) has only "
                                  f"{have}; constituent models need a spec with constituents")
             out.append(value)
         return out
@@ -197,7 +204,7 @@ def _read_chunks(path: Path, spec: FeatureSpec, keep: Any, truth_input: Any, bra
                 names = spec.feature_names
                 for f in ("eta", "phi"):
                     if f not in names:
-                        raise ValueError(f"jet truth labels need the jet feature {f!r}; spec {spec.name!r} has {names}")
+                        raise InvalidConfigError(f"jet truth labels need the jet feature {f!r}; spec {spec.name!r} has {names}")
                 labels = jet_truth_labels(arrays, t.objects[..., names.index("eta")], t.objects[..., names.index("phi")],
                                           t.mask)
                 targets["jet_label"] = labels[k]
@@ -241,7 +248,7 @@ def load_events(
     """
     spec = load_spec(spec)
     if selection not in ("spec", "any"):
-        raise ValueError(f"selection must be 'spec' or 'any', got {selection!r}")
+        raise InvalidArgumentError(f"selection must be 'spec' or 'any', got {selection!r}")
     labelled = isinstance(sources, Mapping)
     groups = dict(sources) if labelled else {"": list(sources)}
     parts, prov = [], {}

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import EmptyInputError, InvalidConfigError
 from ..models import model_inputs
 from ._augment import Augmentation
 from ._data import EventData
@@ -174,13 +175,13 @@ def fit(
     task = task or Classification()
     missing = [k for k in task.needs if k not in data.targets]
     if missing:
-        raise ValueError(f"task {task.name!r} needs targets {missing}; the data has {sorted(data.targets)}")
+        raise InvalidConfigError(f"task {task.name!r} needs targets {missing}; the data has {sorted(data.targets)}")
     if val_data is None:
         if len(data) < 10:
-            raise ValueError(f"need at least 10 events to train, got {len(data)}")
+            raise EmptyInputError(f"need at least 10 events to train, got {len(data)}")
         data, val_data = data.split(cfg.val_fraction, cfg.seed)
     if len(data) == 0 or len(val_data) == 0:
-        raise ValueError(f"empty training ({len(data)}) or validation ({len(val_data)}) set")
+        raise EmptyInputError(f"empty training ({len(data)}) or validation ({len(val_data)}) set")
     task.prepare(data.spec, data.targets)
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)

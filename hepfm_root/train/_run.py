@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import InvalidArgumentError, InvalidConfigError
 from ..models import (
     CONSTITUENT_ARCHITECTURES,
     Checkpoint,
@@ -126,7 +127,7 @@ def pretrain(cfg: PretrainConfig, *, base: str | os.PathLike = ".", overwrite: b
         task = MAEReconstruction()
     else:
         if not isinstance(sources, dict):
-            raise ValueError("multiclass pretraining needs data.classes (class -> files)")
+            raise InvalidConfigError("multiclass pretraining needs data.classes (class -> files)")
         task = Classification()
     data = load_events(sources, spec, selection=cfg.data.selection, min_objects=cfg.data.min_objects,
                        max_events_per_class=cfg.data.max_events_per_class, truth=cfg.task == "multilabel",
@@ -220,13 +221,13 @@ def finetune_model(
     or re-initialised for scratch) is the backbone, the new deep-sets head the head.
     """
     if strategy not in ("frozen", "finetune", "scratch"):
-        raise ValueError(f"strategy must be frozen, finetune or scratch, got {strategy!r}")
+        raise InvalidConfigError(f"strategy must be frozen, finetune or scratch, got {strategy!r}")
     n_classes = len(data.label_names) or int(data.targets["label"].max()) + 1
     torch.manual_seed(config.seed)
     if strategy == "scratch":
         arch, cfg = (backbone.architecture, dict(backbone.config)) if backbone else architecture or (None, None)
         if arch is None:
-            raise ValueError("scratch without a backbone checkpoint needs an architecture")
+            raise InvalidConfigError("scratch without a backbone checkpoint needs an architecture")
         if event_head is not None:
             model = JetEventModel(arch, cfg, n_classes, **event_head)
         else:
@@ -235,7 +236,7 @@ def finetune_model(
         tcfg = dataclasses.replace(config, backbone_lr=None)
     else:
         if backbone is None:
-            raise ValueError(f"strategy {strategy!r} needs a pretrained backbone checkpoint")
+            raise InvalidConfigError(f"strategy {strategy!r} needs a pretrained backbone checkpoint")
         if event_head is not None:
             jet = backbone.build().train()
             torch.manual_seed(config.seed)
@@ -268,15 +269,15 @@ def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: b
     if start is not None:
         backbone = load_checkpoint(start)
     elif cfg.strategy != "scratch":
-        raise ValueError(f"strategy {cfg.strategy!r} needs a pretrained checkpoint (--from)")
+        raise InvalidArgumentError(f"strategy {cfg.strategy!r} needs a pretrained checkpoint (--from)")
     spec: FeatureSpec = load_spec(cfg.spec) if cfg.spec else (backbone.spec if backbone else None)  # type: ignore[assignment]
     if spec is None:
-        raise ValueError("finetuning from scratch without a checkpoint needs 'spec'")
+        raise InvalidConfigError("finetuning from scratch without a checkpoint needs 'spec'")
     if backbone is not None:
         backbone.check_spec(spec, where=f"the finetuning data (spec {cfg.spec or spec.name!r})")
     sources = cfg.data.resolved(base)
     if not isinstance(sources, dict):
-        raise ValueError("finetuning needs labelled data: data.classes (class -> files)")
+        raise InvalidConfigError("finetuning needs labelled data: data.classes (class -> files)")
     data = load_events(sources, spec, selection=cfg.data.selection, min_objects=cfg.data.min_objects,
                        max_events_per_class=cfg.data.max_events_per_class)
     if cfg.data.max_constituents:
@@ -286,11 +287,11 @@ def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: b
     labels = data.label_names
     score_label = cfg.score_label or labels[-1]
     if score_label not in labels:
-        raise ValueError(f"score_label {score_label!r} is not one of the classes {labels}")
+        raise InvalidConfigError(f"score_label {score_label!r} is not one of the classes {labels}")
     arch = cfg.model.architecture
     event_head = cfg.event_head.model_dump() if cfg.event_head is not None else None
     if event_head is not None and (backbone.architecture if backbone else arch) not in CONSTITUENT_ARCHITECTURES[:3]:
-        raise ValueError(f"event_head needs a jet backbone ({', '.join(CONSTITUENT_ARCHITECTURES[:3])}), got "
+        raise InvalidConfigError(f"event_head needs a jet backbone ({', '.join(CONSTITUENT_ARCHITECTURES[:3])}), got "
                          f"{backbone.architecture if backbone else arch!r}")
     n_out = 2 if event_head is not None else len(labels)   # a scratch jet backbone keeps a 2-class jet head
     options = fit_image_scales(arch, train, cfg.model.options, cfg.model.size, spec) if backbone is None else {}

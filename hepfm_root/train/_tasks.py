@@ -33,6 +33,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..errors import InvalidConfigError
 from ..spec import FeatureSpec
 from ._layout import FeatureLayout
 from ._truth import COUNT_NAMES, TRUTH_BINS, bin_names
@@ -291,5 +292,5 @@ def make_task(name: str, **options: Any) -> Task:
     """The task called ``name`` (``classification``, ``masked_type``, ``multilabel``, ``jet_tagging``,
     ``mae_reconstruction``)."""
     if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; known: {sorted(TASKS)}")
+        raise InvalidConfigError(f"unknown task {name!r}; known: {sorted(TASKS)}")
     return TASKS[name](**options)

@@ -27,7 +27,7 @@ import numpy as np
 import uproot
 
 from hepfm_root.io import NtupleWriter, layout_of, open_events
-from hepfm_root.skim import Selection, SkimOptions, skim_and_score
+from hepfm_root.skim import SelectionExpression, SkimOptions, skim_and_score
 
 MODEL = Path(__file__).resolve().parents[2] / "exports" / "six_object_heavy_higgs_vs_ttbar" / "0.1"
 SELECTION = "count(Jet_pt > 30) >= 4 && MET_pt > 20"
@@ -47,7 +47,7 @@ def make_input(source: Path, n: int, out: Path) -> None:
 
 
 def plain_copy(path: Path, out: Path, step: int) -> int:
-    sel = Selection.parse(SELECTION)
+    sel = SelectionExpression.parse(SELECTION)
     with open_events(path) as inp:
         names = inp.branch_names()
         layout = layout_of(inp, names)

@@ -198,7 +198,7 @@ def test_cli(tmp_path, tt_file):
     assert "[mass=425, charged_mass=325]" in res.output
     res = runner.invoke(cli, ["generate", "--process", "heavy_higgs_whpm", "--param", "mass=390", "--events", "5",
                               "-o", str(tmp_path / "closed.root")])
-    assert res.exit_code == 4 and "mass (390 GeV) must exceed charged_mass + m_W + 10 = 415.4 GeV" in res.output
+    assert res.exit_code == 2 and "mass (390 GeV) must exceed charged_mass + m_W + 10 = 415.4 GeV" in res.output
     assert not (tmp_path / "closed.root").exists()
     res = runner.invoke(cli, ["generate", "--show-config"])
     assert res.exit_code == 0 and "working_point: 0.2783" in res.output

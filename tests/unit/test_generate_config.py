@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hepfm_root.errors import InvalidConfigError, UnknownProcessError
+from hepfm_root.errors import InvalidArgumentError, InvalidConfigError, UnknownProcessError
 from hepfm_root.generate import PROCESSES, UNAVAILABLE, EmulationConfig, get_process
 
 
@@ -58,7 +58,7 @@ def test_process_registry():
     with pytest.raises(UnknownProcessError, match="no built-in tt̄W"):
         get_process("ttW")
     assert "ttW" in UNAVAILABLE
-    with pytest.raises(InvalidConfigError, match="no parameter 'mas'"):
+    with pytest.raises(InvalidArgumentError, match="no parameter 'mas'"):
         get_process("heavy_higgs_tt").settings_for({"mas": 400})
 
 

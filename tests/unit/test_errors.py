@@ -49,9 +49,26 @@ def _decorator_names(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     return out
 
 
+def _validator_helpers(tree: ast.AST) -> set[str]:
+    """Functions pydantic runs as validators: passed to ``AfterValidator(...)`` and the like, or called as
+    ``self.helper()`` from a ``@model_validator``/``@field_validator`` (their ``ValueError`` becomes a
+    ``ValidationError``, which the loaders turn into a family member)."""
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "").endswith("Validator"):
+            out |= {a.id for a in node.args if isinstance(a, ast.Name)}
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _decorator_names(node) & VALIDATORS:
+            for call in ast.walk(node):
+                if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                        and getattr(call.func.value, "id", "") == "self"):
+                    out.add(call.func.attr)
+    return out
+
+
 def _bare_builtin_raises(path: Path, rel: str) -> list[str]:
     tree = ast.parse(path.read_text())
     found: list[str] = []
+    helpers = _validator_helpers(tree)
 
     def visit(node: ast.AST, fn: ast.FunctionDef | ast.AsyncFunctionDef | None) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -62,7 +79,8 @@ def _bare_builtin_raises(path: Path, rel: str) -> list[str]:
             if name in BUILTIN_EXCEPTIONS:
                 where = fn.name if fn is not None else "<module>"
                 allowed = name in ABSTRACT or (rel, where, name) in INTERNAL_RAISES or (
-                    fn is not None and bool((_decorator_names(fn) & VALIDATORS) or (fn.name, name) in PROTOCOL)
+                    fn is not None and bool((_decorator_names(fn) & VALIDATORS) or fn.name in helpers
+                                            or (fn.name, name) in PROTOCOL)
                 )
                 if not allowed:
                     found.append(f"{rel}:{node.lineno} {where}: raise {name}")
@@ -85,7 +103,9 @@ def test_the_raise_check_flags_a_bare_raise_and_spares_validators_and_getattr(tm
                     "def f():\n    raise ValueError('x')\n"
                     "class A:\n    @model_validator(mode='after')\n    def g(self):\n        raise ValueError('ok')\n"
                     "    def __getattr__(self, n):\n        raise AttributeError(n)\n"
-                    "    def h(self):\n        raise KeyError(n)\n")
+                    "    def h(self):\n        raise KeyError(n)\n"
+                    "def v(x):\n    raise ValueError(x)\n"
+                    "V = AfterValidator(v)\n")
     assert _bare_builtin_raises(path, "probe.py") == ["probe.py:3 f: raise ValueError", "probe.py:11 h: raise KeyError"]
 
 

@@ -56,7 +56,7 @@ from ..io import NtupleWriter, atomic_outputs, layout_of, open_events, plan_outp
 from ..io._ntuple import BranchLayout
 from ..spec import Resolution, resolve
 from ..tensors import tensorize
-from ._selection import SelectionExpression
+from ._selection import BoundSelection, SelectionExpression, branch_kinds
 
 __all__ = ["SkimOptions", "skim_and_score"]
 
@@ -95,6 +95,7 @@ class _Input:
     resolutions: list[Resolution] = field(default_factory=list)  # one per model, from the check
     binding: Binding | None = None  # corrections bound to this input, from the check
     index: int = 0  # position among the job's inputs (its output with friend/per_input)
+    selection: BoundSelection | None = None  # --selection typed against this input's branch types
 
 
 def _kept_branches(names: list[str], patterns: list[str] | None) -> list[str]:
@@ -137,6 +138,10 @@ def _check_input(path: Path, tree: str, opts: SkimOptions, scorers: list[Scorer]
             missing = sorted(b for b in sel.branches if b not in names)
             if missing:
                 raise BranchNotFoundError(missing[0], where=f"{inp.where} (used by --selection)", available=names)
+            # Typed once from the branches' types (a 0-entry read carries only the interpretation), so the
+            # meaning of the selection cannot depend on the chunk: reducers need jagged branches, etc.
+            used = sorted(sel.branches)
+            item.selection = sel.bind(branch_kinds(inp.read(used, 0, 0), used), where=inp.where)
         item.kept = [] if opts.friend else _kept_branches(names, opts.keep)
         if opts.keep and not opts.friend and not item.kept:
             raise BranchNotFoundError(",".join(opts.keep), where=f"{inp.where} (no branch matches --keep)",
@@ -348,7 +353,8 @@ def _stream(item: _Input, scorers: list[Scorer], names: list[str], sel: Selectio
             t0 = time.perf_counter()
             arrays = inp.read(needed_list, start, stop)
             t1 = time.perf_counter()
-            mask = sel.evaluate(arrays) if sel is not None else np.ones(len(arrays), dtype=bool)
+            bound = item.selection
+            mask = bound.evaluate(arrays) if bound is not None else np.ones(len(arrays), dtype=bool)
             chosen = arrays[mask] if not mask.all() else arrays
             scores = {}
             t_tensor = t_infer = t_corr = 0.0

@@ -49,3 +49,30 @@ def test_readme_config_examples_are_valid(tmp_path):
             assert load_corrections(path).variation_names()
             checked += 1
     assert checked == 2
+
+
+def _named_tests(text: str) -> list[tuple[str, str | None]]:
+    """(test file, test function or None) for every test that a doc page names.
+
+    ``tests/x.py::name`` names a function in that file; ``::name`` one in the file named last before it.
+    """
+    out: list[tuple[str, str | None]] = []
+    current = None
+    for m in re.finditer(r"`(tests/[\w/]+\.py)?(?:::(\w+))?[^`]*`", text):
+        path, name = m.group(1), m.group(2)
+        if path:
+            current = path
+        if path or name:
+            out.append((current, name))  # type: ignore[arg-type]
+    return out
+
+
+def test_every_test_the_reliability_page_names_exists():
+    named = _named_tests((ROOT / "docs" / "reliability.md").read_text())
+    assert len(named) > 40
+    missing = []
+    for path, name in named:
+        source = (ROOT / path).read_text() if path and (ROOT / path).is_file() else None
+        if source is None or (name is not None and not re.search(rf"^def {name}\(", source, flags=re.M)):
+            missing.append(f"{path}::{name}" if name else str(path))
+    assert missing == [], "docs/reliability.md names tests that do not exist"

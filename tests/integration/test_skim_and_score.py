@@ -229,3 +229,81 @@ def test_existing_output_needs_overwrite(sample, tmp_path):
     out.write_text("precious")
     r = run("skim-and-score", sample("nano_tt_v12.root"), "--model", MODEL, "-o", out, "-q")
     assert r.exit_code == EXIT["output"] and out.read_text() == "precious"
+
+
+# ---------------------------------------------------------------- the selection language is exact (issue 15)
+
+SEL_KEEP = ["--keep", "run", "--keep", "event", "--keep", "nJet", "--keep", "MET_pt"]
+
+
+def test_selection_result_and_summary_do_not_depend_on_the_step_size(sample, tmp_path):
+    path = sample("nano_tt_v12.root")
+    sel = "count(Jet_pt > 30 && abs(Jet_eta) < 2.4) >= 4 && MET_pt > 20 || event % 7 == 3 && max(Jet_pt) / 0 > 1"
+    results = {}
+    for step in ["1", "7", None]:
+        out = tmp_path / f"skim_{step}.root"
+        args = ["--step-size", step] if step else []
+        r = run("skim-and-score", path, "--model", MODEL, "-o", out, "--selection", sel, *SEL_KEEP, *args, "-q")
+        assert r.exit_code == 0, r.output
+        got = uproot.open(out)["Events"].arrays(["event", "MET_pt", "nJet", BRANCH], library="np")
+        summary = json.loads(Path(str(out) + ".summary.json").read_text())
+        results[step] = (got, summary)
+    n = uproot.open(path)["Events"].num_entries
+    a = uproot.open(path)["Events"].arrays(["Jet_pt", "Jet_eta", "MET_pt", "event"])
+    want = ak.to_numpy(((ak.sum((a.Jet_pt > 30) & (abs(a.Jet_eta) < 2.4), axis=1) >= 4) & (a.MET_pt > 20))
+                       | ((a.event % 7 == 3) & (ak.num(a.Jet_pt) > 0)))
+    assert 0 < want.sum() < n
+    base, base_summary = results[None]
+    np.testing.assert_array_equal(base["event"], ak.to_numpy(a.event)[want])
+    for step, (got, summary) in results.items():
+        for k in ("event", "MET_pt", "nJet"):  # the same events, bit for bit
+            np.testing.assert_array_equal(got[k], base[k], err_msg=f"{k} with --step-size {step}")
+        # ONNX Runtime's float32 results move by an ulp with the batch size (1 event vs a chunk): not the selection
+        np.testing.assert_allclose(got[BRANCH], base[BRANCH], rtol=1e-6, atol=1e-7, equal_nan=True)
+        assert summary["events_read"] == n, step
+        assert summary["events_selected"] == summary["events_written"] == int(want.sum()) == len(got["event"]), step
+
+
+def test_uint64_event_numbers_above_2_62_are_compared_exactly(sample, tmp_path):
+    src = uproot.open(sample("nano_tt_v12.root"))["Events"]
+    arrays = src.arrays(filter_name=["Jet_*", "Electron_*", "Muon_*", "MET_*", "run", "luminosityBlock"])
+    n = len(arrays)
+    event = (np.uint64(2**62) + np.arange(n, dtype=np.uint64) * np.uint64(2**55)).astype(np.uint64)
+    assert event.max() > 2**63  # some above 2**63: those must be dropped, the others kept
+    tree = {"run": arrays["run"], "luminosityBlock": arrays["luminosityBlock"], "event": event}
+    for prefix in ["Jet", "Electron", "Muon"]:
+        tree[prefix] = ak.zip({f[len(prefix) + 1:]: arrays[f] for f in arrays.fields
+                               if f.startswith(prefix + "_") and f[len(prefix) + 1:] in
+                               ("pt", "eta", "phi", "mass", "btagDeepFlavB")})
+    tree["MET_pt"], tree["MET_phi"] = arrays["MET_pt"], arrays["MET_phi"]
+    big = tmp_path / "big_events.root"
+    with uproot.recreate(big) as f:  # a TTree, as NanoAOD (assigning a dict writes an RNTuple in uproot 5.7)
+        f.mktree("Events", {k: (v.dtype if isinstance(v, np.ndarray) else v.type) for k, v in tree.items()})
+        f["Events"].extend(tree)
+    stored = uproot.open(big)["Events"].arrays(["event"])["event"]
+    assert ak.to_numpy(stored).dtype == np.uint64 and ak.to_numpy(stored).tolist() == event.tolist()
+    for sel, want in [("event < 2**63", event < np.uint64(2**63)), ("event >= 2**62", np.ones(n, bool)),
+                      ("event < 2**64 && event > -1", np.ones(n, bool))]:
+        out = tmp_path / f"o{len(sel)}.root"
+        r = run("skim-and-score", big, "--model", MODEL, "-o", out, "--selection", sel, "--step-size", "13", "-q")
+        assert r.exit_code == 0, r.output
+        got = uproot.open(out)["Events"]["event"].array(library="np")
+        np.testing.assert_array_equal(got, event[want], err_msg=sel)
+        assert json.loads(Path(str(out) + ".summary.json").read_text())["events_selected"] == int(want.sum())
+
+
+@pytest.mark.parametrize(("sel", "message"), [
+    ("max(nJet) > 3", "'nJet' is one value per event, expected a per-object branch"),
+    ("Jet_pt > 30", "gives a list per event"),
+    ("MET_pt * 2", "gives float values, expected one boolean per event"),
+    ("nJet < 2**10**10", "the power is too large"),
+    ("(" * 80 + "nJet > 1" + ")" * 80, "nests deeper than 64"),
+])
+def test_bad_selections_exit_2_in_one_line_before_any_output(sel, message, sample, tmp_path):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    r = run("skim-and-score", sample("nano_tt_v12.root"), "--model", MODEL, "-o", out_dir / "o.root",
+            "--selection", sel, "-q")
+    assert r.exit_code == EXIT["usage"] == 2, r.output
+    assert message in r.output and "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
+    assert list(out_dir.iterdir()) == []

@@ -67,7 +67,7 @@ def pretrain_cmd(config: str, sets: tuple[str, ...], epochs: int | None, seed: i
                                                             "train.device": device,
                                                             "output": str(Path(output).resolve()) if output else None}))
     with Timer() as t:
-        ck, metrics = pretrain(cfg, base=Path(config).parent, overwrite=overwrite,
+        ck, metrics = pretrain(cfg, base=Path(config).parent, overwrite=overwrite, inputs=[config],
                                on_epoch=_epoch_printer(cfg.train.epochs))
     _report(f"pretrained {ck.architecture} on {cfg.task}", cfg.output, t.seconds, metrics)
 
@@ -88,6 +88,6 @@ def finetune_cmd(config: str, sets: tuple[str, ...], epochs: int | None, seed: i
         "output": str(Path(output).resolve()) if output else None,
         "checkpoint": str(Path(checkpoint).resolve()) if checkpoint else None, "strategy": strategy}))
     with Timer() as t:
-        ck, metrics = finetune(cfg, base=Path(config).parent, overwrite=overwrite,
+        ck, metrics = finetune(cfg, base=Path(config).parent, overwrite=overwrite, inputs=[config],
                                on_epoch=_epoch_printer(cfg.train.epochs))
     _report(f"finetuned ({cfg.strategy}) {' vs '.join(ck.labels)}", cfg.output, t.seconds, metrics)

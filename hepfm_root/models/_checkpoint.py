@@ -11,6 +11,7 @@ check), and free-form metadata (training data, metrics) for the model card.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -146,7 +147,11 @@ class Checkpoint:
         card = json.dumps(self.card(), indent=1, sort_keys=True, default=str)
         # The weights and their card are one unit: both are placed, or neither.
         with atomic_outputs([path, card_path(path)], overwrite=overwrite) as (tmp, tmp_card):
-            torch.save(payload, tmp)
+            # Serialised in memory, then written as plain bytes: torch's own writer reports a full disk as
+            # RuntimeError ("unexpected pos"), a plain write as OSError(ENOSPC), which becomes exit 5.
+            buffer = io.BytesIO()
+            torch.save(payload, buffer)
+            Path(tmp).write_bytes(buffer.getbuffer())
             Path(tmp_card).write_text(card + "\n")
         return Path(path)
 

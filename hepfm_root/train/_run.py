@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,11 +110,15 @@ def _files(sources: Any) -> list[Path]:
 
 
 def pretrain(cfg: PretrainConfig, *, base: str | os.PathLike = ".", overwrite: bool = False,
-             on_epoch: EpochCallback | None = None) -> tuple[Checkpoint, dict[str, Any]]:
-    """Pretrain a backbone as configured; save the checkpoint and its card."""
+             on_epoch: EpochCallback | None = None,
+             inputs: Sequence[str | os.PathLike] = ()) -> tuple[Checkpoint, dict[str, Any]]:
+    """Pretrain a backbone as configured; save the checkpoint and its card.
+
+    ``inputs``: further files the checkpoint must not replace (the config file itself).
+    """
     out = Path(base) / cfg.output if not Path(cfg.output).is_absolute() else Path(cfg.output)
     sources = cfg.data.resolved(Path(base))
-    plan_save(out, _files(sources), overwrite=overwrite)  # before any read: the checkpoint is no input
+    plan_save(out, [*_files(sources), *inputs], overwrite=overwrite)  # before any read: the checkpoint is no input
     spec = load_spec(cfg.spec)
     task: Task
     if cfg.task == "masked_type":
@@ -259,12 +263,17 @@ def finetune_model(
 
 
 def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: bool = False,
-             on_epoch: EpochCallback | None = None) -> tuple[Checkpoint, dict[str, Any]]:
-    """Finetune (or train from scratch) an event classifier as configured; save checkpoint + card."""
+             on_epoch: EpochCallback | None = None,
+             inputs: Sequence[str | os.PathLike] = ()) -> tuple[Checkpoint, dict[str, Any]]:
+    """Finetune (or train from scratch) an event classifier as configured; save checkpoint + card.
+
+    ``inputs``: further files the checkpoint must not replace (the config file itself).
+    """
     base = Path(base)
     out = base / cfg.output if not Path(cfg.output).is_absolute() else Path(cfg.output)
     start = None if not cfg.checkpoint else Path(cfg.checkpoint) if Path(cfg.checkpoint).is_absolute() else base / cfg.checkpoint
-    plan_save(out, [*_files(cfg.data.resolved(base)), *([start] if start else [])], overwrite=overwrite)  # before any read
+    plan_save(out, [*_files(cfg.data.resolved(base)), *([start] if start else []), *inputs],
+              overwrite=overwrite)  # before any read
     backbone = None
     if start is not None:
         backbone = load_checkpoint(start)

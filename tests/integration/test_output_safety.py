@@ -280,3 +280,25 @@ def test_a_full_disk_gives_exit_5_naming_the_path_and_leaves_nothing(work):
     assert r.returncode == 5, r.stderr
     assert "OutputWriteError" in r.stderr and "out.root" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert sorted(p.name for p in work.iterdir()) == ["in.root"]
+
+
+def test_finetune_refuses_to_write_its_checkpoint_over_its_own_config(work):
+    config = work / "ft.yaml"
+    config.write_text("name: x\nstrategy: scratch\ndata:\n  classes: {a: [in.root], b: [in.root]}\n"
+                      "output: ft.yaml\n")
+    before = config.read_bytes()
+    r = hepfm("finetune", "ft.yaml", "--overwrite", cwd=work)
+    assert r.returncode == 5 and "is the input" in r.stderr, r.stderr
+    assert config.read_bytes() == before
+
+
+def test_a_checkpoint_on_a_full_disk_gives_an_output_error_and_leaves_nothing(work):
+    # torch's own zip writer reports a short write as RuntimeError ("unexpected pos"); the checkpoint is
+    # serialised in memory and written as plain bytes, so a full disk is an OutputError (exit 5).
+    code = ("import sys\nfrom hepfm_root.models import load_checkpoint\nfrom hepfm_root.errors import OutputWriteError\n"
+            f"ck = load_checkpoint({str(Path(SHIPPED_MODEL) / 'model.pt')!r})\n"
+            "try:\n    ck.save('ck.pt')\nexcept OutputWriteError as err:\n    print('refused:', err); sys.exit(5)\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=work, capture_output=True, text=True, check=False,
+                       preexec_fn=_limit_file_size, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert r.returncode == 5 and "refused:" in r.stdout and "ck.pt" in r.stdout, r.stdout + r.stderr
+    assert sorted(p.name for p in work.iterdir()) == ["in.root"]

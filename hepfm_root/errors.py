@@ -85,7 +85,8 @@ def validation_summary(err: Any) -> str:
     """
     parts = []
     for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"]) or "<top>"
+        # a key from the file may hold a newline or control characters: quote it to keep one line
+        loc = ".".join(str(x) if str(x).isprintable() else repr(x) for x in e["loc"]) or "<top>"
         parts.append(f"{loc}: {' '.join(str(e['msg']).split())}")
     return "; ".join(parts)
 

@@ -42,7 +42,8 @@ def spec_from_dict(data: Any, *, origin: str = "<dict>") -> FeatureSpec:
     if not isinstance(data, dict):
         raise InvalidSpecError(f"spec {origin}: expected a mapping at top level, got {type(data).__name__}")
     version = data.get("schema_version")
-    if version not in SCHEMAS:
+    # a list or dict here is unhashable: test the type first so that it is refused, not a TypeError
+    if isinstance(version, bool) or not isinstance(version, (int, float, str)) or version not in SCHEMAS:
         raise InvalidSpecError(
             f"spec {origin}: schema_version {version!r} is not supported; expected one of {sorted(SCHEMAS)}"
         )
@@ -91,5 +92,25 @@ def _load_file(path: Any, *, origin: str) -> FeatureSpec:
         data = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as err:
         kind = "JSON" if str(path).endswith(".json") else "YAML"
-        raise InvalidSpecError(f"spec {origin} is not valid {kind}: {err}") from None
+        raise InvalidSpecError(f"spec {origin} is not valid {kind}: {_parse_problem(err)}") from None
     return spec_from_dict(data, origin=origin)
+
+
+def _parse_problem(err: Exception) -> str:
+    r"""One line for a JSON/YAML parse error (PyYAML's own text spans lines and quotes the source).
+
+    Example:
+        >>> try:
+        ...     yaml.safe_load("a: [1,\n")
+        ... except yaml.YAMLError as e:
+        ...     print(_parse_problem(e))
+        while parsing a flow node: expected the node content, but found '<stream end>' at line 2, column 1
+    """
+    if isinstance(err, json.JSONDecodeError):
+        return f"{err.msg} at line {err.lineno}, column {err.colno}"
+    context = getattr(err, "context", None)
+    problem = getattr(err, "problem", None) or str(err)
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    text = f"{context}: {problem}" if context else problem
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return " ".join(f"{text}{where}".split())

@@ -52,6 +52,7 @@ __all__ = [
     "TreeNotFoundError",
     "UnknownProcessError",
     "closest",
+    "first_line",
     "validation_summary",
 ]
 
@@ -89,6 +90,17 @@ def validation_summary(err: Any) -> str:
         loc = ".".join(str(x) if str(x).isprintable() else repr(x) for x in e["loc"]) or "<top>"
         parts.append(f"{loc}: {' '.join(str(e['msg']).split())}")
     return "; ".join(parts)
+
+
+def first_line(err: BaseException) -> str:
+    r"""``Type: first line of the message`` of a (third-party) error, for a one-line message.
+
+    Example:
+        >>> first_line(ValueError("bad basket\n  at offset 12"))
+        'ValueError: bad basket'
+    """
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0][:300]}" if text else type(err).__name__
 
 
 def _did_you_mean(name: str, available: Iterable[str]) -> str:

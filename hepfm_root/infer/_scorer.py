@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .._extras import require
-from ..errors import InvalidArgumentError, InvalidInputFileError, ModelSpecMismatchError
+from ..errors import InvalidArgumentError, InvalidInputFileError, ModelSpecMismatchError, first_line
 from ..spec import FeatureSpec
 from ..tensors import Tensors, tensorize
 from ._backends import OrtBackend, TorchBackend
@@ -71,9 +71,9 @@ def _probe(sess: Any, info: ModelInfo, where: str) -> None:
         try:
             out = sess.run(None, feed)[0]
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own types for a graph that cannot run
-            first = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
             raise ModelSpecMismatchError(
-                f"{where}: the graph fails on {batch} padded event(s) of spec {info.spec.name!r}: {first}") from err
+                f"{where}: the graph fails on {batch} padded event(s) of spec {info.spec.name!r}: {first_line(err)}"
+            ) from err
         got = tuple(np.shape(out))
         if got != (batch, n_labels):
             raise ModelSpecMismatchError(

@@ -18,7 +18,7 @@ import awkward as ak
 import numpy as np
 import uproot
 
-from ..errors import HepfmError, InvalidInputFileError, TreeNotFoundError, closest
+from ..errors import HepfmError, InvalidInputFileError, TreeNotFoundError, closest, first_line
 
 __all__ = ["EventsInput", "check_root_file", "open_events"]
 
@@ -63,12 +63,6 @@ def check_root_file(path: str | os.PathLike) -> None:
         )
 
 
-def _first_line(err: BaseException) -> str:
-    """``Type: first line of the message`` of a third-party error, for a one-line message."""
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0][:300]}" if text else type(err).__name__
-
-
 def _check_counters(arr: ak.Array, counters: dict[str, str], where: str) -> None:
     """Every jagged branch must hold as many values per entry as its counter says."""
     for b, c in counters.items():
@@ -77,7 +71,7 @@ def _check_counters(arr: ak.Array, counters: dict[str, str], where: str) -> None
             want = np.asarray(arr[c])
         except Exception as err:  # noqa: BLE001 - a counter or branch of an unexpected type
             raise InvalidInputFileError(
-                f"branch {b!r} of {where}: cannot compare with its counter {c!r}: {_first_line(err)}"
+                f"branch {b!r} of {where}: cannot compare with its counter {c!r}: {first_line(err)}"
             ) from err
         if want.dtype.kind not in "iu":
             raise InvalidInputFileError(f"counter {c!r} of {where}: expected integers, got dtype {want.dtype}")
@@ -186,7 +180,7 @@ class EventsInput:
             try:
                 count = self.tree[b].count_branch
             except Exception as err:  # noqa: BLE001 - branch metadata of a damaged file
-                raise InvalidInputFileError(f"{self.where}: branch {b!r} cannot be read: {_first_line(err)}") from err
+                raise InvalidInputFileError(f"{self.where}: branch {b!r} cannot be read: {first_line(err)}") from err
             if count is not None:
                 out[b] = count.name
         return out
@@ -205,7 +199,7 @@ class EventsInput:
                 break
         where = f"branch {culprit!r} of {self.where}" if culprit else self.where
         return InvalidInputFileError(f"{where}: reading entries {start}-{stop} failed "
-                                     f"(damaged file?): {_first_line(err)}")
+                                     f"(damaged file?): {first_line(err)}")
 
     def close(self) -> None:
         self.file.close()
@@ -229,7 +223,7 @@ def open_events(path: str | os.PathLike, tree: str = "Events") -> EventsInput:
     try:
         f = uproot.open(p)
     except Exception as err:  # noqa: BLE001 - a damaged header can make uproot raise anything
-        raise InvalidInputFileError(f"{p}: cannot be opened as ROOT: {_first_line(err)}") from err
+        raise InvalidInputFileError(f"{p}: cannot be opened as ROOT: {first_line(err)}") from err
     names = [k.split(";")[0] for k in f.keys(recursive=False)]
     if tree not in names:
         f.close()
@@ -240,7 +234,7 @@ def open_events(path: str | os.PathLike, tree: str = "Events") -> EventsInput:
         obj = f[tree]
     except Exception as err:  # noqa: BLE001 - as above, for the tree's own metadata
         f.close()
-        raise InvalidInputFileError(f"{tree} of {p.name}: cannot be read: {_first_line(err)}") from err
+        raise InvalidInputFileError(f"{tree} of {p.name}: cannot be read: {first_line(err)}") from err
     if not hasattr(obj, "num_entries"):
         f.close()
         raise TreeNotFoundError(f"{tree!r} in {p.name} is a {type(obj).__name__}, expected a TTree or RNTuple")

@@ -33,11 +33,11 @@ import numpy as np
 import uproot
 
 from .._version import __version__
-from ..errors import HepfmError, InvalidInputFileError, ModelSpecMismatchError
+from ..errors import HepfmError, InvalidInputFileError, ModelSpecMismatchError, first_line
 from ..spec import FeatureSpec, spec_from_dict
 from ..tensors import Tensors
 from ._atomic import atomic_output, plan_outputs
-from ._open import _first_line, check_root_file
+from ._open import check_root_file
 
 __all__ = ["TensorFileWriter", "read_tensors"]
 
@@ -154,7 +154,7 @@ def read_tensors(path: str | os.PathLike) -> tuple[Tensors, dict[str, Any]]:
     except HepfmError:
         raise
     except Exception as err:  # noqa: BLE001 - a damaged file can make uproot (or json) raise anything
-        raise InvalidInputFileError(f"{p}: cannot be read as a hepfm tensor file (damaged?): {_first_line(err)}") from err
+        raise InvalidInputFileError(f"{p}: cannot be read as a hepfm tensor file (damaged?): {first_line(err)}") from err
     t = Tensors(
         a["objects"], a["object_mask"], a["selected"], counts, spec,
         a.get("constituents"), a.get("constituent_mask"), keys,

@@ -31,6 +31,7 @@ from ..errors import (
     InvalidConfigError,
     InvalidInputFileError,
     ModelSpecMismatchError,
+    first_line,
 )
 from ..io import check_root_file, iter_tensors, open_events, read_tensors
 from ..models import check_spec_matches
@@ -143,8 +144,7 @@ def _is_tensor_file(path: Path) -> bool:
         with uproot.open(path) as f:
             return "hepfm_spec" in f
     except Exception as err:  # noqa: BLE001 - a damaged header can make uproot raise anything
-        raise InvalidInputFileError(f"{path}: cannot be opened as ROOT (damaged?): {type(err).__name__}: "
-                                    f"{(str(err).splitlines() or [''])[0][:300]}") from err
+        raise InvalidInputFileError(f"{path}: cannot be opened as ROOT (damaged?): {first_line(err)}") from err
 
 
 def _chunk(t: Any, k: np.ndarray, targets: dict[str, np.ndarray], spec: FeatureSpec) -> EventData:

@@ -106,7 +106,7 @@ PUBLIC = {
         "InvalidSpecError", "MissingDependencyError", "ModelSpecMismatchError", "NonFiniteInputError",
         "OutputCollisionError", "OutputError", "OutputExistsError", "OutputIsInputError", "OutputNotRegularError",
         "OutputWriteError", "ParityError", "SampleFetchError", "SampleNotFoundError", "SpecNotFoundError",
-        "TreeNotFoundError", "UnknownProcessError", "closest", "validation_summary",
+        "TreeNotFoundError", "UnknownProcessError", "closest", "first_line", "validation_summary",
     ],
     "samples": ["COFFEA_SDIST", "SampleFetchError", "cache_dir", "fetch_samples", "list_samples", "sample_path"],
 }

@@ -36,7 +36,8 @@ def _parse_class(values: tuple[str, ...]) -> dict[str, list[str]]:
               help="Object transformer size (default: ~1.7 M parameters).")
 @click.option("--epochs", default=30, show_default=True, type=click.IntRange(min=1))
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1))
-@click.option("--lr", default=3e-4, show_default=True, type=float, help="Peak learning rate (warm-up, then cosine).")
+@click.option("--lr", default=3e-4, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Peak learning rate (warm-up, then cosine).")
 @click.option("--max-events-per-class", type=click.IntRange(min=1), help="Use at most this many selected events per class.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--overwrite", is_flag=True)

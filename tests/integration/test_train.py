@@ -114,6 +114,12 @@ def test_cli_train_writes_a_checkpoint_ready_for_export(sample, tmp_path):
     assert card["pretrained_from"] is None and card["metrics"]["validation"]["val_auc"] >= 0
     r = CliRunner().invoke(cli, ["train", "--spec", "event_graph", "--class", "dy", "-o", str(out)])
     assert r.exit_code == 2 and "LABEL=FILE" in r.output
+    r = CliRunner().invoke(cli, ["train", "--spec", "event_graph", "--class", f"dy={sample('nano_dy.root')}",
+                                 "--class", f"tt={sample('nano_tt_v12.root')}", "-o", str(tmp_path / "m.pt"), "--lr", "0"])
+    assert r.exit_code == 2 and "--lr" in r.output and not (tmp_path / "m.pt").exists()   # the config's lr > 0, as a flag
+    r = CliRunner().invoke(cli, ["train", "--spec", "event_graph", "--class", f"dy={sample('nano_dy.root')}",
+                                 "-o", str(tmp_path / "m.pt")])
+    assert r.exit_code == 4 and "at least two classes" in r.output
 
 
 def test_cli_train_is_finetune_with_strategy_scratch_same_weights(sample, tmp_path):

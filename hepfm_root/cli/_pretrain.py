@@ -60,7 +60,8 @@ def _report(what: str, path: str, seconds: float, metrics: dict[str, Any]) -> No
 @run_command
 def pretrain_cmd(config: str, sets: tuple[str, ...], epochs: int | None, seed: int | None, device: str | None,
                  output: str | None, overwrite: bool) -> None:
-    """Pretrain a backbone (masked_type, multiclass or multilabel) as CONFIG says."""
+    """Pretrain a backbone as CONFIG says (task: classification, masked_type, multilabel, jet_tagging or
+    mae_reconstruction; 'multiclass', the old name of classification, still loads)."""
     from ..train import load_config, pretrain  # torch: imported only for this command
 
     cfg = load_config(config, "pretrain", _overrides(sets, {"train.epochs": epochs, "train.seed": seed,

@@ -73,13 +73,14 @@ class Roc:
     """A ROC curve: ``eff_sig[i]``, ``eff_bkg[i]`` of the cut ``score >= thresholds[i]``.
 
     The first point is the empty cut (threshold +inf: 0, 0), the last keeps every event (1, 1).
-    ``n_bkg_pass[i]`` is the background (events or weight) kept by cut ``i``.
+    ``n_bkg_pass[i]`` and ``n_sig_pass[i]`` are the background and signal (events or weight) kept by cut ``i``.
     """
 
     eff_sig: np.ndarray
     eff_bkg: np.ndarray
     thresholds: np.ndarray
     n_bkg_pass: np.ndarray
+    n_sig_pass: np.ndarray
 
 
 class _Sorted:
@@ -98,7 +99,8 @@ class _Sorted:
         tot_s, tot_b = sig[-1], bkg[-1]
         if tot_s <= 0 or tot_b <= 0:
             raise InvalidArgumentError(f"need positive total weight in both classes, got signal {tot_s}, background {tot_b}")
-        return Roc(np.r_[0.0, sig / tot_s], np.r_[0.0, bkg / tot_b], np.r_[np.inf, self.s[self.ends]], np.r_[0.0, bkg])
+        return Roc(np.r_[0.0, sig / tot_s], np.r_[0.0, bkg / tot_b], np.r_[np.inf, self.s[self.ends]], np.r_[0.0, bkg],
+                   np.r_[0.0, sig])
 
 
 def roc_curve(scores: object, labels: object, weights: object = None) -> Roc:
@@ -115,7 +117,11 @@ def roc_curve(scores: object, labels: object, weights: object = None) -> Roc:
 
 
 def _auc(r: Roc) -> float:
-    return float(np.sum(np.diff(r.eff_bkg) * (r.eff_sig[1:] + r.eff_sig[:-1]) / 2))
+    # The trapezoids on the unnormalised counts, divided once at the end: with unit (or integer) weights
+    # every term and partial sum is an exact integer (below 2**53), so the result is the Mann-Whitney
+    # U / (n_sig * n_bkg) correctly rounded -- the same float whichever way U is counted.
+    s, b = r.n_sig_pass, r.n_bkg_pass
+    return float(np.sum(np.diff(b) * (s[1:] + s[:-1])) / (2.0 * s[-1] * b[-1]))
 
 
 def auc(scores: object, labels: object, weights: object = None) -> float:

@@ -10,7 +10,7 @@ Example (``hepfm pretrain``)::
     schema_version: 1
     name: six_object_transformer_masked_type
     spec: six_object
-    task: masked_type
+    task: masked_type            # a name of hepfm_root.train.TASKS
     model: {architecture: object_transformer, size: default}
     data:
       directory: /data/hepfm
@@ -28,13 +28,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import InvalidConfigError, validation_summary
 from ._loop import TrainConfig
+from ._tasks import TASK_ALIASES
 
 __all__ = ["AugmentSection", "DataSection", "EventHeadSection", "FinetuneConfig", "ModelSection", "PretrainConfig", "TrainSection",
-           "load_config"]
+           "load_config", "parse_config"]
 
 
 class _Strict(BaseModel):
@@ -133,11 +134,18 @@ class PretrainConfig(_Common):
 
     kind: Literal["pretrain"] = "pretrain"
     spec: str = Field(description="Feature spec: built-in name or file.")
-    task: Literal["masked_type", "multiclass", "multilabel", "jet_tagging", "mae_reconstruction"] = Field(
-        description="masked_type / multiclass / multilabel: event backbones; jet_tagging (H -> bb̄ vs other jets from "
-        "generator truth) and mae_reconstruction (jet-image masked autoencoder): jet backbones on a constituent spec.")
+    # The names of train.TASKS (a test keeps them equal); 'multiclass' is read as 'classification'.
+    task: Literal["classification", "masked_type", "multilabel", "jet_tagging", "mae_reconstruction"] = Field(
+        description="classification (of the data's classes; old spelling 'multiclass') / masked_type / multilabel: "
+        "event backbones; jet_tagging (H -> bb̄ vs other jets from generator truth) and mae_reconstruction "
+        "(jet-image masked autoencoder): jet backbones on a constituent spec.")
     mask_probability: float = Field(default=0.65, gt=0, le=1, description="masked_type: chance to hide a type.")
     model: ModelSection = Field(default_factory=ModelSection)
+
+    @field_validator("task", mode="before")
+    @classmethod
+    def _old_spelling(cls, value: Any) -> Any:
+        return TASK_ALIASES.get(value, value) if isinstance(value, str) else value
 
 
 class FinetuneConfig(_Common):
@@ -165,6 +173,28 @@ def _set(d: dict[str, Any], dotted: str, value: Any) -> None:
     d[keys[-1]] = value
 
 
+def parse_config(raw: dict[str, Any], kind: str, *, where: str) -> PretrainConfig | FinetuneConfig:
+    """Validate a config given as a mapping (``kind``: ``pretrain`` or ``finetune``).
+
+    ``where`` names the source in the error (a file, or ``hepfm train``'s arguments).
+
+    Example:
+        >>> cfg = parse_config({"name": "x", "spec": "six_object", "task": "multiclass",
+        ...                     "data": {"classes": {"a": ["a.root"], "b": ["b.root"]}}, "output": "x.pt"},
+        ...                    "pretrain", where="an example")
+        >>> cfg.task
+        'classification'
+
+    Raises:
+        InvalidConfigError: unknown or invalid keys (named, with ``where``).
+    """
+    model = {"pretrain": PretrainConfig, "finetune": FinetuneConfig}[kind]
+    try:
+        return model.model_validate(raw)
+    except ValidationError as err:
+        raise InvalidConfigError(f"invalid {kind} config {where}: {validation_summary(err)}") from None
+
+
 def load_config(path: str | os.PathLike, kind: str, overrides: dict[str, Any] | None = None
                 ) -> PretrainConfig | FinetuneConfig:
     """Read a YAML config, apply ``{dotted.key: value}`` overrides, validate.
@@ -182,8 +212,4 @@ def load_config(path: str | os.PathLike, kind: str, overrides: dict[str, Any] | 
     for key, value in (overrides or {}).items():
         if value is not None:
             _set(raw, key, value)
-    model = {"pretrain": PretrainConfig, "finetune": FinetuneConfig}[kind]
-    try:
-        return model.model_validate(raw)
-    except ValidationError as err:
-        raise InvalidConfigError(f"invalid {kind} config {p}: {validation_summary(err)}") from None
+    return parse_config(raw, kind, where=str(p))

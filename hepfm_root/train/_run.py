@@ -1,7 +1,9 @@
 """Pretraining and finetuning runs: config -> data -> model -> :func:`fit` -> checkpoint.
 
-What ``hepfm pretrain`` and ``hepfm finetune`` execute, and what the pretraining
-benchmark calls.  Finetuning strategies:
+What ``hepfm pretrain`` and ``hepfm finetune`` execute (``hepfm train`` too: it is
+:func:`finetune` with ``strategy: scratch``), and what the pretraining benchmark calls.
+The task of a pretraining run comes from the registry (:data:`~hepfm_root.train.TASKS`),
+by the name the config gives.  Finetuning strategies:
 
 * ``frozen``: the pretrained backbone is fixed and a new head trains.  With no
   augmentation the backbone's event embeddings are computed once and the head
@@ -47,17 +49,18 @@ from ._augment import Augmentation
 from ._config import FinetuneConfig, PretrainConfig
 from ._data import EventData, load_events
 from ._loop import History, TrainConfig, _validate, config_dict, fit, resolve_device
-from ._tasks import Classification, JetTagging, MAEReconstruction, MaskedType, Multilabel, Task
+from ._tasks import TASKS, Classification, Task, make_task
 
-__all__ = ["evaluate", "finetune", "finetune_model", "pretrain"]
+__all__ = ["finetune", "finetune_model", "pretrain", "task_metrics"]
 
 log = logging.getLogger(__name__)
 
 EpochCallback = Callable[[int, float, dict[str, float]], None]
 
 
-def evaluate(model: nn.Module, data: EventData, task: Task, *, seed: int = 0, device: str = "cpu") -> dict[str, float]:
-    """The task's metrics of ``model`` on ``data`` (e.g. a held-out test set)."""
+def task_metrics(model: nn.Module, data: EventData, task: Task, *, seed: int = 0, device: str = "cpu"
+                 ) -> dict[str, float]:
+    """The task's validation metrics of ``model`` on ``data`` (e.g. a held-out test set), as :func:`fit` reports them."""
     task.prepare(data.spec, data.targets)
     dev = resolve_device(device)
     model.to(dev)
@@ -120,22 +123,13 @@ def pretrain(cfg: PretrainConfig, *, base: str | os.PathLike = ".", overwrite: b
     sources = cfg.data.resolved(Path(base))
     plan_save(out, [*_files(sources), *inputs], overwrite=overwrite)  # before any read: the checkpoint is no input
     spec = load_spec(cfg.spec)
-    task: Task
-    if cfg.task == "masked_type":
-        task = MaskedType(mask_probability=cfg.mask_probability)
-    elif cfg.task == "multilabel":
-        task = Multilabel()
-    elif cfg.task == "jet_tagging":
-        task = JetTagging()
-    elif cfg.task == "mae_reconstruction":
-        task = MAEReconstruction()
-    else:
-        if not isinstance(sources, dict):
-            raise InvalidConfigError("multiclass pretraining needs data.classes (class -> files)")
-        task = Classification()
+    kind = TASKS[cfg.task]                  # the config's names are the registry's (tested)
+    if "label" in kind.needs and not isinstance(sources, dict):
+        raise InvalidConfigError(f"{cfg.task} pretraining needs data.classes (class -> files)")
+    task = make_task(cfg.task, **{o: getattr(cfg, o) for o in kind.options})
     data = load_events(sources, spec, selection=cfg.data.selection, min_objects=cfg.data.min_objects,
-                       max_events_per_class=cfg.data.max_events_per_class, truth=cfg.task == "multilabel",
-                       jet_truth=cfg.task == "jet_tagging")
+                       max_events_per_class=cfg.data.max_events_per_class, truth="counts" in kind.needs,
+                       jet_truth="jet_label" in kind.needs)
     if cfg.data.max_constituents:
         data = data.truncate_constituents(cfg.data.max_constituents)
     train, test = (data.split(cfg.data.test_fraction, cfg.train.seed + 7) if cfg.data.test_fraction
@@ -152,7 +146,7 @@ def pretrain(cfg: PretrainConfig, *, base: str | os.PathLike = ".", overwrite: b
     hist = fit(model, train, task, tcfg, augment=augment if augment.active else None, on_epoch=on_epoch)
     metrics: dict[str, Any] = {"validation": hist.summary()}
     if test is not None:
-        metrics["test"] = evaluate(model, test, task, seed=tcfg.seed)
+        metrics["test"] = task_metrics(model, test, task, seed=tcfg.seed)
     meta = {
         "name": cfg.name,
         "description": cfg.description or f"{arch} backbone pretrained on {cfg.task} ({spec.name}).",
@@ -162,10 +156,9 @@ def pretrain(cfg: PretrainConfig, *, base: str | os.PathLike = ".", overwrite: b
         "metrics": metrics,
         "intended_use": "A backbone to finetune with `hepfm finetune --from` (not an event scorer by itself).",
     }
-    ck = Checkpoint.from_model(model, arch, spec, outputs, example=_example(data, tcfg.seed), meta=meta,
-                               task="classification" if cfg.task == "multiclass" else cfg.task)
-    if cfg.task == "multiclass":
-        ck.meta["pretraining"]["note"] = "multiclass pretraining: the head classifies the pretraining processes"
+    ck = Checkpoint.from_model(model, arch, spec, outputs, example=_example(data, tcfg.seed), meta=meta, task=cfg.task)
+    if cfg.task == "classification":
+        ck.meta["pretraining"]["note"] = "classification pretraining: the head classifies the pretraining processes"
     ck.save(out, overwrite=overwrite)
     return ck, metrics
 
@@ -287,6 +280,8 @@ def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: b
     sources = cfg.data.resolved(base)
     if not isinstance(sources, dict):
         raise InvalidConfigError("finetuning needs labelled data: data.classes (class -> files)")
+    if len(sources) < 2:
+        raise InvalidConfigError(f"finetuning needs at least two classes in data.classes, got {list(sources)}")
     data = load_events(sources, spec, selection=cfg.data.selection, min_objects=cfg.data.min_objects,
                        max_events_per_class=cfg.data.max_events_per_class)
     if cfg.data.max_constituents:
@@ -313,12 +308,13 @@ def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: b
                                  on_epoch=on_epoch, event_head=event_head)
     metrics: dict[str, Any] = {"validation": hist.summary()}
     if test is not None:
-        metrics["test"] = evaluate(model, test, Classification(score_index=labels.index(score_label)))
+        metrics["test"] = task_metrics(model, test, Classification(score_index=labels.index(score_label)))
     meta = {
         "name": cfg.name,
         "description": cfg.description or f"Event classifier {' vs '.join(labels)} ({cfg.strategy}).",
         "finetuning": {"strategy": cfg.strategy, "data": data.provenance, "events": len(data), "event_head": event_head,
-                       "augmentation": cfg.augment.model_dump(), "train_config": config_dict(tcfg)},
+                       "augmentation": cfg.augment.model_dump(), "train_config": config_dict(tcfg),
+                       **({"model_size": cfg.model.size} if backbone is None else {})},  # else: the backbone's
         "pretrained_from": None if backbone is None else {
             "checkpoint": Path(cfg.checkpoint or "").name, "task": backbone.task,
             "weights_sha256": backbone.weights_sha256, "pretraining": backbone.meta.get("pretraining")},

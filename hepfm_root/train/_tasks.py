@@ -1,7 +1,10 @@
 """Training tasks: what the head predicts, its loss, and its validation metrics.
 
 A task turns a mini-batch into a loss and a validation set into metrics; the loop
-(:func:`hepfm_root.train.fit`) is the same for all of them.
+(:func:`hepfm_root.train.fit`) is the same for all of them.  :data:`TASKS` is the one
+list of task names: the ``task`` of a pretraining config, ``Checkpoint.task`` and the
+model card all use these names (``multiclass``, the old config spelling of
+``classification``, still loads: :data:`TASK_ALIASES`).
 
 * ``classification`` — event classes (processes, or signal vs background):
   class-balanced cross-entropy; metrics accuracy and AUC (one-vs-rest, macro).
@@ -34,31 +37,33 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import InvalidConfigError
+from ..evaluate import auc  # the one AUC (same layer; evaluate never imports train)
 from ..spec import FeatureSpec
 from ._layout import FeatureLayout
 from ._truth import COUNT_NAMES, TRUTH_BINS, bin_names
 
-__all__ = ["TASKS", "Classification", "JetTagging", "MAEReconstruction", "MaskedType", "Multilabel", "Task", "binary_auc",
+__all__ = ["TASKS", "TASK_ALIASES", "Classification", "JetTagging", "MAEReconstruction", "MaskedType", "Multilabel", "Task",
            "make_task"]
 
 Inputs = tuple[torch.Tensor, ...]
 
 
-def binary_auc(scores: np.ndarray, is_signal: np.ndarray) -> float:
-    """Area under the ROC curve (Mann-Whitney U, ties counted half).
+def _auc_or_nan(scores: np.ndarray, is_signal: np.ndarray) -> float:
+    """:func:`hepfm_root.evaluate.auc`, or NaN where a validation batch leaves it undefined.
+
+    A validation metric must not stop training: a set with one class only, or the
+    non-finite outputs of a diverged model, give NaN (early stopping reads the loss).
 
     Example:
-        >>> binary_auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1]))
+        >>> _auc_or_nan(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1]))
         0.75
+        >>> _auc_or_nan(np.array([0.1, 0.4]), np.array([1, 1]))
+        nan
     """
-    from scipy.stats import rankdata
-
-    pos = is_signal.astype(bool)
-    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
-    if n_pos == 0 or n_neg == 0:
+    y = np.asarray(is_signal).astype(bool)
+    if y.all() or not y.any() or not np.isfinite(scores).all():
         return float("nan")
-    ranks = rankdata(scores)
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return auc(scores, y)
 
 
 @dataclass
@@ -68,6 +73,7 @@ class Task:
     name: ClassVar[str] = ""
     level: ClassVar[str] = "event"     # "event": model(*inputs); "object": model.object_logits(*inputs)
     needs: ClassVar[tuple[str, ...]] = ()  # targets the data must hold
+    options: ClassVar[tuple[str, ...]] = ()  # keyword arguments a pretraining config sets (same names there)
 
     def output_names(self, data_labels: list[str]) -> list[str]:
         raise NotImplementedError
@@ -128,11 +134,11 @@ class Classification(Task):
         k = p.shape[1]
         if k == 2:
             si = 1 if self.score_index is None else self.score_index
-            auc = binary_auc(p[:, si], y == si)
+            area = _auc_or_nan(p[:, si], y == si)
         else:
-            aucs = [binary_auc(p[:, c], y == c) for c in range(k) if (y == c).any()]
-            auc = float(np.nanmean(aucs)) if aucs else float("nan")
-        return {"loss": loss, "accuracy": float((p.argmax(1) == y).mean()), "auc": auc}
+            aucs = [_auc_or_nan(p[:, c], y == c) for c in range(k) if (y == c).any()]
+            area = float(np.nanmean(aucs)) if aucs else float("nan")
+        return {"loss": loss, "accuracy": float((p.argmax(1) == y).mean()), "auc": area}
 
 
 @dataclass
@@ -141,6 +147,7 @@ class MaskedType(Task):
 
     name: ClassVar[str] = "masked_type"
     level: ClassVar[str] = "object"
+    options: ClassVar[tuple[str, ...]] = ("mask_probability",)
     mask_probability: float = 0.65
     _cols: list[int] = field(default_factory=list, repr=False)
     _names: list[str] = field(default_factory=list, repr=False)
@@ -257,7 +264,7 @@ class JetTagging(Task):
         y = y[real]
         loss = float(F.cross_entropy(logits, torch.from_numpy(y), weight=self._weight))
         p = torch.softmax(logits, -1).numpy()
-        return {"loss": loss, "accuracy": float((p.argmax(1) == y).mean()), "auc": binary_auc(p[:, 1], y == 1)}
+        return {"loss": loss, "accuracy": float((p.argmax(1) == y).mean()), "auc": _auc_or_nan(p[:, 1], y == 1)}
 
 
 @dataclass
@@ -283,14 +290,24 @@ class MAEReconstruction(Task):
         return {"loss": float(out.sum() / max(float(extra["count"].sum()), 1.0))}
 
 
-#: Task name -> class.
+#: Task name -> class: the one registry of task names.
 TASKS: dict[str, type[Task]] = {t.name: t for t in (Classification, MaskedType, Multilabel, JetTagging,
                                                       MAEReconstruction)}
 
+#: Old spellings still accepted in configs -> the task's name (shipped configs and cards say ``multiclass``).
+TASK_ALIASES: dict[str, str] = {"multiclass": "classification"}
+
 
 def make_task(name: str, **options: Any) -> Task:
-    """The task called ``name`` (``classification``, ``masked_type``, ``multilabel``, ``jet_tagging``,
-    ``mae_reconstruction``)."""
+    """The task called ``name`` (a key of :data:`TASKS`, or an old spelling in :data:`TASK_ALIASES`).
+
+    Example:
+        >>> make_task("masked_type", mask_probability=0.5)
+        MaskedType(mask_probability=0.5)
+        >>> make_task("multiclass").name
+        'classification'
+    """
+    name = TASK_ALIASES.get(name, name)
     if name not in TASKS:
         raise InvalidConfigError(f"unknown task {name!r}; known: {sorted(TASKS)}")
     return TASKS[name](**options)

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hepfm_root.evaluate import auc
 from hepfm_root.generate import generate
 from hepfm_root.models import build_model, load_checkpoint, model_config, model_inputs, with_new_head
 from hepfm_root.train import (
@@ -46,7 +47,6 @@ from hepfm_root.train import (
     JetTagging,
     MAEReconstruction,
     TrainConfig,
-    binary_auc,
     finetune_model,
     fit,
     load_events,
@@ -98,7 +98,7 @@ def event_metrics(score: np.ndarray, is_signal: np.ndarray, min_background: int 
     n_b = np.array([(b >= t).sum() for t in thresholds])
     ok = n_b >= min_background
     sic = float(np.max(eps_s[ok] / np.sqrt(n_b[ok] / len(b)))) if ok.any() else float("nan")
-    return {"auc": binary_auc(score, is_signal), "rejection_at_90": 1.0 / eff_b if eff_b > 0 else float(len(b)),
+    return {"auc": auc(score, is_signal), "rejection_at_90": 1.0 / eff_b if eff_b > 0 else float(len(b)),
             "max_significance_improvement": sic}
 
 
@@ -149,7 +149,7 @@ def part_images(args: argparse.Namespace, files: dict[str, Path], spec) -> list[
 
     def jet_metrics(model: torch.nn.Module) -> dict[str, float]:
         p = predict(model, test, jets=True)
-        return {"accuracy": float((p.argmax(-1)[real] == y[real]).mean()), "auc": binary_auc(p[..., 1][real], y[real] == 1)}
+        return {"accuracy": float((p.argmax(-1)[real] == y[real]).mean()), "auc": auc(p[..., 1][real], y[real] == 1)}
 
     options = fit_image_scales("jet_image_mae", jets, {}, "default", spec)
     torch.manual_seed(0)

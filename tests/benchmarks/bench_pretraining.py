@@ -31,7 +31,7 @@ import torch
 
 from hepfm_root.evaluate import cka_matrix, learning_curves, plot_learning_curves
 from hepfm_root.models import load_checkpoint
-from hepfm_root.train import Classification, TrainConfig, evaluate, finetune_model, load_events
+from hepfm_root.train import Classification, TrainConfig, finetune_model, load_events, task_metrics
 
 
 def _summary(records: list[dict], strategies: list[str], sizes: list[int]) -> dict[str, dict]:
@@ -114,7 +114,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 model, hist = finetune_model(ck, sub, strategy, cfg, score_index=1)
                 seconds = time.perf_counter() - t0
-                m = evaluate(model, test, Classification(score_index=1))
+                m = task_metrics(model, test, Classification(score_index=1))
                 rec = {"strategy": strategy, "n_events": n, "seed": seed, "auc": m["auc"], "accuracy": m["accuracy"],
                        "test_loss": m["loss"], "best_epoch": hist.best_epoch, "epochs_run": len(hist.train_loss),
                        "seconds": round(seconds, 1), "train_events_per_second": round(hist.events_per_second, 1)}

@@ -64,13 +64,14 @@ def test_pretrained_backbones_are_shipped():
 def test_shipped_backbone_card_config_and_weights_agree(folder):
     from hepfm_root.models import card_path, model_inputs
     from hepfm_root.spec import load_spec
-    from hepfm_root.train import load_config
+    from hepfm_root.train import TASK_ALIASES, load_config
 
     ck = load_checkpoint(folder / "backbone.pt")          # refuses weights that differ from the card's hash
     card = json.loads(card_path(folder / "backbone.pt").read_text())
     cfg = load_config(folder / "pretrain.yaml", "pretrain")
     assert cfg.name == folder.parent.name and card["name"] == cfg.name
-    assert card["pretraining"]["task"] == cfg.task and card["architecture"] == cfg.model.architecture
+    card_task = TASK_ALIASES.get(card["pretraining"]["task"], card["pretraining"]["task"])  # 'multiclass' in old cards
+    assert card_task == cfg.task and card["architecture"] == cfg.model.architecture
     assert ck.spec.fingerprint() == load_spec(cfg.spec).fingerprint() == card["spec_fingerprint"]
     assert card["pretraining"]["events"] >= 1000 and card["metrics"]["test"]
     assert (folder / "README.md").is_file()

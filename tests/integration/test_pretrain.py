@@ -7,6 +7,8 @@ generator truth), a few epochs each: every task and strategy must lower its loss
 from __future__ import annotations
 
 import json
+import typing
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,15 +22,19 @@ from hepfm_root.errors import InvalidConfigError, InvalidInputFileError, ModelSp
 from hepfm_root.generate import generate
 from hepfm_root.models import build_model, card_path, load_checkpoint, model_config
 from hepfm_root.train import (
+    TASK_ALIASES,
+    TASKS,
     Augmentation,
     Classification,
     MaskedType,
     Multilabel,
+    PretrainConfig,
     TrainConfig,
     finetune_model,
     fit,
     load_config,
     load_events,
+    make_task,
 )
 
 SPEC = load_spec("six_object")
@@ -72,10 +78,10 @@ def test_selection_any_keeps_more_than_the_spec_selection(files, data):
 
 
 @pytest.mark.parametrize("arch", ["object_transformer", "graph_network"])
-@pytest.mark.parametrize("task", ["masked_type", "multilabel", "multiclass"])
+@pytest.mark.parametrize("task", ["masked_type", "multilabel", "classification"])
 def test_every_task_lowers_its_loss(data, arch, task):
     t, n_out = {"masked_type": (MaskedType(), 4), "multilabel": (Multilabel(), 76),
-                "multiclass": (Classification(), 2)}[task]
+                "classification": (Classification(), 2)}[task]
     hist = fit(_tiny(arch, n_out), data, t, TrainConfig(epochs=3, batch_size=128, lr=5e-3, patience=3))
     assert hist.train_loss[-1] < hist.train_loss[0]
     assert np.isfinite(hist.val_loss).all()
@@ -228,3 +234,38 @@ def test_training_reads_tensor_files_and_refuses_another_spec(files, tmp_path):
     np.testing.assert_array_equal(from_tensors.mask, from_nano.mask)
     with pytest.raises(ModelSpecMismatchError, match="event_graph"):
         load_events({"tt": [out]}, "event_graph")
+
+
+def test_config_task_names_are_the_registry_names():
+    assert set(typing.get_args(PretrainConfig.model_fields["task"].annotation)) == set(TASKS)
+    assert all(name == cls.name for name, cls in TASKS.items())
+    assert set(TASK_ALIASES.values()) <= set(TASKS) and not set(TASK_ALIASES) & set(TASKS)
+    assert type(make_task("multiclass")) is Classification
+
+
+def test_old_multiclass_spelling_still_loads_as_classification(tmp_path):
+    shipped = Path(__file__).parents[2] / "exports" / "six_object_graph_multiclass" / "0.1" / "pretrain.yaml"
+    assert yaml.safe_load(shipped.read_text())["task"] == "multiclass"
+    assert load_config(shipped, "pretrain").task == "classification"
+    cfg = _write_config(tmp_path / "c.yaml", name="x", spec="six_object", task="masked_type",
+                        data={"files": ["a.root"]}, output="o.pt")
+    assert load_config(cfg, "pretrain", {"task": "multiclass"}).task == "classification"
+    with pytest.raises(InvalidConfigError, match="classification"):
+        load_config(cfg, "pretrain", {"task": "multiclas"})
+
+
+def test_classification_pretraining_writes_one_task_name_and_needs_classes(files, tmp_path):
+    pre = _write_config(
+        tmp_path / "pre.yaml", name="tiny_processes", spec="six_object", task="multiclass",
+        model={"architecture": "graph_network", "size": "tiny"},
+        data={"directory": str(files), "classes": {"tt": ["tt.root"], "ttH": ["ttH.root"]}, "selection": "any"},
+        train={"epochs": 1, "batch_size": 64}, output="backbone.pt")
+    r = CliRunner().invoke(cli, ["pretrain", str(pre)])
+    assert r.exit_code == 0, r.output
+    card = json.loads(card_path(tmp_path / "backbone.pt").read_text())
+    assert load_checkpoint(tmp_path / "backbone.pt").task == card["task"] == card["pretraining"]["task"] == "classification"
+    assert card["labels"] == ["tt", "ttH"]
+    unlabelled = _write_config(tmp_path / "u.yaml", name="x", spec="six_object", task="classification",
+                               data={"directory": str(files), "files": ["tt.root"]}, output="u.pt")
+    r = CliRunner().invoke(cli, ["pretrain", str(unlabelled)])
+    assert r.exit_code == 4 and "needs data.classes" in r.output and not (tmp_path / "u.pt").exists()

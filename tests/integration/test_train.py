@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
+import yaml
 from click.testing import CliRunner
+from scipy.stats import rankdata
 
 from hepfm_root.cli import cli
-from hepfm_root.models import ObjectTransformer, load_checkpoint
+from hepfm_root.evaluate import auc
+from hepfm_root.models import ObjectTransformer, card_path, load_checkpoint
 from hepfm_root.spec import load_spec
-from hepfm_root.train import TrainConfig, binary_auc, fit, load_events
+from hepfm_root.train import Classification, JetTagging, TrainConfig, fit, load_events
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -60,11 +65,36 @@ def test_schedules_and_sgd_train(data, schedule):
     assert len(hist.train_loss) == 3 and np.isfinite(hist.train_loss).all()
 
 
-def test_binary_auc_matches_definition():
+def _mann_whitney(s, y):
+    """The AUC as train/ computed it before it used evaluate.auc (average ranks, ties half)."""
+    ranks, n_pos, n_neg = rankdata(s), int(y.sum()), int((~y).sum())
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def test_validation_auc_is_evaluate_auc_and_the_old_number_bit_for_bit():
     rng = np.random.default_rng(0)
-    s, y = rng.random(500), rng.random(500) < 0.3
-    pairs = (s[y][:, None] > s[~y][None, :]).mean() + 0.5 * (s[y][:, None] == s[~y][None, :]).mean()
-    assert abs(binary_auc(s, y) - pairs) < 1e-12
+    logits = np.round(rng.normal(size=(3000, 2)), 1).astype(np.float32)   # rounded: many tied scores
+    y = (rng.random(3000) < 0.3).astype(np.int64)
+    task = Classification(score_index=1)
+    task.prepare(None, {"label": y})
+    got = task.metrics(logits, {"label": y}, {})["auc"]
+    p = torch.softmax(torch.from_numpy(logits), -1).numpy()
+    assert got == auc(p[:, 1], y == 1) == _mann_whitney(p[:, 1], y == 1)
+    jets = JetTagging()
+    jl = np.where(rng.random((1000, 3)) < 0.2, -1, (rng.random((1000, 3)) < 0.4).astype(np.int64))  # -1: padding
+    jets.prepare(None, {"jet_label": jl})
+    jet_logits = np.round(rng.normal(size=(1000, 3, 2)), 1).astype(np.float32)
+    real = jl.reshape(-1) >= 0
+    pj = torch.softmax(torch.from_numpy(jet_logits.reshape(-1, 2)[real]), -1).numpy()[:, 1]
+    assert jets.metrics(jet_logits, {"jet_label": jl}, {})["auc"] == _mann_whitney(pj, jl.reshape(-1)[real] == 1)
+
+
+def test_validation_auc_is_nan_not_an_error_when_a_class_is_missing_or_outputs_diverged():
+    task = Classification()
+    task.prepare(None, {"label": np.array([0, 1])})
+    one_class = task.metrics(np.zeros((4, 2), np.float32), {"label": np.ones(4, np.int64)}, {})
+    diverged = task.metrics(np.full((4, 2), np.nan, np.float32), {"label": np.array([0, 1, 0, 1])}, {})
+    assert np.isnan(one_class["auc"]) and np.isfinite(one_class["loss"]) and np.isnan(diverged["auc"])
 
 
 def test_cli_train_writes_a_checkpoint_ready_for_export(sample, tmp_path):
@@ -78,7 +108,39 @@ def test_cli_train_writes_a_checkpoint_ready_for_export(sample, tmp_path):
     ck = load_checkpoint(out)
     assert ck.labels == ["dy", "tt"] and ck.score_label == "tt"
     assert ck.example["objects"].shape[1:] == (18, 11) and len(ck.example["objects"]) == 434
-    assert ck.meta["training_data"]["tt"]["selected_events"] == 400
-    assert "metrics" in ck.meta and ck.meta["model_size"] == "tiny"
+    assert ck.meta["training_data"]["classes"]["tt"]["events"] == 400
+    card = json.loads(card_path(out).read_text())
+    assert card["finetuning"]["strategy"] == "scratch" and card["finetuning"]["model_size"] == "tiny"
+    assert card["pretrained_from"] is None and card["metrics"]["validation"]["val_auc"] >= 0
     r = CliRunner().invoke(cli, ["train", "--spec", "event_graph", "--class", "dy", "-o", str(out)])
     assert r.exit_code == 2 and "LABEL=FILE" in r.output
+    r = CliRunner().invoke(cli, ["train", "--spec", "event_graph", "--class", f"dy={sample('nano_dy.root')}",
+                                 "--class", f"tt={sample('nano_tt_v12.root')}", "-o", str(tmp_path / "m.pt"), "--lr", "0"])
+    assert r.exit_code == 2 and "--lr" in r.output and not (tmp_path / "m.pt").exists()   # the config's lr > 0, as a flag
+    r = CliRunner().invoke(cli, ["train", "--spec", "event_graph", "--class", f"dy={sample('nano_dy.root')}",
+                                 "-o", str(tmp_path / "m.pt")])
+    assert r.exit_code == 4 and "at least two classes" in r.output
+
+
+def test_cli_train_is_finetune_with_strategy_scratch_same_weights(sample, tmp_path):
+    dy, tt = str(sample("nano_dy.root")), str(sample("nano_tt_v12.root"))
+    r = CliRunner().invoke(cli, ["train", "--spec", "event_graph", "--class", f"dy={dy}", "--class", f"tt={tt}",
+                                 "-o", str(tmp_path / "train.pt"), "--size", "tiny", "--epochs", "2", "--seed", "3",
+                                 "--lr", "1e-3", "--batch-size", "64"])
+    assert r.exit_code == 0, r.output
+    cfg = tmp_path / "scratch.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "name": "train", "strategy": "scratch", "spec": "event_graph", "model": {"size": "tiny"},
+        "description": "Object transformer (tiny) classifying dy vs tt events.",
+        "data": {"classes": {"dy": [dy], "tt": [tt]}}, "train": {"epochs": 2, "lr": 1e-3, "batch_size": 64},
+        "output": "finetune.pt"}))
+    r = CliRunner().invoke(cli, ["finetune", str(cfg), "--seed", "3"])
+    assert r.exit_code == 0, r.output
+    a, b = load_checkpoint(tmp_path / "train.pt"), load_checkpoint(tmp_path / "finetune.pt")
+    assert a.weights_sha256 == b.weights_sha256 and a.config == b.config and a.labels == b.labels
+    np.testing.assert_array_equal(a.example["objects"], b.example["objects"])
+    ca, cb = (json.loads(card_path(tmp_path / f).read_text()) for f in ("train.pt", "finetune.pt"))
+    speed = "train_events_per_second"   # wall-clock: the one field that differs between two runs
+    assert ca["finetuning"] == cb["finetuning"] and ca["description"] == cb["description"]
+    assert {k: v for k, v in ca["metrics"]["validation"].items() if k != speed} == {
+        k: v for k, v in cb["metrics"]["validation"].items() if k != speed}

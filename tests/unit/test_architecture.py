@@ -72,9 +72,9 @@ PUBLIC = {
     ],
     "train": [
         "Augmentation", "Classification", "EventData", "FeatureLayout", "FinetuneConfig", "History", "JetTagging",
-        "MAEReconstruction", "MODEL_SIZES", "MaskedType", "Multilabel", "PretrainConfig", "TASKS", "Task",
-        "TrainConfig", "binary_auc", "evaluate", "finetune", "finetune_model", "fit", "jet_truth_labels",
-        "load_config", "load_events", "make_task", "pretrain", "resolve_device", "train_classifier", "truth_targets",
+        "MAEReconstruction", "MaskedType", "Multilabel", "PretrainConfig", "TASKS", "TASK_ALIASES", "Task",
+        "TrainConfig", "finetune", "finetune_model", "fit", "jet_truth_labels", "load_config", "load_events",
+        "make_task", "parse_config", "pretrain", "resolve_device", "task_metrics", "truth_targets",
     ],
     "models": [
         "ARCHITECTURES", "CONSTITUENT_ARCHITECTURES", "Checkpoint", "DeepSetsHead", "GraphNetwork", "JetCNN",
@@ -163,6 +163,14 @@ def test_imports_go_one_way(module):
     for target in _imported_layers(module):
         if target in LAYERS and target != own:
             assert LAYERS[target] <= LAYERS[own], f"{module.name} ({own}) imports {target}: a higher layer"
+
+
+def test_train_uses_the_evaluate_auc_and_evaluate_never_imports_train():
+    # Same layer: train's validation AUC is evaluate.auc (one implementation); the reverse import would be a cycle.
+    evaluate_imports = set().union(*(_imported_layers(m) for m in (PACKAGE / "evaluate").rglob("*.py")))
+    assert "train" not in evaluate_imports
+    assert "evaluate" in _imported_layers(PACKAGE / "train" / "_tasks.py")
+    assert "rankdata" not in "".join(m.read_text() for m in (PACKAGE / "train").rglob("*.py"))
 
 
 def test_scoring_path_imports_neither_torch_nor_root():

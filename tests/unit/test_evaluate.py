@@ -45,6 +45,20 @@ def test_auc_of_perfect_random_and_reversed_classifiers():
     assert auc(np.full(len(y), 0.3), y) == 0.5  # one tied block: the diagonal
 
 
+def test_auc_is_the_mann_whitney_statistic_to_the_last_bit_with_ties_and_integer_weights():
+    # The one AUC (training's validation AUC too): U / (n_sig n_bkg), ties half, the same float as the rank formula;
+    # an integer weight counts like that many copies of the event.
+    rng = np.random.default_rng(1)
+    for n in (2, 7, 100, 5000, 40_000):
+        s = np.round(rng.random(n) * 30).astype(np.float32) / 30      # float32 scores with many ties
+        y = np.r_[True, False, rng.random(n - 2) < 0.3]
+        u = float(mannwhitneyu(s[y].astype(np.float64), s[~y].astype(np.float64)).statistic)
+        assert auc(s, y) == u / (y.sum() * (~y).sum())
+        w = rng.integers(0, 4, n)
+        w[:2] = 1
+        assert auc(s, y, w) == auc(np.repeat(s, w), np.repeat(y, w))
+
+
 def test_hand_made_example():
     assert auc(HAND_S, HAND_Y) == pytest.approx(0.55)
     # eps_S >= 0.9: the tightest cut is score >= 0.2 (9 signal); background above 0.2: 0.25 ... 0.95 = 8 of 10

@@ -113,7 +113,8 @@ TRANSFORMS: dict[str, Transform] = {
     ),
     "log_ratio": Transform(
         lambda f, t, get, parent: [np.log(np.maximum(get(f.field) / parent(f.field), f.floor))],  # type: ignore[misc]
-        lambda f, t, get, parent: [f"std::log(std::max({get(f.field)} / {parent(f.field)}, {cpp_double(f.floor)}))"],  # type: ignore[misc]
+        lambda f, t, get, parent: [
+            f"std::log(std::max({get(f.field)} / {parent(f.field)}, {cpp_double(f.floor)}))"],  # type: ignore[misc]
     ),
     "delta_r": Transform(
         lambda f, t, get, parent: [delta_r(get("eta"), get("phi"), parent("eta"), parent("phi"))],  # type: ignore[misc]

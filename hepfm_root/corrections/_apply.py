@@ -23,15 +23,13 @@ from typing import Any
 import numpy as np
 
 from ..tensors import Columns
+from ..tensors._cuts import CUT_OPS
 from ._bind import Arg, Binding, BoundCorrection
 from ._random import jet_normals
 
 __all__ = ["JetValues", "event_weights", "jet_variations"]
 
 JetValues = dict[str, np.ndarray]  # branch name -> flat float64 values
-
-_OPS = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal, "==": np.equal,
-        "!=": np.not_equal}
 
 
 def _arg_values(arg: Arg, cols: Columns, counts: np.ndarray | None, pt: np.ndarray | None, syst: str | None) -> Any:
@@ -136,7 +134,7 @@ def event_weights(cset: Any, binding: Binding, cols: Columns) -> dict[str, np.nd
         counts = cols.jagged(per[0])[0]
         keep = np.ones(int(counts.sum()), dtype=bool)
         for cut in w.cuts:
-            keep &= _OPS[cut.op](cols.jagged(cut.branch)[1].astype(np.float64), cut.value)
+            keep &= CUT_OPS[cut.op].numpy(cols.jagged(cut.branch)[1].astype(np.float64), cut.value)
         evt = np.repeat(np.arange(n, dtype=np.int64), counts)
         weight = np.ones(n, dtype=np.float64)
         if keep.any():

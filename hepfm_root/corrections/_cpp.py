@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from .._cpp_text import check_identifier, cpp_string
 from ..errors import InvalidConfigError
+from ..tensors._cuts import CUT_OPS
 from ._bind import Arg, Binding, BoundCorrection
 from ._random import CPP_SOURCE as RANDOM_SOURCE
 
@@ -190,7 +191,7 @@ def generate(binding: Binding, variations: list[str]) -> CompiledCorrections:
         per = [a.value for a in bound.args if a.per_object] + [c.branch for c in w.cuts]
         for cut in w.cuts:
             use(cut.branch)
-        cond = " && ".join(f"(static_cast<double>({_ident(c.branch)}[i]) {c.op} {_num(c.value)})" for c in w.cuts)
+        cond = " && ".join(f"(static_cast<double>({_ident(c.branch)}[i]) {CUT_OPS[c.op].cpp} {_num(c.value)})" for c in w.cuts)
         body += [f"  out.{col} = 1.0;",
                  f"  for (std::size_t i = 0; i < {_ident(per[0])}.size(); ++i) {{",
                  f"    if ({cond or 'true'}) out.{col} *= {_call(bound, var, 'i')};",

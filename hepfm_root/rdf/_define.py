@@ -13,8 +13,8 @@ from typing import Any, Literal
 from .._cpp_text import check_identifier
 from ..errors import InvalidSpecError, MissingDependencyError
 from ..spec import FeatureSpec, Resolution, load_spec, resolve
+from ..tensors._cpp import Compiled, generate
 from ._check import check_column_types
-from ._codegen import Compiled, generate
 from ._distributed import distribute_code, guarded, is_distributed
 
 __all__ = ["cpp_source", "define_objects"]
@@ -37,22 +37,12 @@ def _root() -> Any:
     return ROOT
 
 
-def _resolution_key(res: Resolution) -> tuple:
-    def src(s: Any) -> tuple:
-        if s is None:
-            return ()
-        return (s.collection, s.singleton, s.type_id, tuple(sorted((k, v.branch, v.default) for k, v in s.fields.items())))
-
-    blocks = tuple((name, tuple(src(s) for s in srcs)) for name, srcs in res.blocks.items())
-    return (blocks, src(res.constituents), src(res.link))
-
-
 def _guarded_source(code: Compiled) -> str:
     return guarded(code.source, f"HEPFM_GUARD_{code.namespace}")
 
 
 def _compiled(spec: FeatureSpec, res: Resolution, on_nonfinite: str) -> Compiled:
-    key = (spec.fingerprint(), _resolution_key(res), on_nonfinite)
+    key = (spec.fingerprint(), res.key, on_nonfinite)
     with _LOCK:
         if key not in _COMPILED:
             _COMPILED[key] = generate(spec, res, on_nonfinite)

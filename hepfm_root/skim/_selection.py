@@ -47,6 +47,7 @@ import awkward as ak
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from ..tensors._cuts import CUT_OPS
 
 __all__ = ["BoundSelection", "BranchKind", "SelectionExpression", "SelectionError", "branch_kinds"]
 
@@ -64,11 +65,11 @@ _REDUCERS = ("count", "any", "all", "sum", "min", "max")
 _ARITH = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.true_divide,
           ast.Mod: np.mod, ast.Pow: np.power}
 _LOGIC = {ast.BitAnd: np.logical_and, ast.BitOr: np.logical_or}
-_CMP = {ast.Gt: np.greater, ast.GtE: np.greater_equal, ast.Lt: np.less, ast.LtE: np.less_equal,
-        ast.Eq: np.equal, ast.NotEq: np.not_equal}
-_FLIP = {ast.Gt: ast.Lt, ast.GtE: ast.LtE, ast.Lt: ast.Gt, ast.LtE: ast.GtE, ast.Eq: ast.Eq, ast.NotEq: ast.NotEq}
-_PY_CMP = {ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b, ast.Lt: lambda a, b: a < b,
-           ast.LtE: lambda a, b: a <= b, ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b}
+#: The comparison nodes of Python's AST, by the cut operator they spell (the one table, ``CUT_OPS``).
+_CMP_NODES = {">": ast.Gt, ">=": ast.GtE, "<": ast.Lt, "<=": ast.LtE, "==": ast.Eq, "!=": ast.NotEq}
+_CMP = {node: CUT_OPS[op].numpy for op, node in _CMP_NODES.items()}
+_FLIP = {node: _CMP_NODES[CUT_OPS[op].swapped] for op, node in _CMP_NODES.items()}
+_PY_CMP = {node: CUT_OPS[op].python for op, node in _CMP_NODES.items()}
 _ALLOWED = (ast.Expression, ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.Constant, ast.Name, ast.Load,
             ast.Call, ast.And, ast.Or, ast.Not, ast.USub, ast.UAdd, ast.Invert, *_ARITH, *_LOGIC, *_CMP)
 _I64 = (-(2**63), 2**63 - 1)

@@ -70,6 +70,33 @@ class Resolution:
     link: SourceResolution | None
     event_keys: tuple[str, ...]
 
+    def block_fields(self, name: str) -> tuple[str, ...]:
+        """The logical base fields the objects of block ``name`` carry: every source's, sorted.
+
+        Both paths lay a block's objects out by these fields (numpy columns, C++ struct slots).
+        """
+        fields: set[str] = set()
+        for s in self.blocks[name]:
+            fields |= set(s.fields)
+        return tuple(sorted(fields))
+
+    @property
+    def key(self) -> tuple:
+        """A hashable key equal for two resolutions that read the same branches the same way.
+
+        It covers the spec (its fingerprint) and every source's collection, singleton flag,
+        type id and field origins, not ``where`` (a description only): caches of generated
+        code key on it.
+        """
+        def src(s: SourceResolution | None) -> tuple:
+            if s is None:
+                return ()
+            fields = tuple(sorted((k, v.branch, v.default) for k, v in s.fields.items()))
+            return (s.collection, s.singleton, s.type_id, fields)
+
+        blocks = tuple((name, tuple(src(s) for s in srcs)) for name, srcs in self.blocks.items())
+        return (self.spec.fingerprint(), blocks, src(self.constituents), src(self.link), self.event_keys)
+
     def branches(self) -> list[str]:
         """Every branch this spec reads from the input (sorted, without counters)."""
         out = set(self.event_keys)

@@ -11,6 +11,7 @@ when a cheap check finds the key already descending within every event.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,14 +19,10 @@ import numpy as np
 from ..errors import NonFiniteInputError
 from ..spec import Block, Cut, SourceResolution
 from ._columns import Columns
-from ._transforms import derived
+from ._cuts import CUT_OPS
+from ._derived import field_values
 
 __all__ = ["Gathered", "apply_cuts", "gather_block", "rank_in_event"]
-
-_OPS = {
-    ">": np.greater, ">=": np.greater_equal, "<": np.less,
-    "<=": np.less_equal, "==": np.equal, "!=": np.not_equal,
-}
 
 
 @dataclass
@@ -39,7 +36,7 @@ class Gathered:
     count: np.ndarray  # int64 (N,): objects passing the cuts, before truncation
 
     def get(self, name: str) -> np.ndarray:
-        return derived(name, self.values.__getitem__, self.type_id)
+        return field_values(name, self.values.__getitem__, self.type_id)
 
 
 class _Flat:
@@ -108,14 +105,14 @@ class _Flat:
         self.counts = np.ones(self.n, dtype=np.int64)  # only defaults: treat as one object per event
 
     def get(self, name: str) -> np.ndarray:
-        return derived(name, self.base, self.res.type_id)
+        return field_values(name, self.base, self.res.type_id)
 
 
 def apply_cuts(cuts: list[Cut], get) -> np.ndarray | None:  # noqa: ANN001 - get: field -> array
     """AND of all cuts (None when there are none)."""
     keep = None
     for cut in cuts:
-        passed = _OPS[cut.op](get(cut.field), cut.value)
+        passed = CUT_OPS[cut.op].numpy(get(cut.field), cut.value)
         keep = passed if keep is None else (keep & passed)
     return keep
 
@@ -145,7 +142,7 @@ def rank_in_event(
     return order, rank, n_pass
 
 
-def _gather_source(flat: _Flat, fields: set[str], block: Block, cuts: list[Cut], n: int) -> Gathered:
+def _gather_source(flat: _Flat, fields: Collection[str], block: Block, cuts: list[Cut], n: int) -> Gathered:
     k = block.max_objects
     key = flat.get(block.sort_by)
     for name in fields:  # read everything first so that non-finite values are seen
@@ -179,7 +176,7 @@ def _gather_source(flat: _Flat, fields: set[str], block: Block, cuts: list[Cut],
     return Gathered(values, valid, type_id, index.reshape(n, k), n_pass)
 
 
-def _empty(fields: set[str], n: int, k: int) -> Gathered:
+def _empty(fields: Collection[str], n: int, k: int) -> Gathered:
     return Gathered(
         {f: np.zeros((n, k)) for f in fields}, np.zeros((n, k), dtype=bool),
         np.full((n, k), -1, dtype=np.int64), np.full((n, k), -1, dtype=np.int64), np.zeros(n, dtype=np.int64),
@@ -187,7 +184,7 @@ def _empty(fields: set[str], n: int, k: int) -> Gathered:
 
 
 def gather_block(
-    cols: Columns, block: Block, resolved: list[SourceResolution], fields: set[str], on_nonfinite: str
+    cols: Columns, block: Block, resolved: list[SourceResolution], fields: Collection[str], on_nonfinite: str
 ) -> Gathered:
     """Dense ``(N, max_objects)`` arrays of the block's objects, sorted and padded."""
     n, k = cols.n_events, block.max_objects

@@ -99,13 +99,6 @@ class Tensors:
         )
 
 
-def _fields_of_block(res: Resolution, name: str) -> set[str]:
-    fields: set[str] = set()
-    for s in res.blocks[name]:
-        fields |= set(s.fields)
-    return fields
-
-
 def tensorize(
     events: Any,
     spec: FeatureSpec | str,
@@ -157,7 +150,7 @@ def tensorize(
     counts: dict[str, np.ndarray] = {}
     gathered = {}
     for block, rows in zip(spec.blocks, spec.row_slices().values(), strict=True):
-        g = gather_block(cols, block, resolution.blocks[block.name], _fields_of_block(resolution, block.name), on_nonfinite)
+        g = gather_block(cols, block, resolution.blocks[block.name], resolution.block_fields(block.name), on_nonfinite)
         gathered[block.name] = g
         counts[block.name] = g.count
         # Feature-major buffer: each column is one contiguous write (computed in float64, rounded

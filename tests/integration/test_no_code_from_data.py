@@ -511,10 +511,10 @@ def test_code_and_tables_for_distributed_workers_carry_hostile_text_only_as_data
     """What ``_distributed`` ships: ``_guarded_source`` of the checked code, and tables whose name is data."""
     import ROOT
 
-    from hepfm_root.rdf._codegen import generate
     from hepfm_root.rdf._define import _guarded_source
     from hepfm_root.rdf._score import _LOOKUP_NS, install_table
     from hepfm_root.spec import resolve
+    from hepfm_root.tensors._cpp import generate
 
     marker = tmp_path / "pwned"
     spec = load_spec(_put(_spec_json("six_object"), ["version"], "7.4"))

@@ -20,6 +20,9 @@ from hepfm_root import load_spec, resolve, tensorize
 from hepfm_root.errors import BranchNotFoundError, CollectionNotFoundError
 from hepfm_root.rdf import define_objects  # noqa: E402
 from hepfm_root.spec import spec_from_dict
+from hepfm_root.tensors._cuts import CUT_OPS
+from hepfm_root.tensors._derived import DERIVED
+from hepfm_root.tensors._transforms import TRANSFORMS
 
 ATOL = 1e-6
 KEYS = ["run", "luminosityBlock", "event"]
@@ -65,7 +68,7 @@ def _order(keys):
     return idx, ids
 
 
-def assert_same(path, spec, **kw):
+def assert_same(path, spec, atol=ATOL, **kw):
     spec = load_spec(spec)
     ref = awkward_tensors(path, spec)
     got = rdf_tensors(path, spec, **kw)
@@ -73,13 +76,44 @@ def assert_same(path, spec, **kw):
     gi, gids = _order(got)
     np.testing.assert_array_equal(rids, gids)  # same events, matched by (run, lumi, event)
     n = len(ri)
-    np.testing.assert_allclose(got["hepfm_objects"][gi], ref.objects[ri], rtol=0, atol=ATOL)
+    np.testing.assert_allclose(got["hepfm_objects"][gi], ref.objects[ri], rtol=0, atol=atol)
     np.testing.assert_array_equal(got["hepfm_mask"][gi], ref.mask[ri])
     np.testing.assert_array_equal(got["hepfm_selected"][gi].astype(bool), ref.selected[ri])
     if spec.constituents is not None:
         np.testing.assert_array_equal(got["hepfm_constituent_mask"][gi], ref.constituent_mask[ri])
-        np.testing.assert_allclose(got["hepfm_constituents"][gi], ref.constituents[ri], rtol=0, atol=ATOL)
+        np.testing.assert_allclose(got["hepfm_constituents"][gi], ref.constituents[ri], rtol=0, atol=atol)
     return n, ref
+
+
+#: Every derived field, transform and cut operator of the formula tables (``hepfm_root/tensors``) that
+#: the built-in specs leave out, so that the parity tests render each table entry in both paths
+#: (``test_the_parity_specs_use_every_table_entry`` keeps it so).  Every cut removes some objects.
+EVERY_OBJECT_FORMULA = {
+    "schema_version": 1, "name": "every_formula", "object_types": ["jet", "electron", "muon"],
+    "blocks": [
+        {"name": "jets", "max_objects": 4, "sort_by": "energy", "sources": [
+            {"collection": "Jet", "type": "jet", "defaults": {"charge": 0.0},
+             "cuts": [{"field": "pt", "op": ">", "value": 20}, {"field": "abs_eta", "op": "<=", "value": 2.5},
+                      {"field": "nMuons", "op": "!=", "value": 1}]},
+        ]},
+        {"name": "leptons", "max_objects": 3, "sort_by": "pz", "sources": [
+            {"collection": "Electron", "type": "electron",
+             "cuts": [{"field": "pt", "op": ">=", "value": 7}, {"field": "charge", "op": "==", "value": -1}]},
+            {"collection": "Muon", "type": "muon",
+             "cuts": [{"field": "pt", "op": "<", "value": 60}, {"field": "abs_eta", "op": "<", "value": 2.4}]},
+        ]},
+    ],
+    "features": [
+        "pt", "px", "py", {"name": "abs_pz", "transform": "abs", "field": "pz"}, "abs_eta",
+        {"name": "log_e", "transform": "log", "field": "energy", "floor": 1.0},
+        {"name": "log1p_e0", "transform": "log1p", "field": "energy_massless"},
+        "sin_phi", "cos_phi",
+        {"name": "forward", "transform": "step", "field": "eta", "threshold": 0.0},
+        "one_hot(type)",
+        {"name": "q", "transform": "one_hot", "field": "charge", "categories": [1], "use_abs": True, "other": True},
+    ],
+    "selection": {"min_objects": {"jets": 1}},
+}
 
 
 @pytest.mark.parametrize("name", ["nano_tt_v12.root", "nano_tt_v15.root", "nano_dy.root"])
@@ -90,8 +124,38 @@ def test_builtin_specs_match_awkward_on_real_nanoaod(sample, imt, name, spec):
     assert ref.mask.any()
 
 
+#: The specs the parity tests compare on real files (constituent transforms come from jet_constituents).
+PARITY_SPECS = ["six_object", "event_graph", "jet_constituents", spec_from_dict(EVERY_OBJECT_FORMULA)]
+
+
+def _formulas_used(spec):
+    """(transforms, logical fields, cut operators) a spec uses, constituents included."""
+    blocks = [(src.cuts, b.sort_by) for b in spec.blocks for src in b.sources]
+    features = list(spec.features)
+    if spec.constituents is not None:
+        blocks.append((spec.constituents.cuts, spec.constituents.sort_by))
+        features += spec.constituents.features
+    cuts = [c for cs, _ in blocks for c in cs]
+    fields = {f.field for f in features if f.field} | {c.field for c in cuts} | {key for _, key in blocks}
+    return {f.transform for f in features}, fields, {c.op for c in cuts}
+
+
+def test_the_parity_specs_use_every_table_entry():
+    used = [_formulas_used(load_spec(s)) for s in PARITY_SPECS]
+    assert set().union(*(u[0] for u in used)) == set(TRANSFORMS)
+    assert set().union(*(u[1] for u in used)) >= set(DERIVED)
+    assert set().union(*(u[2] for u in used)) == set(CUT_OPS)
+
+
+@pytest.mark.parametrize("name", ["nano_tt_v12.root", "nano_tt_v15.root", "nano_dy.root", "pfnano.root"])
+def test_every_formula_matches_awkward_on_real_nanoaod(sample, imt, name):
+    # bit for bit: both renderings perform the same float64 operations and round to float32 once
+    n, ref = assert_same(sample(name), spec_from_dict(EVERY_OBJECT_FORMULA), atol=0)
+    assert n == len(ref) > 0 and ref.mask[:, :4].any() and ref.mask[:, 4:].any()  # jets and leptons compared
+
+
 def test_jet_constituents_match_awkward_on_pfnano(sample, imt):
-    n, ref = assert_same(sample("pfnano.root"), "jet_constituents")
+    n, ref = assert_same(sample("pfnano.root"), "jet_constituents", atol=0)  # bit for bit, as every_formula
     assert ref.constituent_mask.sum() > 1000  # really compares constituents
 
 

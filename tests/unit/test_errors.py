@@ -34,8 +34,6 @@ ABSTRACT = {"NotImplementedError"}
 
 #: Deliberately internal: these can only fire on a bug in hepfm_root, so they exit 1 ("please report").
 INTERNAL_RAISES = {
-    ("rdf/_codegen.py", "feature_exprs", "AssertionError"),     # the spec's Literal makes it unreachable
-    ("tensors/_transforms.py", "feature_columns", "AssertionError"),  # same
     ("rdf/_score.py", "_declare_lookup", "RuntimeError"),       # fixed C++ of ours that failed to compile
     ("io/_ntuple.py", "__exit__", "RuntimeError"),              # a writer closed before its layout was known
 }

@@ -5,8 +5,12 @@ argument, so ``Float_t``, ``Int_t``, ``UChar_t`` … branches all work without a
 type table) and returns a struct with the flattened object tensor, its mask, the
 selection flag and, for specs with constituents, the constituent tensor.
 
-Every formula mirrors ``hepfm_root/tensors/_transforms.py`` and every ordering
-rule mirrors ``_objects.py`` / ``_constituents.py``:
+This is the C++ rendering of the formula tables beside it: derived fields come from
+``_derived.DERIVED`` (:func:`field_expr`), transforms from ``_transforms.TRANSFORMS``
+(:func:`feature_exprs`), cut operators from ``_cuts.CUT_OPS`` and the kinematic
+kernels from ``_kernels.CPP_KERNELS`` — the numpy rendering reads the same entries, so
+no formula is written here.  It is text generation only (no ROOT); ``hepfm_root.rdf``
+declares the result.  Every ordering rule mirrors ``_objects.py`` / ``_constituents.py``:
 
 * inputs are widened to ``double``; cuts compare that double with the double
   threshold; features are computed in double and rounded to float once;
@@ -31,18 +35,19 @@ field's origin) is written only as a string literal by
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from .._cpp_text import check_identifier, cpp_string
 from ..errors import InvalidSpecError
-from ..spec import Feature, FeatureSpec, Resolution, SourceResolution
-from ..spec._v1 import one_hot_categories
+from ..spec import Cut, Feature, FeatureSpec, Resolution, SourceResolution
+from ._cuts import CUT_OPS
+from ._derived import DERIVED
+from ._kernels import CPP_KERNELS
+from ._kernels import cpp_double as _lit
+from ._transforms import TRANSFORMS
 
-__all__ = ["Compiled", "generate"]
-
-_OPS = {">", ">=", "<", "<=", "==", "!="}
+__all__ = ["Compiled", "feature_exprs", "field_expr", "generate"]
 
 
 @dataclass(frozen=True)
@@ -76,23 +81,6 @@ def _by_key_desc(var: str, typ: str) -> str:
     return f"std::stable_sort({var}.begin(), {var}.end(), [](const {typ}& l, const {typ}& r) {{ return l.key > r.key; }});"
 
 
-def _lit(x: float) -> str:
-    """A C++ double literal that parses to exactly ``x`` (``repr`` round-trips); finite numbers only.
-
-    Example:
-        >>> _lit(0.1), _lit(3), _lit(1e-300)
-        ('0.1', '3.0', '1e-300')
-    """
-    try:
-        v = float(x)
-    except (TypeError, ValueError, OverflowError):
-        raise InvalidSpecError(f"{x!r} is not a number; expected a finite number for the generated C++") from None
-    if not math.isfinite(v):
-        raise InvalidSpecError(f"{x!r} is not finite; expected a finite number for the generated C++")
-    r = repr(v)
-    return r if ("." in r or "e" in r) else r + ".0"
-
-
 def _check_resolution(res: Resolution) -> None:
     """Refuse a resolution whose branch names, type ids or defaults could not be emitted safely.
 
@@ -116,58 +104,43 @@ def _check_resolution(res: Resolution) -> None:
 
 
 def field_expr(name: str, get: Callable[[str], str], type_id: str) -> str:
-    """C++ for a logical field, mirroring ``tensors._transforms.derived``."""
-    if name == "abs_eta":
-        return f"std::abs({get('eta')})"
-    if name == "px":
-        return f"({get('pt')} * std::cos({get('phi')}))"
-    if name == "py":
-        return f"({get('pt')} * std::sin({get('phi')}))"
-    if name == "pz":
-        return f"({get('pt')} * std::sinh({get('eta')}))"
-    if name == "energy":
-        return f"energy({get('pt')}, {get('eta')}, {get('mass')})"
-    if name == "energy_massless":
-        return f"({get('pt')} * std::cosh({get('eta')}))"
-    if name == "type":
-        return f"static_cast<double>({type_id})"
-    return get(name)
+    """C++ for a logical field: a derived one from ``DERIVED``, else ``get(name)``.
+
+    Example:
+        >>> field_expr("abs_eta", {"eta": "o.v[0]"}.__getitem__, "o.type_id")
+        'std::abs(o.v[0])'
+    """
+    entry = DERIVED.get(name)
+    return get(name) if entry is None else entry.cpp(get, type_id)
 
 
 def feature_exprs(
     f: Feature, get: Callable[[str], str], object_types: list[str], parent: Callable[[str], str] | None = None
 ) -> list[str]:
-    """C++ expressions (double) of the columns of ``f``, mirroring ``feature_columns``.
+    """C++ expressions (double) of the columns of ``f``: its ``TRANSFORMS`` entry, rendered in C++.
 
-    ``get``/``parent`` give C++ expressions of a logical field (derived ones included).
-    The expressions use a local ``x`` (and ``p``) bound by the caller to ``get(field)``.
+    ``get``/``parent`` give C++ expressions of a logical field (derived ones included).  The
+    caller binds the feature's own field to a local ``x`` (and the parent's to ``p``), so the
+    expressions read those instead of recomputing the field once per column.
+
+    Example:
+        >>> from hepfm_root.spec import Feature
+        >>> feature_exprs(Feature.model_validate("sin_phi"), {"phi": "o.v[1]"}.__getitem__, [])
+        ['std::sin(x)']
     """
-    t = f.transform
-    if t == "delta_r":
-        return [f"delta_r({get('eta')}, {get('phi')}, {parent('eta')}, {parent('phi')})"]  # type: ignore[misc]
-    if t == "value":
-        return ["x"]
-    if t == "log":
-        return [f"std::log(std::max(x, {_lit(f.floor)}))"]
-    if t == "log1p":
-        return ["std::log1p(std::max(x, 0.0))"]
-    if t in ("sin", "cos", "abs"):
-        return [f"std::{t}(x)"]
-    if t == "step":
-        return [f"(x >= {_lit(f.threshold)} ? 1.0 : 0.0)"]  # type: ignore[arg-type]
-    if t == "one_hot":
-        v = "std::abs(x)" if f.use_abs else "x"
-        cols = [f"({v} == {_lit(c)} ? 1.0 : 0.0)" for c in one_hot_categories(f, object_types)]
-        if f.other:
-            cols.append(f"(1.0 - ({' + '.join(cols)}))" if cols else "1.0")
-        return cols
-    if t == "delta":
-        return ["(x - p)"]
-    if t == "delta_phi":
-        return ["wrap_phi(x - p)"]
-    if t == "log_ratio":
-        return [f"std::log(std::max(x / p, {_lit(f.floor)}))"]
-    raise AssertionError(f"unknown transform {t!r}")  # the spec's Literal makes this unreachable
+    def own(name: str) -> str:
+        return "x" if name == f.field else get(name)
+
+    def par(name: str) -> str:
+        assert parent is not None, f"feature {f.name!r} needs a parent object"  # constituents only
+        return "p" if name == f.field else parent(name)
+
+    return TRANSFORMS[f.transform].cpp(f, object_types, own, par if parent is not None else None)
+
+
+def _cut_expr(cut: Cut, get: Callable[[str], str], type_id: str) -> str:
+    """``field OP value`` in C++ (the operator from ``CUT_OPS``: never text from the spec)."""
+    return f"{field_expr(cut.field, get, type_id)} {CUT_OPS[cut.op].cpp} {_lit(cut.value)}"
 
 
 _PRELUDE = """\
@@ -180,24 +153,8 @@ _PRELUDE = """\
 #include "ROOT/RVec.hxx"
 
 namespace {ns} {{
-// Mirrors hepfm_root/tensors/_transforms.py (float64 arithmetic, numpy's operation order).
-inline double wrap_phi(double d) {{
-    #pragma clang fp contract(off)
-    const double two_pi = 2.0 * 3.141592653589793;
-    return d - two_pi * std::floor((d + 3.141592653589793) / two_pi);
-}}
-inline double energy(double pt, double eta, double m) {{
-    #pragma clang fp contract(off)
-    const double p = pt * std::cosh(eta);
-    return std::sqrt(p * p + m * m);
-}}
-inline double delta_r(double eta, double phi, double peta, double pphi) {{
-    #pragma clang fp contract(off)
-    const double deta = eta - peta;
-    const double dphi = wrap_phi(phi - pphi);
-    return std::sqrt(deta * deta + dphi * dphi);
-}}
-struct Out {{
+// Mirrors hepfm_root/tensors/_kernels.py (float64 arithmetic, numpy's operation order).
+{kernels}struct Out {{
     ROOT::RVec<float> objects;             // n_objects * n_features, row-major
     ROOT::RVec<bool> mask;                 // n_objects
     bool selected = false;
@@ -217,13 +174,6 @@ class _Args:
         if branch not in self.names:
             self.names[branch] = f"a{len(self.names)}"
         return self.names[branch]
-
-
-def _block_fields(res: Resolution, name: str) -> list[str]:
-    fields: set[str] = set()
-    for s in res.blocks[name]:
-        fields |= set(s.fields)
-    return sorted(fields)
 
 
 def _source_loop(
@@ -269,8 +219,7 @@ def _source_loop(
         return f"o.v[{slot[name]}]"
 
     for cut in cuts:
-        assert cut.op in _OPS
-        lines.append(f"            if (!({field_expr(cut.field, get, 'o.type_id')} {cut.op} {_lit(cut.value)})) continue;")
+        lines.append(f"            if (!({_cut_expr(cut, get, 'o.type_id')})) continue;")
     lines += [
         f"            o.key = {field_expr(block.sort_by, get, 'o.type_id')};",
         "            part.push_back(o);",
@@ -308,7 +257,7 @@ def _constituents(spec: FeatureSpec, res: Resolution, args: _Args, parent_bi: in
     assert c is not None and res.constituents is not None and res.link is not None
     k, cmax = spec.block(c.parent).max_objects, c.max_constituents
     nf = len(spec.constituent_feature_names)
-    parent_fields = _block_fields(res, c.parent)
+    parent_fields = res.block_fields(c.parent)
     pslot = {f: i for i, f in enumerate(parent_fields)}
     cfields = sorted(res.constituents.fields)
     cslot = {f: i for i, f in enumerate(cfields)}
@@ -372,7 +321,7 @@ def _constituents(spec: FeatureSpec, res: Resolution, args: _Args, parent_bi: in
         return f"cd.v[{cslot[name]}]"
 
     for cut in c.cuts:
-        lines.append(f"            if (!({field_expr(cut.field, cget, '-1')} {cut.op} {_lit(cut.value)})) continue;")
+        lines.append(f"            if (!({_cut_expr(cut, cget, '-1')})) continue;")
     lines += [
         f"            cd.key = {field_expr(c.sort_by, cget, '-1')};",
         "            groups[s].push_back(cd);",
@@ -420,7 +369,7 @@ def generate(spec: FeatureSpec, res: Resolution, on_nonfinite: str = "raise") ->
     nf = spec.n_features
     row0 = 0
     for bi, block in enumerate(spec.blocks):
-        fields = _block_fields(res, block.name)
+        fields = res.block_fields(block.name)
         structs.append(
             f"struct Obj{bi} {{ double key; int type_id; long long index; double v[{max(len(fields), 1)}]; }};"
             f"  // block {cpp_string(block.name + ': ' + ', '.join(fields))}"
@@ -466,7 +415,7 @@ def generate(spec: FeatureSpec, res: Resolution, on_nonfinite: str = "raise") ->
         *(f"// {a} = {cpp_string(b)}" for b, a in branch_args),
     ]
     source = "\n".join([
-        _PRELUDE.format(ns=ns),
+        _PRELUDE.format(ns=ns, kernels=CPP_KERNELS),
         *header,
         *structs,
         (f"template <{tparams}>" if tparams else ""),

@@ -13,6 +13,11 @@ Plan of a job:
    :class:`~hepfm_root.io.NtupleWriter` (temporary name, renamed when complete).
 4. Write a JSON summary beside the output.
 
+What is fixed for the whole job (the scorers and their branch names, the selection, the
+corrections and variations, tree, step size) is one frozen ``_Job``, built once after the
+checks; ``_write_output`` and ``_stream`` take it, and every model scores every view of a
+chunk through :func:`hepfm_root.infer.score_views`.
+
 With ``corrections`` (a :class:`~hepfm_root.corrections.Corrector` or its config) the
 jets are corrected before the tensors are built; each requested variation gives one
 more branch per model, ``<name>_<variation>``, built from the same read arrays (only

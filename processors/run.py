@@ -1,4 +1,4 @@
-"""Run :class:`ScoreProcessor` over a fileset JSON, locally or on a Dask cluster.
+"""Run :class:`~processors.HistogramProcessor` over a fileset JSON, locally or on a Dask cluster.
 
     python3 -m processors.run fileset.json --model hh=exports/six_object_heavy_higgs_vs_ttbar/0.1 \\
         --executor dask --workers 2 --step-size 100000 -o scores.coffea
@@ -44,11 +44,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     from hepfm_root.coffea import check_fileset, runner_fileset
 
-    from .score_processor import ObjectCut, ScoreProcessor
+    from . import HistogramProcessor, ObjectCut
 
     models = dict(m.split("=", 1) for m in args.model)
     selection = [ObjectCut("Jet", min_count=args.min_jets, pt_min=25.0, abs_eta_max=2.5)] if args.min_jets else []
-    proc = ScoreProcessor(models, selection=selection, weight=args.weight)
+    proc = HistogramProcessor(models, selection=selection, weight=args.weight)
     fileset, report = check_fileset(json.loads(args.fileset.read_text()), proc.specs, step_size=args.step_size,
                                     skip_bad_files=args.skip_bad_files)
     print(report, file=sys.stderr)

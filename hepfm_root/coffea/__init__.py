@@ -4,6 +4,7 @@
 is the ``coffea.ml_tools``-style class underneath; ``check_fileset`` checks a fileset
 (readable, non-empty, every branch the specs need) and adds entry-range steps.  Sessions
 are created lazily, once per process (``shared_scorer``), never to build a dask graph.
+``chunk_of(events)`` says where a chunk comes from (dataset, file, tree, entry range).
 Needs the ``coffea`` extra; never imports torch.
 
 Example::
@@ -16,10 +17,12 @@ Example::
 """
 
 from ._cache import shared_scorer
+from ._chunk import Chunk, chunk_of
 from ._fileset import BadFile, FilesetReport, check_fileset, runner_fileset
 from ._wrapper import ScoreWrapper, add_scores
 
-__all__ = ["BadFile", "FilesetReport", "ScoreWrapper", "add_scores", "check_fileset", "runner_fileset", "shared_scorer"]
+__all__ = ["BadFile", "Chunk", "FilesetReport", "ScoreWrapper", "add_scores", "check_fileset", "chunk_of", "runner_fileset",
+           "shared_scorer"]
 
 
 def __dir__() -> list[str]:

@@ -29,22 +29,13 @@ from ..infer import Scorer
 from ..spec import resolve
 from ..tensors import Tensors, as_columns, branch_names, tensorize
 from ._cache import shared_scorer
+from ._chunk import chunk_of
 
 __all__ = ["ScoreWrapper", "add_scores"]
 
 log = logging.getLogger(__name__)
 
 Missing = Literal["none", "nan"]
-
-
-def _where(events: Any) -> str | None:
-    meta = getattr(events, "metadata", None) or {}
-    if isinstance(meta, dict) and meta.get("filename"):
-        rng = f" entries {meta['entrystart']}-{meta['entrystop']}" if "entrystart" in meta else ""
-        return f"{meta.get('treename') or 'Events'} of {meta['filename']}{rng}"
-    if isinstance(meta, dict) and meta.get("dataset"):
-        return f"dataset {meta['dataset']!r}"
-    return None
 
 
 def _as_scorer(scorer: Scorer | str | os.PathLike) -> Scorer:
@@ -85,7 +76,7 @@ class ScoreWrapper:
 
     def prepare_awkward(self, events: Any, where: str | None = None) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Events -> the model's inputs (awkward arrays of regular shape), via the spec."""
-        t = tensorize(events, self.scorer.spec, where=where or _where(events), with_keys=False)
+        t = tensorize(events, self.scorer.spec, where=where or chunk_of(events).where, with_keys=False)
         args = [ak.from_numpy(t.objects), ak.from_numpy(t.mask), ak.from_numpy(t.selected)]
         if t.constituents is not None:
             args += [ak.from_numpy(t.constituents), ak.from_numpy(t.constituent_mask)]
@@ -154,7 +145,7 @@ class ScoreWrapper:
 
     def __call__(self, events: Any, *, name: str = "score", where: str | None = None) -> Any:
         if _is_dask(events):
-            return self._call_dask(events, name=name, where=where or _where(events))
+            return self._call_dask(events, name=name, where=where or chunk_of(events).where)
         return self._call_awkward(events, where=where)
 
     def __repr__(self) -> str:

@@ -1,4 +1,5 @@
-"""Scoring runtime: the one :class:`Scorer` (ONNX Runtime or torch, CPU or GPU).
+"""Scoring runtime: the one :class:`Scorer` (ONNX Runtime or torch, CPU or GPU), and
+:func:`score_views` (every scorer on every systematic view of a chunk).
 
 Importing this package never imports torch; the torch backend imports it when used.
 """
@@ -6,8 +7,9 @@ Importing this package never imports torch; the torch backend imports it when us
 from ._backends import SESSIONS_CREATED, BackendUnavailableError
 from ._metadata import KEYS, ModelInfo, model_inputs_for
 from ._scorer import Scorer
+from ._views import score_views
 
-__all__ = ["KEYS", "SESSIONS_CREATED", "BackendUnavailableError", "ModelInfo", "Scorer", "model_inputs_for"]
+__all__ = ["KEYS", "SESSIONS_CREATED", "BackendUnavailableError", "ModelInfo", "Scorer", "model_inputs_for", "score_views"]
 
 
 def __dir__() -> list[str]:

@@ -13,6 +13,11 @@ Plan of a job:
    :class:`~hepfm_root.io.NtupleWriter` (temporary name, renamed when complete).
 4. Write a JSON summary beside the output.
 
+What is fixed for the whole job (the scorers and their branch names, the selection, the
+corrections and variations, tree, step size) is one frozen ``_Job``, built once after the
+checks; ``_write_output`` and ``_stream`` take it, and every model scores every view of a
+chunk through :func:`hepfm_root.infer.score_views`.
+
 With ``corrections`` (a :class:`~hepfm_root.corrections.Corrector` or its config) the
 jets are corrected before the tensors are built; each requested variation gives one
 more branch per model, ``<name>_<variation>``, built from the same read arrays (only
@@ -51,11 +56,10 @@ from ..errors import (
     NonFiniteInputError,
     OutputError,
 )
-from ..infer import Scorer
+from ..infer import Scorer, score_views
 from ..io import NtupleWriter, atomic_outputs, layout_of, open_events, plan_outputs
 from ..io._ntuple import BranchLayout
 from ..spec import Resolution, resolve
-from ..tensors import tensorize
 from ._selection import BoundSelection, SelectionExpression, branch_kinds
 
 __all__ = ["SkimOptions", "skim_and_score"]
@@ -96,6 +100,29 @@ class _Input:
     binding: Binding | None = None  # corrections bound to this input, from the check
     index: int = 0  # position among the job's inputs (its output with friend/per_input)
     selection: BoundSelection | None = None  # --selection typed against this input's branch types
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What is fixed for one skim-and-score job, built once from the options; every output streams with it."""
+
+    scorers: dict[str, Scorer]          # score branch name -> model, in the order the models were given
+    out_names: tuple[str, ...]          # every added branch: scores, <score>_<variation>, weight_<name>
+    selection: SelectionExpression | None
+    selection_text: str | None          # as the user wrote it, for the metadata
+    corrector: Corrector | None
+    variations: tuple[str, ...]
+    tree: str
+    step_size: int
+    skip_bad_files: bool
+    progress: Callable[[int], None] | None = None
+
+    def metadata(self, items: list[_Input]) -> str:
+        """The ``hepfm_skim`` string of an output made of ``items``."""
+        return json.dumps({"models": [s.describe() for s in self.scorers.values()], "branches": list(self.out_names),
+                           "selection": self.selection_text, "inputs": [str(i.path) for i in items],
+                           "corrections": _describe(self.corrector, list(self.variations)),
+                           "hepfm_root_version": __version__}, sort_keys=True)
 
 
 def _kept_branches(names: list[str], patterns: list[str] | None) -> list[str]:
@@ -250,6 +277,9 @@ def skim_and_score(
     if not good:
         raise EmptyInputError(f"no usable input among {len(inputs)} file(s): " + "; ".join(b["error"] for b in bad))
 
+    job = _Job(scorers=dict(zip(names, scorers, strict=True)), out_names=tuple(out_names), selection=sel,
+               selection_text=opts.selection, corrector=corrector, variations=tuple(variations), tree=opts.tree,
+               step_size=opts.step_size, skip_bad_files=opts.skip_bad_files, progress=progress)
     stats = {"read": 0, "selected": 0, "written": 0, "seconds_read": 0.0, "seconds_tensorize": 0.0,
              "seconds_inference": 0.0, "seconds_write": 0.0}
     plan = _plan(good, targets, Path(output), opts)
@@ -258,8 +288,7 @@ def skim_and_score(
     # whose every input turned out bad while it was read is dropped from the unit (its temporary removed).
     with atomic_outputs([*(p for p, _ in plan), summary_path], overwrite=opts.overwrite) as tmps:
         for (out_path, items), tmp in zip(plan, tmps, strict=False):
-            if _write_output(tmp, out_path, items, scorers, names, out_names, sel, opts, stats, progress,
-                             corrector, variations, good, bad):
+            if _write_output(job, tmp, out_path, items, stats, good, bad):
                 outputs.append(str(out_path))
             else:
                 tmp.unlink()
@@ -287,9 +316,7 @@ def skim_and_score(
 _BAD_FILE = (InvalidInputFileError, NonFiniteInputError, BranchTypeError, BranchNotFoundError, EmptyInputError)
 
 
-def _write_output(tmp: Path, out_path: Path, items: list[_Input], scorers: list[Scorer], names: list[str],
-                  out_names: list[str], sel: SelectionExpression | None, opts: SkimOptions, stats: dict[str, Any],
-                  progress: Callable[[int], None] | None, corrector: Corrector | None, variations: list[str],
+def _write_output(job: _Job, tmp: Path, out_path: Path, items: list[_Input], stats: dict[str, Any],
                   good: list[_Input], bad: list[dict[str, str]]) -> bool:
     """Write one output (``out_path``, at its temporary ``tmp``) from ``items``; False when no input of it was usable.
 
@@ -301,22 +328,17 @@ def _write_output(tmp: Path, out_path: Path, items: list[_Input], scorers: list[
     """
     items = list(items)
     while items:
-        layout = items[0].layout
+        layout = items[0].layout  # the same for every item of one output (checked by _plan)
         assert layout is not None
-        strings = {"hepfm_skim": json.dumps({"models": [s.describe() for s in scorers], "branches": out_names,
-                                             "selection": opts.selection, "inputs": [str(i.path) for i in items],
-                                             "corrections": _describe(corrector, variations),
-                                             "hepfm_root_version": __version__}, sort_keys=True)}
         attempt = dict(stats)
         current: _Input | None = None
         try:
-            with NtupleWriter(tmp, layout, tree=opts.tree, atomic=False,
-                              extra_flat={n: np.float32 for n in out_names}, strings=strings) as writer:
+            with NtupleWriter(tmp, layout, tree=job.tree, atomic=False, extra_flat={n: np.float32 for n in job.out_names},
+                              strings={"hepfm_skim": job.metadata(items)}) as writer:
                 for current in items:
-                    _stream(current, scorers, names, sel, layout, writer, opts, attempt, progress, corrector,
-                            variations)
+                    _stream(job, current, writer, attempt)
         except _BAD_FILE as err:
-            if not opts.skip_bad_files or current is None:
+            if not job.skip_bad_files or current is None:
                 raise
             bad.append({"file": str(current.path), "error": f"{type(err).__name__}: {err}"})
             items.remove(current)
@@ -336,20 +358,19 @@ def _describe(corrector: Corrector | None, variations: list[str]) -> dict[str, A
             "config": corrector.config.model_dump(mode="json", exclude={"base_dir"})}
 
 
-def _stream(item: _Input, scorers: list[Scorer], names: list[str], sel: SelectionExpression | None, layout: BranchLayout,
-            writer: NtupleWriter, opts: SkimOptions, stats: dict[str, Any],
-            progress: Callable[[int], None] | None, corrector: Corrector | None = None,
-            variations: list[str] = ()) -> None:  # type: ignore[assignment]
-    resolutions = item.resolutions  # resolved once, when the input was checked
+def _stream(job: _Job, item: _Input, writer: NtupleWriter, stats: dict[str, Any]) -> None:
+    """Append ``item``'s selected events, kept branches + scores, to ``writer``, chunk by chunk."""
+    assert item.layout is not None
+    resolutions = dict(zip(job.scorers, item.resolutions, strict=True))  # resolved once, when the input was checked
     with open_events(item.path, item.tree) as inp:
-        needed = set(layout.branches) | set(sel.branches if sel else ())
-        for r in resolutions:
+        needed = set(item.layout.branches) | set(job.selection.branches if job.selection else ())
+        for r in item.resolutions:
             needed |= set(r.branches())
         if item.binding is not None:
             needed |= set(item.binding.branches())
         needed_list = sorted(needed)
-        for start in range(0, item.entries, opts.step_size):
-            stop = min(item.entries, start + opts.step_size)
+        for start in range(0, item.entries, job.step_size):
+            stop = min(item.entries, start + job.step_size)
             t0 = time.perf_counter()
             arrays = inp.read(needed_list, start, stop)
             t1 = time.perf_counter()
@@ -357,23 +378,18 @@ def _stream(item: _Input, scorers: list[Scorer], names: list[str], sel: Selectio
             mask = bound.evaluate(arrays) if bound is not None else np.ones(len(arrays), dtype=bool)
             chosen = arrays[mask] if not mask.all() else arrays
             scores = {}
-            t_tensor = t_infer = t_corr = 0.0
+            t_corr = 0.0
             where = f"{inp.where} (entries {start}-{stop})"
             views: dict[str, Any] = {NOMINAL: chosen}
-            if corrector is not None:
+            if job.corrector is not None:
                 a = time.perf_counter()
-                views = corrector.apply(chosen, variations, binding=item.binding, where=where)
+                views = job.corrector.apply(chosen, list(job.variations), binding=item.binding, where=where)
                 scores.update({k: v.astype(np.float32) for k, v in
-                               corrector.weights(views[NOMINAL], binding=item.binding).items()})
+                               job.corrector.weights(views[NOMINAL], binding=item.binding).items()})
                 t_corr = time.perf_counter() - a
-            for s, n, r in zip(scorers, names, resolutions, strict=True):
-                for v, events in views.items():
-                    a = time.perf_counter()
-                    t = tensorize(events, s.spec, resolution=r, where=where)
-                    b = time.perf_counter()
-                    scores[n if v == NOMINAL else f"{n}_{v}"] = s.score(t)
-                    t_infer += time.perf_counter() - b
-                    t_tensor += b - a
+            timings: dict[str, float] = {}
+            by_view = score_views(views, job.scorers, resolutions=resolutions, where=where, timings=timings)
+            scores.update({n if v == NOMINAL else f"{n}_{v}": s for (n, v), s in by_view.items()})
             t2 = time.perf_counter()
             writer.write(chosen, scores)
             t3 = time.perf_counter()
@@ -382,9 +398,9 @@ def _stream(item: _Input, scorers: list[Scorer], names: list[str], sel: Selectio
             stats["selected"] += n_sel
             stats["written"] += n_sel
             stats["seconds_read"] += t1 - t0
-            stats["seconds_tensorize"] += t_tensor
+            stats["seconds_tensorize"] += timings["tensorize"]
             stats["seconds_corrections"] = stats.get("seconds_corrections", 0.0) + t_corr
-            stats["seconds_inference"] += t_infer
+            stats["seconds_inference"] += timings["inference"]
             stats["seconds_write"] += t3 - t2
-            if progress is not None:
-                progress(stop - start)
+            if job.progress is not None:
+                job.progress(stop - start)

@@ -3,7 +3,7 @@
     python3 tests/benchmarks/bench_coffea.py --events 100000            # generates ttbar_semilep once
     python3 tests/benchmarks/bench_coffea.py --input big.root           # or takes a NanoAOD(-schema) file
 
-Runs ``ScoreProcessor`` on one core with coffea's ``Runner(IterativeExecutor())`` (virtual
+Runs ``HistogramProcessor`` on one core with coffea's ``Runner(IterativeExecutor())`` (virtual
 NanoEvents, chunks of ``--chunk`` events) twice: with the shipped six-object model, and with
 a model-free variant (same selection and histogram filling of a constant) — and times the
 model's own inference (``Scorer.predict``) on the very tensors of the scored run.  The
@@ -48,7 +48,7 @@ def main() -> None:
     from hepfm_root import Tensors, tensorize
     from hepfm_root.coffea import check_fileset, runner_fileset
     from hepfm_root.infer import Scorer
-    from processors import ObjectCut, ScoreProcessor
+    from processors import HistogramProcessor, ObjectCut
 
     NanoAODSchema.warn_missing_crossrefs = False
     path = args.input
@@ -76,20 +76,15 @@ def main() -> None:
 
     scorer = Scorer(MODEL, threads=1)
     selection = [ObjectCut("Jet", min_count=2, pt_min=20.0, abs_eta_max=2.5)]
-    with_model = ScoreProcessor({"hh": scorer}, selection=selection)
+    with_model = HistogramProcessor({"hh": scorer}, selection=selection)
     checked, report = check_fileset({"ttbar": paths}, with_model.specs, step_size=args.chunk)
     n = sum(report.events["ttbar"].values())
 
-    class NoScore(ScoreProcessor):
+    class NoScore(HistogramProcessor):
         """Same selection and hist filling, a constant instead of the model (the baseline)."""
 
-        def _histograms(self, events, dataset):
-            from processors.score_processor import _fill_partial
-
-            sel = events[self._select(events)]
-            return {"n_events": len(events), "n_selected": len(sel),
-                    "scored": _fill_partial(ak.zip({"hh": ak.zeros_like(sel.run, dtype=np.float32)}), models=["hh"],
-                                            dataset=dataset, bins=self.bins)}
+        def _scores(self, selected, dataset):
+            return {"hh": ak.zeros_like(selected.run, dtype=np.float32)}
 
     without = NoScore({"hh": scorer}, selection=selection)
     runner = Runner(IterativeExecutor(status=False), chunksize=args.chunk)

@@ -17,7 +17,7 @@ Sections (each in its own subprocess, with a time limit; a failure is recorded, 
   fraction of the GEMM ceiling measured in the same process.
 - ``scoring_gpu``: ``bench_scoring_gpu.py`` when torch sees CUDA; else "not measured: no GPU".
 - ``skim``: ``bench_skim.py`` — ``skim-and-score`` vs a plain read + select + write.
-- ``coffea``: ``bench_coffea.py`` — the ``ScoreProcessor`` with vs without scoring.
+- ``coffea``: ``bench_coffea.py`` — the ``HistogramProcessor`` with vs without scoring.
 - ``memory``: peak RSS of ``skim-and-score`` (and of the plain read + write) on 1x, 2x, 4x the
   input, each in a fresh process: flat when streaming.
 
@@ -323,7 +323,7 @@ def markdown(report: dict) -> str:
                      f"{_f(k['plain_events_per_s'])} ev/s | "
                      f"time {k['skim_over_plain_time']:.2f}×; inference {100 * k['inference_share']:.0f} % of the job |")
     if (c := res("coffea")) is not None:
-        lines.append(f"| coffea `ScoreProcessor` with scoring ({c['events']:,} ev, 1 core) | "
+        lines.append(f"| coffea `HistogramProcessor` with scoring ({c['events']:,} ev, 1 core) | "
                      f"{_f(c['with_scoring_events_per_s'])} ev/s | "
                      f"without scoring {_f(c['without_scoring_events_per_s'])} ev/s | time {c['with_over_without_time']:.2f}×; "
                      f"overhead beyond inference {100 * c['scoring_overhead_over_inference']:+.0f} % of inference |")

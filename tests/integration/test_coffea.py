@@ -1,4 +1,4 @@
-"""coffea integration on the real CMS samples: add_scores, ScoreProcessor, executors, LocalCluster, bad files."""
+"""coffea integration on the real CMS samples: add_scores, the processors, executors, LocalCluster, bad files."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ import dask_awkward as dak  # the coffea extra; a missing install must fail, not
 import numpy as np
 import pytest
 from coffea.nanoevents import NanoAODSchema, NanoEventsFactory  # noqa: E402
+from coffea.processor import ProcessorABC
 
 from hepfm_root import resolve, tensorize
 from hepfm_root.coffea import add_scores, check_fileset, runner_fileset, shared_scorer  # noqa: E402
-from hepfm_root.errors import BranchNotFoundError, EmptyInputError
+from hepfm_root.errors import BranchNotFoundError, EmptyInputError, InvalidArgumentError
 from hepfm_root.infer import SESSIONS_CREATED, Scorer
 
 NanoAODSchema.warn_missing_crossrefs = False  # the slimmed samples lack some cross-reference targets
@@ -93,10 +94,16 @@ def fileset(tmp_path_factory, sample_dir):
                                               "metadata": {"xsec": 1.0}}}
 
 
-def _processor(**kw):
-    from processors import ObjectCut, ScoreProcessor
+def _selection():
+    from processors import ObjectCut
 
-    return ScoreProcessor({"hh": str(MODEL)}, selection=[ObjectCut("Jet", min_count=3, pt_min=20.0, abs_eta_max=2.5)], **kw)
+    return [ObjectCut("Jet", min_count=3, pt_min=20.0, abs_eta_max=2.5)]
+
+
+def _processor(**kw):
+    from processors import HistogramProcessor
+
+    return HistogramProcessor({"hh": str(MODEL)}, selection=_selection(), **kw)
 
 
 def _summary(out):
@@ -195,12 +202,14 @@ def test_bad_files_raise_naming_the_file_or_are_reported(fileset, bad_files):
     assert "tt_no_btag.root" in text and "'Jet_btagDeepFlavB' not in Events of" in text, text
 
 
-def test_collect_mode_writes_labelled_tensor_files(fileset, tmp_path):
+def test_tensor_file_processor_writes_labelled_tensor_files(fileset, tmp_path, scorer):
     from coffea.processor import IterativeExecutor, Runner
 
     from hepfm_root.io import read_tensors
+    from processors import TensorFileProcessor
 
-    proc = _processor(mode="collect", tensor_dir=tmp_path, labels={"ttbar": "ttbar", "dy": "dy"})
+    proc = TensorFileProcessor(scorer.spec, tensor_dir=tmp_path, labels={"ttbar": "ttbar", "dy": "dy"},
+                               selection=_selection())
     checked, _ = check_fileset(fileset, proc.specs)
     out = Runner(IterativeExecutor(status=False), chunksize=120)(runner_fileset(checked), proc)
     files = sorted(out["ttbar"]["files"])
@@ -213,7 +222,7 @@ def test_collect_mode_writes_labelled_tensor_files(fileset, tmp_path):
     # the rows are exactly the file's own tensors at the recorded entries, analysis selection included
     t_a = [t for t, m in parts if Path(m["source"]).name == "tt_a.root"]
     entries = np.concatenate([t.keys["entry"] for t in t_a])
-    full = tensorize(_events(fileset["ttbar"][0], "eager"), proc.collect_spec)
+    full = tensorize(_events(fileset["ttbar"][0], "eager"), proc.spec)
     jets = _events(fileset["ttbar"][0], "eager").Jet
     analysis = ak.to_numpy(ak.sum((jets.pt > 20.0) & (abs(jets.eta) < 2.5), axis=1) >= 3)
     np.testing.assert_array_equal(entries, np.flatnonzero(analysis & full.selected))
@@ -223,14 +232,19 @@ def test_collect_mode_writes_labelled_tensor_files(fileset, tmp_path):
     assert {m["label"] for m in dy} == {"dy"} and {m["label_index"] for m in dy} == {0}
 
 
-def test_processor_writes_skims_with_scores(fileset, tmp_path, scorer):
+def test_skim_processor_writes_skims_with_scores(fileset, tmp_path, scorer):
     """Runner skims: selected events of each chunk, kept branches equal to the input, scores as the Scorer's."""
+    import json
+
     import uproot
     from coffea.processor import IterativeExecutor, Runner
 
-    proc = _processor(skim_dir=tmp_path / "skims", skim_keep=["Jet_pt", "Jet_eta", "MET_*"])
+    from processors import SkimProcessor
+
+    proc = SkimProcessor({"hh": str(MODEL)}, skim_dir=tmp_path / "skims", keep=["Jet_pt", "Jet_eta", "MET_*"],
+                         selection=_selection())
     out = Runner(IterativeExecutor(status=False), chunksize=120)({"ttbar": fileset["ttbar"][:1]}, proc, treename="Events")
-    files = sorted(out["ttbar"]["skims"])
+    files = sorted(out["ttbar"]["files"])
     assert [Path(f).name for f in files] == ["tt_a_0-100.root", "tt_a_100-200.root"]
     src = uproot.open(fileset["ttbar"][0])["Events"].arrays()
     analysis = ak.to_numpy(ak.sum((src.Jet_pt > 20.0) & (abs(src.Jet_eta) < 2.5), axis=1) >= 3)
@@ -243,15 +257,64 @@ def test_processor_writes_skims_with_scores(fileset, tmp_path, scorer):
     expected = scorer.score(tensorize(src[analysis], scorer.spec))
     np.testing.assert_allclose(got.score_hh.to_numpy(), expected, atol=1e-6, equal_nan=True)
     assert uproot.open(files[0])["Events"]["nJet"].array().tolist()[:3] == ak.num(src.Jet_pt[analysis])[:3].tolist()
+    assert out["ttbar"]["n_events"] == 200 and out["ttbar"]["n_selected"] == int(analysis.sum()) == len(got)
+    assert out["ttbar"]["n_scored"] == {"hh": int(np.isfinite(expected).sum())}
+    meta = json.loads(str(uproot.open(files[1])["hepfm_skim"]))
+    assert (meta["dataset"], Path(meta["source"]).name, meta["entry_start"], meta["entry_stop"]) == ("ttbar", "tt_a.root",
+                                                                                                      100, 200)
+    assert meta["models"]["hh"]["weights_sha256"] == scorer.info.weights_sha256
 
 
-def test_processor_refuses_what_it_cannot_do(sample):
-    with pytest.raises(ValueError, match="skim_dir goes with mode 'hist'"):
-        _processor(mode="collect", tensor_dir="t", labels={"tt": "ttbar"}, skim_dir="skims")
-    proc = _processor(mode="collect", tensor_dir="unused", labels={"tt": "ttbar"})
+class _Origins(ProcessorABC):
+    """A processor that returns where each chunk comes from (module level: Runner pickles it)."""
+
+    def process(self, events):
+        from hepfm_root.coffea import chunk_of
+
+        c = chunk_of(events)
+        return {c.dataset: [(Path(c.filename).name, c.treename, c.entry_start, c.entry_stop, c.where, c.stem)]}
+
+    def postprocess(self, acc):
+        return acc
+
+
+def test_chunk_of_names_dataset_file_tree_and_range_of_runner_chunks(fileset):
+    from coffea.processor import IterativeExecutor, Runner
+
+    out = Runner(IterativeExecutor(status=False), chunksize=120)({"ttbar": fileset["ttbar"][:1]}, _Origins(),
+                                                                  treename="Events")
+    (first, second) = sorted(out["ttbar"], key=lambda c: c[2])
+    assert first[:4] == ("tt_a.root", "Events", 0, 100) and second[:4] == ("tt_a.root", "Events", 100, 200)
+    assert second[4] == f"Events of {fileset['ttbar'][0]} entries 100-200" and second[5] == "tt_a_100-200"
+
+
+def test_per_chunk_processors_refuse_dask_events_and_name_the_runner(sample, tmp_path, scorer):
+    from processors import SkimProcessor, TensorFileProcessor
+
     events = NanoEventsFactory.from_root({str(sample("nano_tt_v12.root")): "Events"}, schemaclass=NanoAODSchema,
                                          mode="dask", metadata={"dataset": "tt"}).events()
-    with pytest.raises(NotImplementedError, match="Runner"):
+    for proc in (TensorFileProcessor(scorer.spec, tensor_dir=tmp_path, labels={"tt": "ttbar"}),
+                 SkimProcessor({"hh": scorer}, skim_dir=tmp_path)):
+        with pytest.raises(InvalidArgumentError, match=r"coffea\.processor\.Runner executors"):
+            proc.process(events)
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_processors_refuse_bad_arguments_naming_them(sample, tmp_path, scorer):
+    from processors import HistogramProcessor, SkimProcessor, TensorFileProcessor
+
+    with pytest.raises(InvalidArgumentError, match="at least one model"):
+        HistogramProcessor({})
+    with pytest.raises(InvalidArgumentError, match="model name '_w'"):
+        SkimProcessor({"_w": scorer}, skim_dir=tmp_path)
+    with pytest.raises(InvalidArgumentError, match="variations need corrections"):
+        HistogramProcessor({"hh": scorer}, variations="all")
+    with pytest.raises(InvalidArgumentError, match="labels are needed"):
+        TensorFileProcessor(scorer.spec, tensor_dir=tmp_path, labels={})
+    proc = TensorFileProcessor(scorer.spec, tensor_dir=tmp_path, labels={"ttbar": "ttbar"})
+    events = NanoEventsFactory.from_root({str(sample("nano_tt_v12.root")): "Events"}, schemaclass=NanoAODSchema,
+                                         mode="eager", metadata={"dataset": "ttbr"}).events()
+    with pytest.raises(InvalidArgumentError, match="dataset 'ttbr' has no label.*did you mean 'ttbar'"):
         proc.process(events)
 
 

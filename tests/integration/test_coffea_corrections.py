@@ -1,4 +1,4 @@
-"""ScoreProcessor with corrections: one ``systematic`` category per variation, scale factors as weights."""
+"""HistogramProcessor with corrections: one ``systematic`` category per variation, scale factors as weights."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pickle
 
 import awkward as ak
 import numpy as np
+import pytest
 import uproot
 from _corrections_data import jerc_config, muon_sf_file, weights_config
 from _files import SHIPPED_MODEL
@@ -23,7 +24,7 @@ def test_processor_fills_one_category_per_variation_with_weights(sample, tmp_pat
     from coffea.nanoevents import NanoAODSchema
     from coffea.processor import IterativeExecutor, Runner
 
-    from processors import ScoreProcessor
+    from processors import HistogramProcessor
 
     NanoAODSchema.warn_missing_crossrefs = False
     cfg = jerc_config(sample)
@@ -32,7 +33,7 @@ def test_processor_fills_one_category_per_variation_with_weights(sample, tmp_pat
     with gzip.open(tmp_path / "merged.json.gz", "wt") as f:
         json.dump(jerc, f)
     cfg = {**cfg, "file": str(tmp_path / "merged.json.gz"), "weights": weights_config("x")["weights"]}
-    proc = ScoreProcessor({"hh": str(MODEL)}, corrections=cfg, variations=["jes_Total_up", "jes_Total_down"])
+    proc = HistogramProcessor({"hh": str(MODEL)}, corrections=cfg, variations=["jes_Total_up", "jes_Total_down"])
     proc = pickle.loads(pickle.dumps(proc))  # what Runner does per chunk; no correction set travels
     path = str(sample("nano_tt_v12.root"))
     out = Runner(IterativeExecutor(status=False), chunksize=70, schema=NanoAODSchema)({"tt": {"files": {path: "Events"}}}, proc)
@@ -55,3 +56,17 @@ def test_processor_fills_one_category_per_variation_with_weights(sample, tmp_pat
     nominal = h[{"dataset": "tt", "systematic": "nominal"}].values()
     assert not np.allclose(nominal, h[{"dataset": "tt", "systematic": "jes_Total_up"}].values())
     assert ak.sum(ak.num(events.Jet_pt)) > 0
+
+
+def test_processor_with_corrections_refuses_dask_events_naming_the_runner(sample):
+    from coffea.nanoevents import NanoAODSchema, NanoEventsFactory
+
+    from hepfm_root.errors import InvalidArgumentError
+    from processors import HistogramProcessor
+
+    NanoAODSchema.warn_missing_crossrefs = False
+    proc = HistogramProcessor({"hh": str(MODEL)}, corrections=jerc_config(sample), variations=["jes_Total_up"])
+    events = NanoEventsFactory.from_root({str(sample("nano_tt_v12.root")): "Events"}, schemaclass=NanoAODSchema,
+                                         mode="dask", metadata={"dataset": "tt"}).events()
+    with pytest.raises(InvalidArgumentError, match=r"corrections run per chunk with coffea\.processor\.Runner.*skim-and-score"):
+        proc.process(events)

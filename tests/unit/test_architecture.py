@@ -46,8 +46,8 @@ def test_public_api_is_pinned():
     import hepfm_root.spec as spec
     import hepfm_root.tensors as tz
 
-    assert dir(coffea) == ["BadFile", "FilesetReport", "ScoreWrapper", "add_scores", "check_fileset", "runner_fileset",
-                           "shared_scorer"]
+    assert dir(coffea) == ["BadFile", "Chunk", "FilesetReport", "ScoreWrapper", "add_scores", "check_fileset", "chunk_of",
+                           "runner_fileset", "shared_scorer"]
     assert dir(rdf) == ["ScoreTable", "cpp_source", "define_corrections", "define_objects", "define_score", "score_table",
                         "tensor_batches", "write_score_friend"]
     import hepfm_root.corrections as corrections
@@ -94,7 +94,7 @@ PUBLIC = {
         "SelectionError", "SelectionExpression", "SkimOptions", "skim_and_score",
     ],
     "infer": [
-        "BackendUnavailableError", "KEYS", "ModelInfo", "SESSIONS_CREATED", "Scorer", "model_inputs_for",
+        "BackendUnavailableError", "KEYS", "ModelInfo", "SESSIONS_CREATED", "Scorer", "model_inputs_for", "score_views",
     ],
     "cli": [
         "EXIT", "cli", "main",

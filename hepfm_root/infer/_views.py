@@ -1,0 +1,69 @@
+"""``score_views``: every scorer on every view of the same events, scores keyed by (model, view).
+
+A *view* is one version of a chunk's events: the nominal events, or the same events with
+corrected jets for one systematic variation (``Corrector.apply`` returns one per
+variation, sharing every column it does not change).  Each model builds its own tensors
+from each view (its own spec) and scores them.  ``hepfm skim-and-score`` and the coffea
+histogram processor both go through this one loop, so a variation means the same in both.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..spec import Resolution
+from ..tensors import tensorize
+from ._scorer import Scorer
+
+__all__ = ["score_views"]
+
+
+def score_views(
+    views: Mapping[str, Any], scorers: Mapping[str, Scorer], *, resolutions: Mapping[str, Resolution] | None = None,
+    where: str | None = None, timings: dict[str, float] | None = None,
+) -> dict[tuple[str, str], np.ndarray]:
+    """Score each view with each scorer: ``{(model, view): float32 score per event}``.
+
+    Args:
+        views: ``{view name: events}`` (anything :func:`~hepfm_root.tensors.tensorize` takes:
+            NanoEvents, uproot arrays, ``Columns`` views from ``Corrector.apply``).
+        scorers: ``{model name: Scorer}``; each builds the tensors of its own spec.
+        resolutions: ``{model name: Resolution}`` already bound to these events' branches
+            (skips resolving again per chunk); a model without one resolves on its own.
+        where: names the events in error messages (file, entry range).
+        timings: if given, ``"tensorize"`` and ``"inference"`` seconds are added to it.
+
+    Returns:
+        One array per (model, view), in model order then view order; NaN where the model's
+        spec rejects the event (as :meth:`Scorer.score`).
+
+    Example:
+        >>> import uproot, hepfm_root
+        >>> from pathlib import Path
+        >>> from hepfm_root.infer import Scorer, score_views
+        >>> from hepfm_root.samples import sample_path
+        >>> model = Path(hepfm_root.__file__).parents[1] / "exports/six_object_heavy_higgs_vs_ttbar/0.1"
+        >>> events = uproot.open(sample_path("nano_tt_v12.root"))["Events"].arrays(entry_stop=50)
+        >>> scores = score_views({"nominal": events, "first10": events[:10]}, {"hh": Scorer(model)})
+        >>> sorted(scores), len(scores["hh", "nominal"]), scores["hh", "first10"].dtype
+        ([('hh', 'first10'), ('hh', 'nominal')], 50, dtype('float32'))
+    """
+    out: dict[tuple[str, str], np.ndarray] = {}
+    t_tensor = t_infer = 0.0
+    for model, scorer in scorers.items():
+        resolution = None if resolutions is None else resolutions.get(model)
+        for view, events in views.items():
+            a = time.perf_counter()
+            tensors = tensorize(events, scorer.spec, resolution=resolution, where=where)
+            b = time.perf_counter()
+            out[model, view] = scorer.score(tensors)
+            t_infer += time.perf_counter() - b
+            t_tensor += b - a
+    if timings is not None:
+        timings["tensorize"] = timings.get("tensorize", 0.0) + t_tensor
+        timings["inference"] = timings.get("inference", 0.0) + t_infer
+    return out

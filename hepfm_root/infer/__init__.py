@@ -1,13 +1,16 @@
 """Scoring runtime: the one :class:`Scorer` (ONNX Runtime or torch, CPU or GPU).
 
 Importing this package never imports torch; the torch backend imports it when used.
+Whatever a user passes as "the model" (a ``Scorer``, an export folder, a model file)
+becomes a scorer through :func:`as_scorer`.
 """
 
+from ._as_scorer import as_scorer
 from ._backends import SESSIONS_CREATED, BackendUnavailableError
 from ._metadata import KEYS, ModelInfo, model_inputs_for
 from ._scorer import Scorer
 
-__all__ = ["KEYS", "SESSIONS_CREATED", "BackendUnavailableError", "ModelInfo", "Scorer", "model_inputs_for"]
+__all__ = ["KEYS", "SESSIONS_CREATED", "BackendUnavailableError", "ModelInfo", "Scorer", "as_scorer", "model_inputs_for"]
 
 
 def __dir__() -> list[str]:

@@ -94,7 +94,7 @@ PUBLIC = {
         "SelectionError", "SelectionExpression", "SkimOptions", "skim_and_score",
     ],
     "infer": [
-        "BackendUnavailableError", "KEYS", "ModelInfo", "SESSIONS_CREATED", "Scorer", "model_inputs_for",
+        "BackendUnavailableError", "KEYS", "ModelInfo", "SESSIONS_CREATED", "Scorer", "as_scorer", "model_inputs_for",
     ],
     "cli": [
         "EXIT", "cli", "main",

@@ -40,11 +40,14 @@ def test_a_missing_model_is_a_bad_input_file(tmp_path):
         as_scorer(tmp_path / "nowhere" / "model.onnx")
 
 
-def test_skim_and_score_refuses_options_it_would_ignore(scorer, sample, tmp_path):
-    # before as_scorer the job silently scored with the Scorer's own batch size
-    with pytest.raises(InvalidArgumentError, match="skim_and_score: backend, device and batch_size apply only"):
-        skim_and_score([sample("nano_tt_v12.root")], [scorer], tmp_path / "out.root", SkimOptions(batch_size=10))
-    assert list(tmp_path.iterdir()) == []  # refused before any output
+def test_skim_options_are_defaults_for_paths_and_leave_a_ready_scorer_as_built(scorer, sample, tmp_path):
+    # SkimOptions hold the options for the job's model paths; a ready Scorer keeps its own (as `hepfm demo` relies on)
+    before = scorer.batch_size
+    s = skim_and_score([sample("nano_tt_v12.root")], [scorer], tmp_path / "out.root",
+                       SkimOptions(batch_size=before + 3, device="cpu", keep=["MET_pt"]))
+    assert s["events_read"] > 0 and scorer.batch_size == before
+    ignored = as_scorer(scorer, batch_size=before + 3, where="skim_and_score", options_with_scorer="ignore")
+    assert ignored is scorer
 
 
 def test_score_wrapper_takes_a_path_or_a_scorer(scorer):

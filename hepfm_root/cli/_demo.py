@@ -20,6 +20,7 @@ from pathlib import Path
 import click
 
 from ..errors import InvalidInputFileError
+from ..spec import EVENT_KEYS
 from ._common import progress, run_command
 
 #: The demo's model, relative to an ``exports/`` folder.  Replace this one constant (and, if the
@@ -34,7 +35,7 @@ DEMO_SAMPLES = (
 DEMO_EVENTS = 3000          # per sample: ~1 min of generation on 2 cores, ~300-600 selected events each
 QUICK_EVENTS = 400          # --quick (CI): a few seconds per sample
 SCORE_BRANCH = "score"
-KEEP = ["run", "luminosityBlock", "event", "hepfm_process", "genWeight", "MET_pt", "nJet", "Jet_pt", "Jet_eta"]
+KEEP = [*EVENT_KEYS, "hepfm_process", "genWeight", "MET_pt", "nJet", "Jet_pt", "Jet_eta"]
 
 
 def exports_dir() -> Path:

@@ -25,7 +25,7 @@ import awkward as ak
 import numpy as np
 
 from ..errors import InvalidArgumentError, ModelSpecMismatchError
-from ..infer import Scorer
+from ..infer import Scorer, as_scorer
 from ..spec import resolve
 from ..tensors import Tensors, as_columns, branch_names, tensorize
 from ._cache import shared_scorer
@@ -38,8 +38,6 @@ log = logging.getLogger(__name__)
 Missing = Literal["none", "nan"]
 
 
-def _as_scorer(scorer: Scorer | str | os.PathLike) -> Scorer:
-    return scorer if isinstance(scorer, Scorer) else Scorer(scorer)
 
 
 class ScoreWrapper:
@@ -66,7 +64,7 @@ class ScoreWrapper:
     def __init__(self, scorer: Scorer | str | os.PathLike, *, missing: Missing = "none", label: str | None = None) -> None:
         if missing not in ("none", "nan"):
             raise InvalidArgumentError(f"missing must be 'none' or 'nan', got {missing!r}")
-        self.scorer = _as_scorer(scorer)
+        self.scorer = as_scorer(scorer, where="ScoreWrapper")
         self.missing = missing
         self.label = label or self.scorer.info.score_label
         if self.label not in self.scorer.labels:

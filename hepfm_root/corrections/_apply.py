@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..spec import EVENT_KEYS
 from ..tensors import Columns
 from ..tensors._cuts import CUT_OPS
 from ._bind import Arg, Binding, BoundCorrection
@@ -101,7 +102,7 @@ def jet_variations(cset: Any, binding: Binding, cols: Columns, variations: list[
         offsets = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         index = np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1], counts)
-        keys = [np.repeat(cols.flat(k), counts) for k in ("run", "luminosityBlock", "event")]
+        keys = [np.repeat(cols.flat(k), counts) for k in EVENT_KEYS]
         z = jet_normals(jets.jer.seed, *keys, index)
         pt_nom, mass_nom = smeared(jets.jer.systematics["nominal"])
     else:

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import BranchNotFoundError, CorrectionNotFoundError, InvalidConfigError
+from ..spec import EVENT_KEYS
 from ._config import CorrectionsConfig
 
 __all__ = ["Arg", "Binding", "BoundCorrection", "bind"]
-
-EVENT_KEYS = ("run", "luminosityBlock", "event")
 
 
 @dataclass(frozen=True)

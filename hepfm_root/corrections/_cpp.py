@@ -25,13 +25,12 @@ from dataclasses import dataclass
 
 from .._cpp_text import check_identifier, cpp_string
 from ..errors import InvalidConfigError
+from ..spec import EVENT_KEYS
 from ..tensors._cuts import CUT_OPS
 from ._bind import Arg, Binding, BoundCorrection
 from ._random import CPP_SOURCE as RANDOM_SOURCE
 
 __all__ = ["CompiledCorrections", "cpp_source", "generate"]
-
-_EVENT_KEYS = ("run", "luminosityBlock", "event")
 
 
 @dataclass(frozen=True)
@@ -146,7 +145,7 @@ def generate(binding: Binding, variations: list[str]) -> CompiledCorrections:
         if binding.jer_sf is not None:
             jer = jets.jer
             assert jer is not None and binding.jer_res is not None
-            for k in _EVENT_KEYS:
+            for k in EVENT_KEYS:
                 use(k)
             sf, res = ref(binding.jer_sf), ref(binding.jer_res)
             sf_args = ", ".join("std::string(syst)" if a.kind == "systematic" else _arg_expr(a, "i", "pt_jec", "")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from ._metrics import DEFAULT_EFFICIENCIES, DEFAULT_MIN_BACKGROUND, _eff_bkg_at, _metrics_of, _Sorted, check_scores
+from ._metrics import DEFAULT_EFFICIENCIES, DEFAULT_MIN_BACKGROUND, SortedEvents, check_scores, roc_eff_bkg_at, roc_metrics
 
 __all__ = ["BootstrapResult", "bootstrap_metrics"]
 
@@ -70,10 +70,10 @@ def bootstrap_metrics(scores: object, labels: object, weights: object = None, *,
     if n_bootstrap < 0:
         raise InvalidArgumentError(f"n_bootstrap must be >= 0, got {n_bootstrap}")
     s, y, w = check_scores(scores, labels, weights)
-    srt = _Sorted(s, y)
+    srt = SortedEvents(s, y)
     w_sorted = w[srt.order]
     central = srt.roc(w_sorted)
-    values = _metrics_of(central, s, y, w, efficiencies, min_background)
+    values = roc_metrics(central, s, y, w, efficiencies, min_background)
     rng = np.random.default_rng(seed)
     sig_idx, bkg_idx = np.nonzero(srt.y)[0], np.nonzero(~srt.y)[0]
     y_sorted_s = srt.s  # scores in sorted order, for the accuracy of a replica
@@ -87,9 +87,9 @@ def bootstrap_metrics(scores: object, labels: object, weights: object = None, *,
         if rw[srt.y].sum() <= 0 or rw[~srt.y].sum() <= 0:
             continue  # a weighted sample can draw only zero-weight events of a class
         r = srt.roc(rw)
-        for k, v in _metrics_of(r, y_sorted_s, srt.y, rw, efficiencies, min_background).items():
+        for k, v in roc_metrics(r, y_sorted_s, srt.y, rw, efficiencies, min_background).items():
             reps[k].append(v)
-        curves.append([_eff_bkg_at(r, e) for e in BAND_EFF_SIG])
+        curves.append([roc_eff_bkg_at(r, e) for e in BAND_EFF_SIG])
     errors = {}
     for k, vals in reps.items():
         a = np.asarray(vals, dtype=np.float64)

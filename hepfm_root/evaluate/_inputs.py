@@ -61,9 +61,9 @@ def _read_one(path: Path, *, score: str, label: str | None, tree: str, model: ob
             raise InvalidArgumentError(f"{path.name} is a hepfm tensor file: give a model (--model) to score it")
         if label is not None:
             raise InvalidArgumentError(f"{path.name} is a tensor file (no label branch): give it as --signal or --background")
-        from ..infer import Scorer
+        from ..infer import as_scorer
 
-        scorer = model if isinstance(model, Scorer) else Scorer(model)  # type: ignore[arg-type]
+        scorer = as_scorer(model, where="evaluate")  # type: ignore[arg-type]
         tensors, _ = read_tensors(path)
         return scorer.score(tensors).astype(np.float64), None
     with open_events(path, tree) as inp:

@@ -83,7 +83,7 @@ class Roc:
     n_sig_pass: np.ndarray
 
 
-class _Sorted:
+class SortedEvents:
     """Events sorted once by descending score, so that re-weighted copies (bootstrap) cost O(n)."""
 
     def __init__(self, s: np.ndarray, y: np.ndarray) -> None:
@@ -112,7 +112,7 @@ def roc_curve(scores: object, labels: object, weights: object = None) -> Roc:
         ([0.0, 0.5, 0.5, 1.0, 1.0], [0.0, 0.0, 0.5, 0.5, 1.0])
     """
     s, y, w = check_scores(scores, labels, weights)
-    srt = _Sorted(s, y)
+    srt = SortedEvents(s, y)
     return srt.roc(w[srt.order])
 
 
@@ -147,7 +147,7 @@ def accuracy(scores: object, labels: object, threshold: float = 0.5, weights: ob
     return float(np.sum(w * ((s > threshold) == y)) / np.sum(w))
 
 
-def _eff_bkg_at(r: Roc, eff_sig: float) -> float:
+def roc_eff_bkg_at(r: Roc, eff_sig: float) -> float:
     if not 0.0 < eff_sig <= 1.0:
         raise InvalidArgumentError(f"signal efficiency must be in (0, 1], got {eff_sig}")
     # eff_sig is non-decreasing along the curve: the first point reaching the target is the tightest cut
@@ -164,7 +164,7 @@ def background_efficiency_at(scores: object, labels: object, eff_sig: float, wei
         >>> background_efficiency_at([0.9, 0.8, 0.7, 0.6, 0.5], [1, 1, 0, 1, 0], 0.9)
         0.5
     """
-    return _eff_bkg_at(roc_curve(scores, labels, weights), eff_sig)
+    return roc_eff_bkg_at(roc_curve(scores, labels, weights), eff_sig)
 
 
 def background_rejection_at(scores: object, labels: object, eff_sig: float, weights: object = None) -> float:
@@ -178,7 +178,7 @@ def background_rejection_at(scores: object, labels: object, eff_sig: float, weig
     return float("inf") if e == 0 else 1.0 / e
 
 
-def _sic(r: Roc, min_background: float) -> tuple[np.ndarray, np.ndarray]:
+def roc_sic(r: Roc, min_background: float) -> tuple[np.ndarray, np.ndarray]:
     ok = (r.eff_bkg > 0) & (r.n_bkg_pass >= min_background)
     return r.eff_sig[ok], r.eff_sig[ok] / np.sqrt(r.eff_bkg[ok])
 
@@ -192,11 +192,11 @@ def sic_curve(scores: object, labels: object, weights: object = None,
         >>> eff.tolist(), sic.round(3).tolist()
         ([0.5, 1.0, 1.0], [0.707, 1.414, 1.0])
     """
-    return _sic(roc_curve(scores, labels, weights), min_background)
+    return roc_sic(roc_curve(scores, labels, weights), min_background)
 
 
 def _max_sic(r: Roc, min_background: float) -> tuple[float, float]:
-    eff, sic = _sic(r, min_background)
+    eff, sic = roc_sic(r, min_background)
     if len(sic) == 0:
         return float("nan"), float("nan")
     i = int(np.argmax(sic))
@@ -215,11 +215,11 @@ def max_sic(scores: object, labels: object, weights: object = None,
     return _max_sic(roc_curve(scores, labels, weights), min_background)
 
 
-def _metrics_of(r: Roc, s: np.ndarray, y: np.ndarray, w: np.ndarray, efficiencies: Sequence[float],
+def roc_metrics(r: Roc, s: np.ndarray, y: np.ndarray, w: np.ndarray, efficiencies: Sequence[float],
                 min_background: float) -> dict[str, float]:
     out = {"auc": _auc(r), "accuracy_at_0.5": float(np.sum(w * ((s > 0.5) == y)) / np.sum(w))}
     for e in efficiencies:
-        eb = _eff_bkg_at(r, e)
+        eb = roc_eff_bkg_at(r, e)
         out[f"background_rejection_at_eff_sig_{e:g}"] = float("inf") if eb == 0 else 1.0 / eb
     out["max_sic"], out["max_sic_eff_sig"] = _max_sic(r, min_background)
     return out
@@ -236,5 +236,5 @@ def binary_metrics(scores: object, labels: object, weights: object = None,
         (1.0, 1.0, inf)
     """
     s, y, w = check_scores(scores, labels, weights)
-    srt = _Sorted(s, y)
-    return _metrics_of(srt.roc(w[srt.order]), s, y, w, efficiencies, min_background)
+    srt = SortedEvents(s, y)
+    return roc_metrics(srt.roc(w[srt.order]), s, y, w, efficiencies, min_background)

@@ -13,7 +13,7 @@ from .._version import __version__
 from ..errors import OutputError
 from ..io import atomic_output
 from ._bootstrap import bootstrap_metrics
-from ._metrics import DEFAULT_EFFICIENCIES, DEFAULT_MIN_BACKGROUND, _sic, _Sorted, check_scores
+from ._metrics import DEFAULT_EFFICIENCIES, DEFAULT_MIN_BACKGROUND, SortedEvents, check_scores, roc_sic
 from ._plots import plot_roc, plot_score_distributions, plot_sic
 
 __all__ = ["evaluate_scores", "summary_lines"]
@@ -61,12 +61,12 @@ def evaluate_scores(scores: object, labels: object, output: str | os.PathLike, *
     }
     files = [out / "metrics.json"]
     if plots:
-        srt = _Sorted(s, y)
+        srt = SortedEvents(s, y)
         roc = srt.roc(w[srt.order])
         auc = (boot.values["auc"], boot.errors["auc"])
         files += plot_roc(roc, out / "roc", band=boot.band, legend=legend,
                           auc=None if not math.isfinite(auc[1]) else auc, info=info)
-        eff, sic = _sic(roc, min_background)
+        eff, sic = roc_sic(roc, min_background)
         files += plot_sic(eff, sic, out / "sic", legend=legend, info=info)
         files += plot_score_distributions(s, y, out / "scores", names=names, score_name=score_name, info=info)
     with atomic_output(out / "metrics.json", overwrite=True) as tmp:

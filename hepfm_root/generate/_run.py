@@ -26,6 +26,7 @@ import numpy as np
 from .._version import __version__
 from ..errors import InvalidArgumentError
 from ..io import BranchLayout, NtupleWriter, plan_outputs
+from ..spec import EVENT_KEY_DTYPES
 from ._config import EmulationConfig
 from ._emulate import Collection, emulate
 from ._processes import COMMON_SETTINGS, get_process
@@ -94,9 +95,9 @@ def generate_block(task: _BlockTask) -> tuple[dict[str, np.ndarray], dict[str, C
     collections, scalars = emulate(rec, cfg, rng, large_r=process.large_r)
     n = task.n_events
     head = {
-        "run": np.ones(n, np.uint32),
-        "luminosityBlock": np.full(n, task.block + 1, np.uint32),
-        "event": np.arange(task.first_event + 1, task.first_event + n + 1, dtype=np.uint64),
+        "run": np.ones(n, EVENT_KEY_DTYPES["run"]),
+        "luminosityBlock": np.full(n, task.block + 1, EVENT_KEY_DTYPES["luminosityBlock"]),
+        "event": np.arange(task.first_event + 1, task.first_event + n + 1, dtype=EVENT_KEY_DTYPES["event"]),
         "hepfm_process": np.full(n, process.code, np.int32),
         "genWeight": rec.weight.astype(np.float32),
     }

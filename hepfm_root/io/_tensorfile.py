@@ -34,7 +34,7 @@ import uproot
 
 from .._version import __version__
 from ..errors import HepfmError, InvalidInputFileError, ModelSpecMismatchError, first_line
-from ..spec import FeatureSpec, spec_from_dict
+from ..spec import EVENT_KEY_DTYPES, EVENT_KEYS, FeatureSpec, spec_from_dict
 from ..tensors import Tensors
 from ._atomic import atomic_output, plan_outputs
 from ._open import check_root_file
@@ -84,7 +84,7 @@ class TensorFileWriter:
             "object_mask": (np.bool_, (s.n_objects,)),
             "selected": np.bool_,
             **{f"count_{b.name}": np.int32 for b in s.blocks},
-            "run": np.uint32, "luminosityBlock": np.uint32, "event": np.uint64,
+            **{k: np.dtype(v) for k, v in EVENT_KEY_DTYPES.items()},
             "entry": np.int64, "file_index": np.int32,
         }
         if s.constituents is not None:
@@ -150,7 +150,7 @@ def read_tensors(path: str | os.PathLike) -> tuple[Tensors, dict[str, Any]]:
             meta = json.loads(str(f["hepfm_meta"]))
             a = f[TREE].arrays(library="np")
         counts = {b.name: a[f"count_{b.name}"].astype(np.int64) for b in spec.blocks}
-        keys = {k: a[k] for k in ("run", "luminosityBlock", "event", "entry", "file_index")}
+        keys = {k: a[k] for k in (*EVENT_KEYS, "entry", "file_index")}
     except HepfmError:
         raise
     except Exception as err:  # noqa: BLE001 - a damaged file can make uproot (or json) raise anything

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from ..errors import InvalidConfigError
-from ._particle_transformer import JetHeads, _Attention
+from ._particle_transformer import AttentionBlock, JetHeads
 
 __all__ = ["JetCNN", "JetImageMAE", "JetImager"]
 
@@ -154,12 +154,12 @@ class JetImageMAE(_ImageBackbone):
         n_patches, patch_dim = (grid // patch) ** 2, 2 * patch * patch
         self.patch_embed = nn.Linear(patch_dim, d_model)
         self.pos = nn.Parameter(torch.randn(1, n_patches, d_model) * 0.02)
-        self.blocks = nn.ModuleList(_Attention(d_model, n_heads, d_ff, 0.0) for _ in range(depth))
+        self.blocks = nn.ModuleList(AttentionBlock(d_model, n_heads, d_ff, 0.0) for _ in range(depth))
         self.norm = nn.LayerNorm(d_model)
         self.decoder_embed = nn.Linear(d_model, decoder_dim)
         self.mask_token = nn.Parameter(torch.randn(1, 1, decoder_dim) * 0.02)
         self.decoder_pos = nn.Parameter(torch.randn(1, n_patches, decoder_dim) * 0.02)
-        self.decoder_blocks = nn.ModuleList(_Attention(decoder_dim, 2 if decoder_dim % 2 == 0 else 1, 2 * decoder_dim, 0.0)
+        self.decoder_blocks = nn.ModuleList(AttentionBlock(decoder_dim, 2 if decoder_dim % 2 == 0 else 1, 2 * decoder_dim, 0.0)
                                             for _ in range(decoder_depth))
         self.decoder_norm = nn.LayerNorm(decoder_dim)
         self.decoder_pred = nn.Linear(decoder_dim, patch_dim)

@@ -66,7 +66,7 @@ def pairwise_features(pt: torch.Tensor, eta: torch.Tensor, phi: torch.Tensor, en
     return torch.stack([torch.log(v.clamp(min=_EPS)) for v in (dr, kt, z, m2)], dim=-1)
 
 
-class _Attention(nn.Module):
+class AttentionBlock(nn.Module):
     """Multi-head attention with an additive bias ``(B, heads, q, k)``; pre-norm block with MLP."""
 
     def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float) -> None:
@@ -171,9 +171,9 @@ class ParticleTransformer(JetHeads, nn.Module):
         self.embed = nn.Sequential(nn.LayerNorm(n_constituent_features), nn.Linear(n_constituent_features, d_model),
                                    nn.GELU(), nn.Linear(d_model, d_model))
         self.pair = nn.Sequential(nn.Linear(4, pair_hidden), nn.GELU(), nn.Linear(pair_hidden, n_heads))
-        self.blocks = nn.ModuleList(_Attention(d_model, n_heads, d_ff, dropout) for _ in range(n_layers))
+        self.blocks = nn.ModuleList(AttentionBlock(d_model, n_heads, d_ff, dropout) for _ in range(n_layers))
         self.cls_token = nn.Parameter(torch.zeros(1, 1, d_model))
-        self.class_blocks = nn.ModuleList(_Attention(d_model, n_heads, d_ff, dropout) for _ in range(n_class_layers))
+        self.class_blocks = nn.ModuleList(AttentionBlock(d_model, n_heads, d_ff, dropout) for _ in range(n_class_layers))
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, n_classes)
         nn.init.normal_(self.cls_token, std=0.02)

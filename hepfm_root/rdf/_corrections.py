@@ -16,29 +16,26 @@ from .._extras import require
 from ..corrections import NOMINAL, Corrector
 from ..corrections._cpp import generate
 from ..errors import InvalidConfigError
-from ._define import _root
+from ._cling import declare_once, root
 
 __all__ = ["define_corrections"]
 
 log = logging.getLogger(__name__)
 
-_DECLARED: set[str] = set()
 _LOCK = threading.Lock()
 _BINDING_LOADED = False
 
 
 def _declare(source: str, namespace: str) -> None:
     global _BINDING_LOADED
-    with _LOCK:
-        ROOT = _root()
+    with _LOCK:  # correctionlib's headers go into cling once, before any code that includes them
+        root()
         if not _BINDING_LOADED:
             require("correctionlib", extra="corrections").register_pyroot_binding()
             _BINDING_LOADED = True
-        if namespace not in _DECLARED:
-            if not ROOT.gInterpreter.Declare(source):
-                raise InvalidConfigError(f"the C++ generated for the corrections (namespace {namespace}) did not "
-                                         "compile; see the interpreter's messages above")
-            _DECLARED.add(namespace)
+    declare_once(namespace, source, InvalidConfigError(
+        f"the C++ generated for the corrections (namespace {namespace}) did not compile; "
+        "see the interpreter's messages above"))
 
 
 def define_corrections(df: Any, corrections: Corrector | Any, variations: list[str] | str | None = None, *,

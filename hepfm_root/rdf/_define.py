@@ -1,7 +1,8 @@
 """``define_objects``: the spec's tensors as RDataFrame columns (generated C++).
 
-ROOT is imported inside the functions, so importing :mod:`hepfm_root.rdf` stays
-cheap and works on machines without ROOT until a dataframe is actually used.
+ROOT is imported inside the functions (through :mod:`._cling`), so importing
+:mod:`hepfm_root.rdf` stays cheap and works on machines without ROOT until a
+dataframe is actually used.
 """
 
 from __future__ import annotations
@@ -11,30 +12,20 @@ import threading
 from typing import Any, Literal
 
 from .._cpp_text import check_identifier
-from ..errors import InvalidSpecError, MissingDependencyError
+from ..errors import InvalidSpecError
 from ..spec import FeatureSpec, Resolution, load_spec, resolve
 from ..tensors._cpp import Compiled, generate
 from ._check import check_column_types
-from ._distributed import distribute_code, guarded, is_distributed
+from ._cling import declare_once, guarded
+from ._distributed import distribute_code, is_distributed
 
 __all__ = ["cpp_source", "define_objects"]
 
 log = logging.getLogger(__name__)
 
-#: (spec fingerprint, resolution key, on_nonfinite) -> generated code; namespaces already declared.
+#: (spec fingerprint, resolution key, on_nonfinite) -> generated code (declared once each: ``_cling``).
 _COMPILED: dict[tuple, Compiled] = {}
-_DECLARED: set[str] = set()
 _LOCK = threading.Lock()
-
-
-def _root() -> Any:
-    try:
-        import ROOT
-    except ImportError as err:  # pragma: no cover - ROOT is installed wherever this runs in CI
-        raise MissingDependencyError(
-            "hepfm_root.rdf needs ROOT (PyROOT); install it with: pip install --pre ROOT"
-        ) from err
-    return ROOT
 
 
 def _guarded_source(code: Compiled) -> str:
@@ -47,15 +38,9 @@ def _compiled(spec: FeatureSpec, res: Resolution, on_nonfinite: str) -> Compiled
         if key not in _COMPILED:
             _COMPILED[key] = generate(spec, res, on_nonfinite)
         code = _COMPILED[key]
-        if code.namespace not in _DECLARED:
-            ROOT = _root()
-            if not ROOT.gInterpreter.Declare(_guarded_source(code)):
-                raise InvalidSpecError(
-                    f"the C++ generated for spec {spec.name!r} on {res.where} did not compile "
-                    f"(namespace {code.namespace}); see the interpreter's messages above"
-                )
-            _DECLARED.add(code.namespace)
-            log.debug("declared %s for spec %r on %s", code.namespace, spec.name, res.where)
+    declare_once(code.namespace, _guarded_source(code), InvalidSpecError(
+        f"the C++ generated for spec {spec.name!r} on {res.where} did not compile "
+        f"(namespace {code.namespace}); see the interpreter's messages above"))
     return code
 
 

@@ -5,7 +5,7 @@ Two things a worker needs that a local interpreter already has:
 1. **The generated C++** (``define_objects``' functions and the score lookup): declared
    locally with ``gInterpreter.Declare`` and registered with
    ``ROOT.RDF.Distributed.DistributeCppCode``, which ROOT declares on every worker
-   before each task.  The code carries its own include guard, so declaring it twice in
+   before each task.  The code carries its own include guard (``_cling.guarded``), so declaring it twice in
    one interpreter is a no-op.
 2. **The score tables of** ``define_score``: ROOT has one initialization hook
    (``ROOT.RDF.Distributed.initialize(fn, *args)``; a new call replaces the old).
@@ -21,9 +21,10 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
+from ._cling import root
+from ._lookup import Table, install_table
 
-__all__ = ["distribute_code", "guarded", "is_distributed", "register_tables"]
+__all__ = ["distribute_code", "is_distributed", "register_tables"]
 
 
 def is_distributed(df: Any) -> bool:
@@ -31,28 +32,15 @@ def is_distributed(df: Any) -> bool:
     return type(df).__module__.startswith("ROOT._distrdf")
 
 
-def guarded(code: str, guard: str) -> str:
-    """``code`` inside an include guard, so a second ``Declare`` in the same interpreter is a no-op."""
-    return f"#ifndef {guard}\n#define {guard}\n{code}\n#endif  // {guard}\n"
-
-
 def distribute_code(code: str) -> None:
     """Have ROOT declare ``code`` (already guarded) on every distributed worker (and locally)."""
-    import ROOT
-
-    ROOT.RDF.Distributed.DistributeCppCode(code)
-
-
-#: A table: (token, run, luminosityBlock, event, score, column name).
-Table = tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]
+    root().RDF.Distributed.DistributeCppCode(code)
 
 
 def _setup_worker(previous: Callable[[], Any] | None, tables: tuple[Table, ...]) -> None:
     """The initialization hook run on each worker before a task (and once locally)."""
     if previous is not None:
         previous()
-    from ._score import install_table  # late: _score imports this module
-
     for table in tables:
         install_table(*table)
 
@@ -62,7 +50,7 @@ def register_tables(table: Table) -> None:
 
     Chains the previously registered initialization function (ROOT keeps only one).
     """
-    import ROOT
+    ROOT = root()
     from ROOT._distrdf.Backends import Base  # the current hook: ROOT has no public getter
 
     current = Base.BaseBackend.initialization

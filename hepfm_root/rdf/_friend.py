@@ -22,10 +22,11 @@ import numpy as np
 from .._cpp_text import check_identifier
 from .._version import __version__
 from ..errors import BranchNotFoundError, EmptyInputError, InvalidArgumentError
+from ..infer import as_scorer
 from ..io import NtupleWriter, layout_of, open_events, plan_outputs
-from ..spec import resolve
-from ._define import _root
-from ._score import KEYS, _scorer, score_table
+from ..spec import EVENT_KEYS, resolve
+from ._cling import root
+from ._score import score_table
 
 __all__ = ["write_score_friend"]
 
@@ -89,13 +90,13 @@ def write_score_friend(
     # Before anything is read: the friend is neither the input nor the model, and not a device or folder.
     plan_outputs([output_path], [input_path, *([model] if isinstance(model, (str, os.PathLike)) else [])],
                  overwrite=overwrite)
-    scorer = _scorer(model, backend, device, batch_size)
+    scorer = as_scorer(model, backend=backend, device=device, batch_size=batch_size, where="write_score_friend")
     path = Path(input_path)
     with open_events(path, tree) as inp:
         if inp.num_entries == 0:
             raise EmptyInputError(f"{inp.where} has 0 entries; expected events to score")
         names = inp.branch_names()
-        missing = [k for k in KEYS if k not in names]
+        missing = [k for k in EVENT_KEYS if k not in names]
         if missing:
             raise BranchNotFoundError(missing[0], where=f"{inp.where} (scores are joined by run, luminosityBlock, "
                                       "event)", available=names)
@@ -109,12 +110,12 @@ def write_score_friend(
         }, sort_keys=True)}
         with NtupleWriter(output_path, layout_of(inp, []), tree=tree, overwrite=overwrite,
                           extra_flat={name: np.float32}, strings=strings) as writer:
-            ROOT = _root()
+            ROOT = root()
             df = ROOT.RDataFrame(tree, str(path))
             table = score_table(df, scorer, step_size=step_size, scratch_dir=scratch_dir, where=inp.where)
             for start in range(0, inp.num_entries, step_size):
                 stop = min(inp.num_entries, start + step_size)
-                keys = inp.read(list(KEYS), start, stop)
-                scores = table.lookup(*(np.asarray(keys[k]) for k in KEYS), where=inp.where)
+                keys = inp.read(list(EVENT_KEYS), start, stop)
+                scores = table.lookup(*(np.asarray(keys[k]) for k in EVENT_KEYS), where=inp.where)
                 writer.write({}, {name: scores})
     return Path(output_path)

@@ -19,7 +19,8 @@ import numpy as np
 from .._cpp_text import check_identifier
 from ..errors import BranchNotFoundError, InvalidArgumentError, MissingDependencyError
 from ..spec import FeatureSpec, load_spec
-from ._define import _root, define_objects
+from ._cling import root
+from ._define import define_objects
 from ._distributed import is_distributed
 
 __all__ = ["tensor_batches"]
@@ -88,7 +89,7 @@ def tensor_batches(
     columns = [str(c) for c in df.GetColumnNames()]
     if label_column is not None and label_column not in columns:
         raise BranchNotFoundError(label_column, where="the RDataFrame (label_column)", available=columns)
-    ROOT = _root()
+    ROOT = root()
     ml = getattr(getattr(ROOT, "Experimental", None), "ML", None)
     if ml is None or not hasattr(ml, "RDataLoader"):  # pragma: no cover - present in the ROOT wheel we pin
         raise MissingDependencyError("tensor_batches needs ROOT.Experimental.ML.RDataLoader (ROOT >= 6.40)")

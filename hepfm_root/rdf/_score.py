@@ -11,8 +11,8 @@ Design (one extra pass, streamed in chunks, batched inference, C++ lookup):
    batches by the one :class:`~hepfm_root.infer.Scorer` (never a Python call per
    event).  Only keys and scores are kept: 28 bytes per event.
 4. Keys are sorted and checked for duplicates; keys and scores are copied into a C++
-   table (sorted arrays, binary search) registered under a random 62-bit token; on a
-   distributed dataframe the table is shipped to the workers (``_distributed.py``).
+   table (sorted arrays, binary search: ``_lookup.py``) registered under a random 62-bit
+   token; on a distributed dataframe the table is shipped to the workers (``_distributed.py``).
 5. ``df.Define(name, table<token>().get(run, luminosityBlock, event))`` returns the new node.
 
 The join is by (run, luminosityBlock, event), never by ``rdfentry_``, which under
@@ -27,7 +27,6 @@ import logging
 import os
 import secrets
 import tempfile
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,129 +34,17 @@ import numpy as np
 
 from .._cpp_text import check_identifier
 from ..errors import BranchNotFoundError, InvalidArgumentError, ModelSpecMismatchError
-from ._define import _root, define_objects
-from ._distributed import guarded, is_distributed, register_tables
+from ..infer import as_scorer
+from ..spec import EVENT_KEYS
+from ._define import define_objects
+from ._distributed import is_distributed, register_tables
+from ._lookup import install_table, lookup_expr
 
-__all__ = ["ScoreTable", "define_score", "install_table", "score_table"]
+__all__ = ["ScoreTable", "define_score", "score_table"]
 
 log = logging.getLogger(__name__)
 
-KEYS = ("run", "luminosityBlock", "event")
 _PASS_TREE = "hepfm_scoring_pass"
-
-_LOOKUP_NS = "hepfm_rdf_score_v2"
-_LOOKUP_CPP = guarded(r"""
-#include <algorithm>
-#include <cstdint>
-#include <map>
-#include <memory>
-#include <mutex>
-#include <stdexcept>
-#include <string>
-#include <vector>
-
-namespace hepfm_rdf_score_v2 {
-
-struct Table {
-  std::vector<std::uint64_t> run, lumi, event;  // sorted lexicographically by (run, lumi, event)
-  std::vector<float> score;
-  std::string name;
-
-  float get(std::uint64_t r, std::uint64_t l, std::uint64_t e) const {
-    std::size_t lo = 0, hi = score.size();
-    while (lo < hi) {  // first index whose key is >= (r, l, e)
-      const std::size_t mid = lo + (hi - lo) / 2;
-      const bool less = run[mid] < r || (run[mid] == r && (lumi[mid] < l || (lumi[mid] == l && event[mid] < e)));
-      if (less) lo = mid + 1; else hi = mid;
-    }
-    if (lo < score.size() && run[lo] == r && lumi[lo] == l && event[lo] == e) return score[lo];
-    throw std::runtime_error("hepfm define_score('" + name + "'): event (run=" + std::to_string(r) +
-                             ", luminosityBlock=" + std::to_string(l) + ", event=" + std::to_string(e) +
-                             ") was not in the scoring pass; the dataframe now sees other events than "
-                             "when the score was defined");
-  }
-};
-
-inline std::map<std::uint64_t, std::unique_ptr<Table>>& tables() {
-  static std::map<std::uint64_t, std::unique_ptr<Table>> t;
-  return t;
-}
-
-inline std::mutex& tables_mutex() {
-  static std::mutex m;
-  return m;
-}
-
-// Copies the (already sorted, duplicate-free) arrays under `token`; a token already present is kept.
-inline void make_table(std::uint64_t token, const std::uint64_t* r, const std::uint64_t* l, const std::uint64_t* e,
-                       const float* s, std::size_t n, const char* name) {
-  std::lock_guard<std::mutex> lock(tables_mutex());
-  if (tables().count(token)) return;
-  auto t = std::make_unique<Table>();
-  t->run.assign(r, r + n);
-  t->lumi.assign(l, l + n);
-  t->event.assign(e, e + n);
-  t->score.assign(s, s + n);
-  t->name = name;
-  tables()[token] = std::move(t);
-}
-
-inline bool has_table(std::uint64_t token) {
-  std::lock_guard<std::mutex> lock(tables_mutex());
-  return tables().count(token) > 0;
-}
-
-inline const Table& find(std::uint64_t token) {
-  std::lock_guard<std::mutex> lock(tables_mutex());
-  auto it = tables().find(token);
-  if (it == tables().end())
-    throw std::runtime_error("hepfm define_score: no score table " + std::to_string(token) +
-                             " in this process (on a distributed worker: was the initialization hook replaced "
-                             "after define_score?)");
-  return *it->second;
-}
-
-// One lock per column, at its first event: the static is initialised once (thread-safe).
-template <std::uint64_t Token>
-const Table& table() {
-  static const Table* t = &find(Token);
-  return *t;
-}
-
-}  // namespace hepfm_rdf_score_v2
-""", "HEPFM_RDF_SCORE_V2")
-
-_DECLARE_LOCK = threading.Lock()
-_declared = False
-
-
-def _declare_lookup(ROOT: Any) -> None:
-    global _declared
-    with _DECLARE_LOCK:
-        if not _declared:
-            if not ROOT.gInterpreter.Declare(_LOOKUP_CPP):  # pragma: no cover - fixed code
-                raise RuntimeError("the define_score lookup C++ did not compile")
-            _declared = True
-
-
-def install_table(token: int, run: np.ndarray, lumi: np.ndarray, event: np.ndarray, score: np.ndarray,
-                  name: str) -> None:
-    """Build the C++ table ``token`` in this process's interpreter (no-op if present).
-
-    Called locally by :func:`define_score` and, on distributed workers, by the
-    initialization hook of :mod:`._distributed`.
-    """
-    ROOT = _root()
-    _declare_lookup(ROOT)
-    ns = getattr(ROOT, _LOOKUP_NS)
-    if not ns.has_table(token):
-        n = len(score)
-
-        def c(a: np.ndarray, dtype: Any) -> np.ndarray:  # cppyy cannot pass an empty buffer: give it one slot
-            return np.ascontiguousarray(a, dtype) if n else np.zeros(1, dtype)
-
-        ns.make_table(token, c(run, np.uint64), c(lumi, np.uint64), c(event, np.uint64), c(score, np.float32), n, name)
-
 
 @dataclass(frozen=True)
 class ScoreTable:
@@ -222,12 +109,12 @@ def _score_chunk(arrays: Any, spec: Any, cols: list[str], scorer: Any) -> tuple[
         kw["constituents"] = _fixed(arrays[cols[3]], (n_par, n_con, len(spec.constituent_feature_names)),
                                     np.float32, cols[3])
         kw["constituent_mask"] = _fixed(arrays[cols[4]], (n_par, n_con), bool, cols[4])
-    keys = [np.asarray(arrays[k]).astype(np.uint64) for k in KEYS]
+    keys = [np.asarray(arrays[k]).astype(np.uint64) for k in EVENT_KEYS]
     tensors = Tensors(
         objects=_fixed(arrays[cols[0]], (spec.n_objects, spec.n_features), np.float32, cols[0]),
         mask=_fixed(arrays[cols[1]], (spec.n_objects,), bool, cols[1]),
         selected=np.asarray(arrays[cols[2]]).astype(bool).reshape(n),
-        counts={}, spec=spec, keys=dict(zip(KEYS, keys, strict=True)), **kw,
+        counts={}, spec=spec, keys=dict(zip(EVENT_KEYS, keys, strict=True)), **kw,
     )
     return keys, np.asarray(scorer.score(tensors), dtype=np.float32)
 
@@ -255,7 +142,7 @@ def score_table(df: Any, scorer: Any, *, prefix: str = "hepfm_", step_size: int 
     if step_size < 1:
         raise InvalidArgumentError(f"define_score: step_size must be >= 1, got {step_size}")
     columns = [str(c) for c in df.GetColumnNames()]
-    missing = [k for k in KEYS if k not in columns]
+    missing = [k for k in EVENT_KEYS if k not in columns]
     if missing:
         raise BranchNotFoundError(missing[0], where=f"{where} (define_score joins by run, luminosityBlock, event)",
                                   available=columns)
@@ -265,14 +152,14 @@ def score_table(df: Any, scorer: Any, *, prefix: str = "hepfm_", step_size: int 
 
     tmp = tempfile.mkdtemp(prefix=".hepfm_define_score_", dir=scratch_dir)
     try:
-        side.Snapshot(_PASS_TREE, os.path.join(tmp, "pass.root"), [*KEYS, *cols])  # the one extra event loop
+        side.Snapshot(_PASS_TREE, os.path.join(tmp, "pass.root"), [*EVENT_KEYS, *cols])  # the one extra event loop
         keys: list[list[np.ndarray]] = [[], [], []]
         scores: list[np.ndarray] = []
         for path in sorted(glob.glob(os.path.join(tmp, "*.root"))):  # distributed: one file per task
             with uproot.open(path) as f:
                 if _PASS_TREE not in f:
                     continue
-                for arrays in f[_PASS_TREE].iterate([*KEYS, *cols], step_size=step_size, library="ak"):
+                for arrays in f[_PASS_TREE].iterate([*EVENT_KEYS, *cols], step_size=step_size, library="ak"):
                     k, s = _score_chunk(arrays, spec, cols, scorer)
                     for acc, v in zip(keys, k, strict=True):
                         acc.append(v)
@@ -301,19 +188,6 @@ def score_table(df: Any, scorer: Any, *, prefix: str = "hepfm_", step_size: int 
             )
     log.debug("define_score scoring pass over %s: %d events scored in %d chunk(s)", where, n, chunks)
     return ScoreTable(r, lumi, ev, score, chunks)
-
-
-def _scorer(model: Any, backend: str, device: str, batch_size: int | None) -> Any:
-    from ..infer import Scorer
-
-    if isinstance(model, Scorer):
-        if backend != "auto" or device != "auto" or batch_size is not None:
-            raise InvalidArgumentError(
-                "define_score: backend, device and batch_size apply only when model is a path; "
-                "build the Scorer with them instead"
-            )
-        return model
-    return Scorer(model, backend=backend, device=device, batch_size=batch_size)  # type: ignore[arg-type]
 
 
 def _remove_scratch(tmp: str) -> None:
@@ -412,7 +286,7 @@ def define_score(
     check_identifier(prefix, "define_score(prefix=)")
     if name in [str(c) for c in df.GetColumnNames()]:
         raise InvalidArgumentError(f"define_score: column {name!r} already exists in the dataframe")
-    scorer = _scorer(model, backend, device, batch_size)
+    scorer = as_scorer(model, backend=backend, device=device, batch_size=batch_size, where="define_score")
     table = score_table(df, scorer, prefix=prefix, step_size=step_size, scratch_dir=scratch_dir)
     token = secrets.randbits(62)
     entry = (token, table.run, table.lumi, table.event, table.score, name)
@@ -420,6 +294,4 @@ def define_score(
     if is_distributed(df):
         register_tables(entry)
     log.debug("define_score %r: %d events scored, lookup table %d", name, len(table), token)
-    expr = (f"{_LOOKUP_NS}::table<{token}ULL>().get((std::uint64_t)run, (std::uint64_t)luminosityBlock, "
-            f"(std::uint64_t)event)")
-    return df.Define(name, expr)
+    return df.Define(name, lookup_expr(token))

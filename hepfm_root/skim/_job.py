@@ -56,17 +56,15 @@ from ..errors import (
     NonFiniteInputError,
     OutputError,
 )
-from ..infer import Scorer, score_views
+from ..infer import Scorer, as_scorer, score_views
 from ..io import NtupleWriter, atomic_outputs, layout_of, open_events, plan_outputs
 from ..io._ntuple import BranchLayout
-from ..spec import Resolution, resolve
+from ..spec import EVENT_KEYS, Resolution, resolve
 from ._selection import BoundSelection, SelectionExpression, branch_kinds
 
 __all__ = ["SkimOptions", "skim_and_score"]
 
 log = logging.getLogger(__name__)
-
-EVENT_KEYS = ("run", "luminosityBlock", "event")
 
 
 @dataclass
@@ -237,8 +235,8 @@ def skim_and_score(
         extra_inputs.append(opts.corrections)
     plan_outputs([*target_list, summary_path], [p for p, _ in pairs] + extra_inputs, overwrite=opts.overwrite)  # type: ignore[list-item]
     targets = dict(enumerate(target_list)) if len(target_list) == len(pairs) else {}
-    scorers = [m if isinstance(m, Scorer) else Scorer(m, backend=opts.backend, device=opts.device,  # type: ignore[arg-type]
-                                                        batch_size=opts.batch_size) for m in models]
+    scorers = [as_scorer(m, backend=opts.backend, device=opts.device, batch_size=opts.batch_size,  # type: ignore[arg-type]
+                         where="skim_and_score", options_with_scorer="ignore") for m in models]
     if not scorers:
         raise InvalidArgumentError("at least one model is needed")
     names = opts.branch_names or [_default_branch_name(s, i) for i, s in enumerate(scorers)]

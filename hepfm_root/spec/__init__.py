@@ -7,12 +7,13 @@ Example:
 """
 
 from ._load import SCHEMAS, builtin_specs, load_spec, spec_from_dict
-from ._resolve import EVENT_KEYS, FieldSource, Resolution, SourceResolution, resolve
+from ._resolve import EVENT_KEY_DTYPES, EVENT_KEYS, FieldSource, Resolution, SourceResolution, resolve
 from ._v1 import DERIVED_FIELDS, Block, Constituents, Cut, Feature, FeatureSpec, Selection, Source
 
 __all__ = [
     "DERIVED_FIELDS",
     "EVENT_KEYS",
+    "EVENT_KEY_DTYPES",
     "SCHEMAS",
     "Block",
     "Constituents",

@@ -17,12 +17,15 @@ from dataclasses import dataclass, field
 from ..errors import BranchNotFoundError, CollectionNotFoundError
 from ._v1 import DERIVED_FIELDS, FeatureSpec, Source
 
-__all__ = ["EVENT_KEYS", "FieldSource", "Resolution", "SourceResolution", "resolve"]
+__all__ = ["EVENT_KEYS", "EVENT_KEY_DTYPES", "FieldSource", "Resolution", "SourceResolution", "resolve"]
 
 log = logging.getLogger(__name__)
 
-#: Branches that identify an event; read when present.
+#: Branches that identify an event; read when present.  The one definition: every path
+#: (tensors, io, corrections, skim, rdf) joins, hashes or copies events by these names.
 EVENT_KEYS = ("run", "luminosityBlock", "event")
+#: Their NanoAOD types (numpy dtype names), for files hepfm_root writes them to.
+EVENT_KEY_DTYPES = {"run": "uint32", "luminosityBlock": "uint32", "event": "uint64"}
 
 
 @dataclass(frozen=True)

@@ -292,14 +292,14 @@ def test_missing_branch_fails_before_the_event_loop(sample):
 
 
 def test_code_is_declared_once_per_spec_and_resolution(sample):
-    from hepfm_root.rdf import _define
+    from hepfm_root.rdf._cling import declared
 
     f = ROOT.TFile.Open(str(sample("nano_dy.root")))
     df = ROOT.RDataFrame(f.Get("Events"))
     define_objects(df, "six_object")
-    n = len(_define._DECLARED)
+    before = declared()
     a = define_objects(df, "six_object", prefix="a_")
-    assert len(_define._DECLARED) == n  # same spec + resolution: nothing new declared
+    assert declared() == before  # same spec + resolution: nothing new declared
     assert a.Count().GetValue() == 40
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import InvalidInputFileError
 from ..spec import FeatureSpec, Resolution
 from ._columns import Columns
-from ._objects import Gathered, _Flat, apply_cuts
+from ._objects import FlatSource, Gathered, apply_cuts
 from ._transforms import feature_columns
 
 __all__ = ["build_constituents"]
@@ -56,7 +56,7 @@ def build_constituents(
     parent_res = res.blocks[c.parent][0]
     parent_branch = next(fs.branch for fs in parent_res.fields.values() if fs.branch)
     parent_counts, _ = cols.jagged(parent_branch)
-    cand = _Flat(cols, res.constituents, n, on_nonfinite)
+    cand = FlatSource(cols, res.constituents, n, on_nonfinite)
     cand_key = cand.get(c.sort_by)
     cand_counts = cand.counts
     assert cand_counts is not None

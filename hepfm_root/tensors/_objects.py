@@ -22,7 +22,7 @@ from ._columns import Columns
 from ._cuts import CUT_OPS
 from ._derived import field_values
 
-__all__ = ["Gathered", "apply_cuts", "gather_block", "rank_in_event"]
+__all__ = ["FlatSource", "Gathered", "apply_cuts", "gather_block", "rank_in_event"]
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Gathered:
         return field_values(name, self.values.__getitem__, self.type_id)
 
 
-class _Flat:
+class FlatSource:
     """Flat (one entry per object) arrays of one source, read lazily, float64."""
 
     def __init__(self, cols: Columns, res: SourceResolution, n_events: int, on_nonfinite: str) -> None:
@@ -142,7 +142,7 @@ def rank_in_event(
     return order, rank, n_pass
 
 
-def _gather_source(flat: _Flat, fields: Collection[str], block: Block, cuts: list[Cut], n: int) -> Gathered:
+def _gather_source(flat: FlatSource, fields: Collection[str], block: Block, cuts: list[Cut], n: int) -> Gathered:
     k = block.max_objects
     key = flat.get(block.sort_by)
     for name in fields:  # read everything first so that non-finite values are seen
@@ -189,7 +189,7 @@ def gather_block(
     """Dense ``(N, max_objects)`` arrays of the block's objects, sorted and padded."""
     n, k = cols.n_events, block.max_objects
     parts = [
-        _gather_source(_Flat(cols, res, n, on_nonfinite), fields, block, src.cuts, n)
+        _gather_source(FlatSource(cols, res, n, on_nonfinite), fields, block, src.cuts, n)
         for src, res in zip(block.sources, resolved, strict=True)
         if res.present
     ]

@@ -31,7 +31,7 @@ from ._augment import Augmentation
 from ._data import EventData
 from ._tasks import Classification, Task
 
-__all__ = ["History", "TrainConfig", "fit", "resolve_device"]
+__all__ = ["History", "TrainConfig", "fit", "resolve_device", "validate"]
 
 Inputs = tuple[torch.Tensor, ...]
 
@@ -227,7 +227,7 @@ def fit(
         epoch_loss = float(total) / len(data)
         train_time += time.perf_counter() - t0
         train_events += len(data)
-        metrics = _validate(model, task, VX, VT, cfg.seed, amp, device)
+        metrics = validate(model, task, VX, VT, cfg.seed, amp, device)
         hist.train_loss.append(epoch_loss)
         hist.val.append(metrics)
         log.info("epoch %d: train loss %.4f, validation %s", epoch, epoch_loss,
@@ -251,8 +251,9 @@ def fit(
 
 
 @torch.no_grad()
-def _validate(model: nn.Module, task: Task, X: Inputs, T: dict[str, torch.Tensor],
-              seed: int, amp: bool, device: torch.device) -> dict[str, float]:
+def validate(model: nn.Module, task: Task, X: Inputs, T: dict[str, torch.Tensor],
+             seed: int, amp: bool, device: torch.device) -> dict[str, float]:
+    """The task's metrics on (X, T) in evaluation mode, batched, with a fixed seed (the loop's validation)."""
     model.eval()
     gen = torch.Generator().manual_seed(seed + 1)  # the same hidden types / patches every epoch
     names = model_inputs(model)

@@ -48,7 +48,7 @@ from ..tensors import image_scales, jet_images
 from ._augment import Augmentation
 from ._config import FinetuneConfig, PretrainConfig
 from ._data import EventData, load_events
-from ._loop import History, TrainConfig, _validate, config_dict, fit, resolve_device
+from ._loop import History, TrainConfig, config_dict, fit, resolve_device, validate
 from ._tasks import TASKS, Classification, Task, make_task
 
 __all__ = ["finetune", "finetune_model", "pretrain", "task_metrics"]
@@ -66,7 +66,7 @@ def task_metrics(model: nn.Module, data: EventData, task: Task, *, seed: int = 0
     model.to(dev)
     t = {k: torch.from_numpy(np.ascontiguousarray(v)).to(dev) for k, v in data.targets.items()}
     xs = tuple(torch.from_numpy(np.ascontiguousarray(a)).to(dev) for a in data.arrays(model_inputs(model)))
-    out = _validate(model, task, xs, t, seed, False, dev)
+    out = validate(model, task, xs, t, seed, False, dev)
     model.cpu()
     return out
 

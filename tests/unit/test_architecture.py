@@ -227,12 +227,7 @@ def _is_private(name: str) -> bool:
 
 #: (importing module, imported name) pairs allowed to cross modules although private, each with its reason.
 #: The test fails on any other pair, and on an entry here that no longer occurs.
-PRIVATE_IMPORTS_ALLOWED: dict[tuple[str, str], str] = {
-    # Both files are being reshaped by parallel issue-16 work (the feature tables in tensors/, the one
-    # training path in train/); the rename belongs to those changes, and this entry goes with them.
-    ("hepfm_root.tensors._constituents", "_Flat"): "tensors/_objects.py is restructured by the feature-table work",
-    ("hepfm_root.train._run", "_validate"): "train/ is restructured by the one-training-path work",
-}
+PRIVATE_IMPORTS_ALLOWED: dict[tuple[str, str], str] = {}
 
 
 def test_no_module_imports_a_private_name_of_another():

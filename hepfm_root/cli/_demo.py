@@ -129,7 +129,7 @@ def demo_cmd(output: str, events: int | None, quick: bool, model: str | None, jo
         t0 = time.perf_counter()
         scored = out / "scored" / f"{name}.scored.root"
         s = skim_and_score([sample], [scorer], scored, SkimOptions(keep=KEEP, branch_names=[SCORE_BRANCH],
-                                                                    device="cpu", overwrite=True))
+                                                                    overwrite=True))
         timings["skim_and_score"] += time.perf_counter() - t0
         groups[cls].append(str(scored))
         click.echo(f"  {name}: {s['events_read']:,} events -> {scored} (branch {SCORE_BRANCH!r})", err=True)

@@ -10,7 +10,6 @@ is added once.
 from __future__ import annotations
 
 import os
-from typing import Literal
 
 from ..errors import InvalidArgumentError
 from ._scorer import Backend, Scorer
@@ -20,24 +19,22 @@ __all__ = ["as_scorer"]
 
 def as_scorer(
     model: Scorer | str | os.PathLike, *, backend: Backend = "auto", device: str = "auto",
-    batch_size: int | None = None, where: str = "hepfm_root", options_with_scorer: Literal["raise", "ignore"] = "raise",
+    batch_size: int | None = None, where: str = "hepfm_root",
 ) -> Scorer:
     """``model`` as a :class:`Scorer`: returned as is if it is one, else built from the path.
 
     The options are those of :class:`Scorer`.  They apply only when ``model`` is a path: a
-    ready ``Scorer`` was built with its own.  By default asking for others with one is an
-    error; a job whose options are defaults for several models at once (``skim_and_score``'s
-    ``SkimOptions``: the paths among its models) passes ``options_with_scorer="ignore"``.
+    ready ``Scorer`` was built with its own, and asking for others with one is an error (the
+    same rule in every entry point, so an option is never silently dropped).
 
     Args:
         model: a :class:`Scorer`, an export folder, or a ``model.onnx`` / ``model.pt`` path.
         backend, device, batch_size: passed to :class:`Scorer` for a path.
         where: the caller, named in messages (e.g. ``"define_score"``).
-        options_with_scorer: ``"raise"`` or ``"ignore"`` non-default options given with a ready ``Scorer``.
 
     Raises:
-        InvalidArgumentError: options other than the defaults with a ready ``Scorer`` (unless
-            ``options_with_scorer="ignore"``), or ``model`` is neither a ``Scorer`` nor a path.
+        InvalidArgumentError: options other than the defaults with a ready ``Scorer``, or
+            ``model`` is neither a ``Scorer`` nor a path.
         InvalidInputFileError, ModelSpecMismatchError: as :class:`Scorer` for a bad model file.
 
     Example:
@@ -48,7 +45,7 @@ def as_scorer(
 file path, got int
     """
     if isinstance(model, Scorer):
-        if options_with_scorer == "raise" and (backend != "auto" or device != "auto" or batch_size is not None):
+        if (backend != "auto" or device != "auto" or batch_size is not None):
             raise InvalidArgumentError(
                 f"{where}: backend, device and batch_size apply only when model is a path; "
                 "build the Scorer with them instead"

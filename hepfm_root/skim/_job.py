@@ -236,7 +236,7 @@ def skim_and_score(
     plan_outputs([*target_list, summary_path], [p for p, _ in pairs] + extra_inputs, overwrite=opts.overwrite)  # type: ignore[list-item]
     targets = dict(enumerate(target_list)) if len(target_list) == len(pairs) else {}
     scorers = [as_scorer(m, backend=opts.backend, device=opts.device, batch_size=opts.batch_size,  # type: ignore[arg-type]
-                         where="skim_and_score", options_with_scorer="ignore") for m in models]
+                         where="skim_and_score") for m in models]
     if not scorers:
         raise InvalidArgumentError("at least one model is needed")
     names = opts.branch_names or [_default_branch_name(s, i) for i, s in enumerate(scorers)]

@@ -40,14 +40,15 @@ def test_a_missing_model_is_a_bad_input_file(tmp_path):
         as_scorer(tmp_path / "nowhere" / "model.onnx")
 
 
-def test_skim_options_are_defaults_for_paths_and_leave_a_ready_scorer_as_built(scorer, sample, tmp_path):
-    # SkimOptions hold the options for the job's model paths; a ready Scorer keeps its own (as `hepfm demo` relies on)
+def test_skim_options_with_a_ready_scorer_are_refused_before_any_output(scorer, sample, tmp_path):
+    # the same rule as define_score: a ready Scorer keeps the options it was built with, none is dropped silently
     before = scorer.batch_size
-    s = skim_and_score([sample("nano_tt_v12.root")], [scorer], tmp_path / "out.root",
-                       SkimOptions(batch_size=before + 3, device="cpu", keep=["MET_pt"]))
-    assert s["events_read"] > 0 and scorer.batch_size == before
-    ignored = as_scorer(scorer, batch_size=before + 3, where="skim_and_score", options_with_scorer="ignore")
-    assert ignored is scorer
+    with pytest.raises(InvalidArgumentError, match=r"^skim_and_score: backend, device and batch_size apply only"):
+        skim_and_score([sample("nano_tt_v12.root")], [scorer], tmp_path / "out.root",
+                       SkimOptions(batch_size=before + 3, keep=["MET_pt"]))
+    assert scorer.batch_size == before and list(tmp_path.iterdir()) == []
+    s = skim_and_score([sample("nano_tt_v12.root")], [scorer], tmp_path / "out.root", SkimOptions(keep=["MET_pt"]))
+    assert s["events_read"] > 0
 
 
 def test_score_wrapper_takes_a_path_or_a_scorer(scorer):

@@ -21,9 +21,8 @@ import numpy as np
 
 from .._cpp_text import check_identifier
 from .._version import __version__
-from ..errors import BranchNotFoundError, EmptyInputError, InvalidArgumentError
-from ..io import NtupleWriter, layout_of, open_events, plan_outputs
-from ..spec import resolve
+from ..errors import InvalidArgumentError
+from ..io import NtupleWriter, check_input, layout_of, plan_outputs
 from ._define import _root
 from ._score import KEYS, _scorer, score_table
 
@@ -91,15 +90,9 @@ def write_score_friend(
                  overwrite=overwrite)
     scorer = _scorer(model, backend, device, batch_size)
     path = Path(input_path)
-    with open_events(path, tree) as inp:
-        if inp.num_entries == 0:
-            raise EmptyInputError(f"{inp.where} has 0 entries; expected events to score")
-        names = inp.branch_names()
-        missing = [k for k in KEYS if k not in names]
-        if missing:
-            raise BranchNotFoundError(missing[0], where=f"{inp.where} (scores are joined by run, luminosityBlock, "
-                                      "event)", available=names)
-        resolve(scorer.spec, names, where=inp.where)  # a missing branch fails here, before ROOT is touched
+    # The one input check: whole file, tree, entries, the join keys, the spec's branches (before ROOT is touched).
+    with check_input(path, tree, specs=[scorer.spec], keys=KEYS, purpose="score") as checked:
+        inp, names = checked.input, checked.branches
         if name in names:
             raise InvalidArgumentError(f"{name!r} is a branch of {inp.where}; choose another name for the friend "
                                        "branch (AddFriend would shadow it)")

@@ -10,6 +10,9 @@ coffea's ``processor.Runner`` or ``dataset_tools`` reads, plus one hepfm shortha
   (``dataset_tools`` form, with optional ``steps``, ``num_entries``, ``uuid``);
 * shorthand: ``{"tt": {path: treename}}``, the ``files`` mapping itself.
 
+A file's own tree name (``{path: tree}``, ``object_path``) wins over the dataset's ``treename``,
+which wins over the default tree (``--tree``, ``"Events"``).
+
 Anything else is an :class:`~hepfm_root.errors.InvalidArgumentError` (exit code 2) on one
 line that names the fileset, the dataset and what was expected.  Unknown keys are refused
 with the nearest known one, so a typo (``"treenmae"``) cannot silently read the wrong tree.

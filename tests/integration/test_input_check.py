@@ -93,11 +93,20 @@ def test_each_bad_input_is_one_error_naming_the_file_and_leaves_no_file_open(bad
     assert len(os.listdir("/proc/self/fd")) == fds  # a failed check closed what it opened
 
 
-def test_corrections_that_do_not_bind_are_refused_by_the_check(bad, sample):
+def test_corrections_that_do_not_bind_are_refused_alike_by_the_check_the_skim_and_the_fileset_check(
+        bad, sample, tmp_path):
     cfg = jerc_config(sample)
     cfg["jets"]["jec"] = cfg["jets"]["jec"] + "_typo"
-    with pytest.raises(CorrectionNotFoundError, match="_typo"):
-        check_input(bad["tt"], corrector=Corrector(cfg))
+    corrector = Corrector(cfg)  # the key is checked against an input's branches and the file when bound
+    want = _error(lambda: check_input(bad["tt"], corrector=corrector))
+    assert isinstance(want, CorrectionNotFoundError) and "_typo" in str(want)
+    skim = _error(lambda: skim_and_score([bad["tt"]], [SHIPPED_MODEL], tmp_path / "s.root",
+                                         SkimOptions(corrections=cfg)))
+    fileset = _error(lambda: check_fileset({"d": [str(bad["tt"])]}, [SIX], corrector=corrector))
+    assert (type(skim), str(skim)) == (type(fileset), str(fileset)) == (type(want), str(want))
+    _, report = check_fileset({"d": [str(bad["tt"])]}, [SIX], corrector=corrector, skip_bad_files=True)
+    assert [b.error for b in report.bad] == [str(want)]
+    assert list(tmp_path.iterdir()) == []
 
 
 def _error(call) -> HepfmError:

@@ -26,7 +26,7 @@ metadata = st.dictionaries(names, st.one_of(st.integers(), st.floats(allow_nan=F
 @st.composite
 def dataset_entries(draw, default: str) -> tuple[object, dict[str, str], dict]:
     """(one coffea form of a dataset entry, the files it means with ``default`` as the tree, its metadata)."""
-    form = draw(st.sampled_from(["list", "files_list", "files_list_treename", "files_map", "object_path",
+    form = draw(st.sampled_from(["list", "files_list", "files_list_treename", "files_map", "files_map_treename", "object_path",
                                  "object_path_mixed", "shorthand"]))
     files = draw(file_maps)
     meta = draw(metadata)
@@ -39,6 +39,8 @@ def dataset_entries(draw, default: str) -> tuple[object, dict[str, str], dict]:
         return {"files": list(files), "treename": treename, "metadata": meta}, {p: treename for p in files}, meta
     if form == "files_map":
         return {"files": dict(files), "metadata": meta}, dict(files), meta
+    if form == "files_map_treename":  # a file's own tree wins over the dataset's treename
+        return {"files": dict(files), "treename": treename}, dict(files), {}
     if form == "object_path":  # dataset_tools' preprocessed form
         entry = {p: {"object_path": t, "steps": [[0, 10]], "num_entries": 10, "uuid": "x"} for p, t in files.items()}
         return {"files": entry, "form": None, "metadata": meta}, dict(files), meta

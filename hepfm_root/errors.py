@@ -17,10 +17,14 @@ Example:
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import errno
+import os
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 __all__ = [
+    "ENVIRONMENT_ERRNOS",
     "BackendUnavailableError",
     "BlockNotFoundError",
     "BranchNotFoundError",
@@ -52,6 +56,7 @@ __all__ = [
     "TreeNotFoundError",
     "UnknownProcessError",
     "closest",
+    "environment_exit_code",
     "first_line",
     "validation_summary",
 ]
@@ -101,6 +106,37 @@ def first_line(err: BaseException) -> str:
     """
     text = str(err).strip().splitlines()
     return f"{type(err).__name__}: {text[0][:300]}" if text else type(err).__name__
+
+
+#: errno of an ``OSError`` that the machine causes, not hepfm_root (a full disk, a quota, a file-size
+#: limit, a read-only file system, no permission), with the words messages give for it.  The one set:
+#: the atomic writers turn these into :class:`OutputWriteError` and the CLI gives them exit code 5 (or 3).
+ENVIRONMENT_ERRNOS: Mapping[int, str] = MappingProxyType({
+    errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+    errno.EFBIG: "file too large (file-size limit)", errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
+})
+
+
+def environment_exit_code(err: BaseException) -> int | None:
+    """The exit code of an ``OSError`` the environment causes; None for any other error.
+
+    3 (bad input) when it is a permission error on an existing file we may not read (an input);
+    5 (output) otherwise: a full disk, a quota, a size limit, a read-only file system, no permission
+    to write.
+
+    Example:
+        >>> environment_exit_code(OSError(errno.ENOSPC, "No space left on device", "/data/out.root"))
+        5
+        >>> environment_exit_code(OSError(errno.ENOENT, "No such file or directory", "/data/in.root")) is None
+        True
+    """
+    if not isinstance(err, OSError) or isinstance(err, HepfmError) or err.errno not in ENVIRONMENT_ERRNOS:
+        return None
+    name = os.fsdecode(err.filename) if isinstance(err.filename, (str, bytes, os.PathLike)) else ""
+    if err.errno in (errno.EACCES, errno.EPERM) and name and os.path.isfile(name) and not os.access(name, os.R_OK):
+        return InvalidInputFileError.exit_code
+    return OutputError.exit_code
 
 
 def _did_you_mean(name: str, available: Iterable[str]) -> str:

@@ -14,9 +14,10 @@ input entry, in entry order, for ``TTree::AddFriend``.  Uses only the public API
 (``hepfm_root.rdf``); the output appears only when complete (Snapshot goes to a
 temporary name that is renamed at the end).
 
-Exit codes: 0 success, 2 bad arguments, 3 bad input (missing/mistyped branch, empty tree,
-unreadable file), 4 output problem (exists, is an input, not a regular file, disk full), 128+N killed by
-signal N (SIGTERM, SIGINT, SIGHUP; the temporary is removed).
+Exit codes are hepfm's, read from the error's class (``hepfm_root.errors``): 0 success, 2 bad
+arguments, 3 bad input (missing/mistyped branch, empty tree, unreadable file), 4 bad model or spec,
+5 output problem (exists, is an input, not a regular file, disk full), 128+N killed by signal N
+(SIGTERM, SIGINT, SIGHUP; the temporary is removed).
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import ROOT
 
-    from hepfm_root.errors import HepfmError, InvalidArgumentError, OutputError
-    from hepfm_root.io import Terminated, atomic_output, open_events, plan_outputs, terminate_on_signals
+    from hepfm_root.errors import HepfmError, InvalidArgumentError
+    from hepfm_root.io import Terminated, atomic_output, check_input, plan_outputs, terminate_on_signals
     from hepfm_root.rdf import define_score, write_score_friend
 
     if args.imt:
@@ -63,12 +64,9 @@ def main(argv: list[str] | None = None) -> int:
                                step_size=args.step_size, overwrite=args.overwrite)
         else:
             plan_outputs([args.output], [args.input, args.model], overwrite=args.overwrite)  # not an input, not a device
-            with open_events(args.input, args.tree) as inp:  # whole file, tree present, entries > 0
-                if inp.num_entries == 0:
-                    from hepfm_root.errors import EmptyInputError
-
-                    raise EmptyInputError(f"{inp.where} has 0 entries; expected events to score")
-                where = inp.where
+            # whole file, tree, entries > 0, the event identity the Snapshot writes
+            with check_input(args.input, args.tree, keys=("run", "luminosityBlock", "event"), purpose="score") as checked:
+                where = checked.where
             df = ROOT.RDataFrame(args.tree, str(args.input))
             missing = [c for c in args.keep if c not in [str(n) for n in df.GetColumnNames()]]
             if missing:
@@ -80,15 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     except Terminated as err:
         print(f"error: {err}; no output was left under its final name", file=sys.stderr)
         return err.exit_code
-    except InvalidArgumentError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except OutputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 4
-    except HepfmError as err:
+    except HepfmError as err:  # the error family's exit code: 2 arguments, 3 input, 4 model/spec, 5 output
         print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
-        return 3
+        return err.exit_code
     finally:
         stack.close()
     logging.info("wrote %s in %.1f s", args.output, time.perf_counter() - t0)

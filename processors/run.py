@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     selection = [ObjectCut("Jet", min_count=args.min_jets, pt_min=25.0, abs_eta_max=2.5)] if args.min_jets else []
     proc = HistogramProcessor(models, selection=selection, weight=args.weight)
     fileset, report = check_fileset(json.loads(args.fileset.read_text()), proc.specs, step_size=args.step_size,
-                                    skip_bad_files=args.skip_bad_files)
+                                    skip_bad_files=args.skip_bad_files, corrector=proc.corrector)
     print(report, file=sys.stderr)
     if args.executor == "dask":
         import dask

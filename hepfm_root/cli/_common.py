@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import functools
 import logging
 import os
@@ -16,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from ..errors import HepfmError
+from ..errors import HepfmError, environment_exit_code
 from ..io._signals import Terminated, terminate_on_signals
 
 __all__ = ["EXIT", "one_line", "progress", "run_command", "stderr"]
@@ -35,10 +34,6 @@ EXIT = {
 
 #: ``hepfm inspect M | head`` closes the pipe early; like a C program killed by SIGPIPE we exit 128+13.
 BROKEN_PIPE = 141
-
-#: errno values of an OSError that the environment causes on an output (a full disk, a quota, a
-#: read-only file system, no permission): they exit 5, not 1.
-_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
 
 stderr = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -59,22 +54,11 @@ def one_line(text: str) -> str:
     return lines[0] if len(lines) == 1 else f"{lines[0]} (more with hepfm -v)"
 
 
-def _environment_code(err: BaseException) -> int | None:
-    """5 for an OSError the environment causes on an output (disk full, quota, read-only, no permission);
-    3 when the path it names is an existing file we may not read (an input); None otherwise."""
-    if not isinstance(err, OSError) or err.errno not in _OUTPUT_ERRNOS:
-        return None
-    name = os.fsdecode(err.filename) if isinstance(err.filename, (str, bytes, os.PathLike)) else ""
-    if err.errno in (errno.EACCES, errno.EPERM) and name and os.path.isfile(name) and not os.access(name, os.R_OK):
-        return EXIT["bad_input"]
-    return EXIT["output"]
-
-
 def exit_code(err: BaseException) -> int:
     """The exit code of ``err``: its class's ``exit_code`` for the family, 5/3 for the environment, else 1."""
     if isinstance(err, HepfmError):
         return int(type(err).exit_code)
-    return _environment_code(err) or EXIT["internal"]
+    return environment_exit_code(err) or EXIT["internal"]
 
 
 def error_line(err: BaseException) -> str:
@@ -82,7 +66,7 @@ def error_line(err: BaseException) -> str:
     name = type(err).__name__
     if isinstance(err, HepfmError):
         return f"hepfm: error: {name}: {one_line(str(err)) or name}"
-    env = _environment_code(err)
+    env = environment_exit_code(err)
     if env is not None:
         assert isinstance(err, OSError)
         where = f" {os.fsdecode(err.filename)}" if err.filename else ""

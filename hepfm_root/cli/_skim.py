@@ -7,29 +7,18 @@ from pathlib import Path
 
 import click
 
-from ..io import open_events
+from ..io import open_events, parse_fileset
 from ._common import progress, run_command
 
 
-def _fileset(path: str) -> list[tuple[str, str | None]]:
-    """Files of a coffea-style fileset: {dataset: {"files": {path: tree}} | {path: tree} | [paths]}."""
+def _fileset(path: str, tree: str) -> list[tuple[str, str]]:
+    """(file, tree) of every file of a coffea fileset JSON (any form :func:`~hepfm_root.io.parse_fileset` reads)."""
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise click.BadParameter(f"cannot read fileset {path}: {err}", param_hint="--fileset") from None
-    if not isinstance(data, dict):
-        raise click.BadParameter(f"fileset {path}: expected a JSON object {{dataset: files}}, got {type(data).__name__}",
-                                 param_hint="--fileset")
-    out: list[tuple[str, str | None]] = []
-    for dataset, spec in data.items():
-        files = spec.get("files", spec) if isinstance(spec, dict) else spec
-        if isinstance(files, dict):
-            out.extend((f, t) for f, t in files.items())
-        elif isinstance(files, list):
-            out.extend((f, None) for f in files)
-        else:
-            raise click.BadParameter(f"dataset {dataset!r}: expected files as a list or a mapping", param_hint="--fileset")
-    return out
+    datasets = parse_fileset(data, tree=tree, where=f"fileset {path}")  # malformed: InvalidArgumentError, exit 2
+    return [(f, t) for d in datasets.values() for f, t in d.files.items()]
 
 
 @click.command("skim-and-score")
@@ -53,7 +42,8 @@ def _fileset(path: str) -> list[tuple[str, str | None]]:
               "applied to the jets before the features, and scale factors written as weight_<name> branches.")
 @click.option("--variations", help="Systematic variations to score too ('all' or comma-separated, e.g. "
               "'jes_Total_up,jer_up'); each adds <branch>_<variation> per model.  Needs --corrections.")
-@click.option("--fileset", type=click.Path(), help="coffea-style fileset JSON adding inputs.")
+@click.option("--fileset", type=click.Path(), help="coffea fileset JSON adding inputs ({dataset: [files]}, "
+              "{dataset: {\"files\": ..., \"treename\": ...}}, object_path per file; others use --tree).")
 @click.option("--skip-bad-files", is_flag=True, help="Report unreadable/mismatched inputs in the summary and go on.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary line.")
@@ -70,7 +60,7 @@ def skim_cmd(inputs: tuple[str, ...], models: tuple[str, ...], output: str, tree
 
     items: list = list(inputs)
     if fileset:
-        items += [(f, t or tree) for f, t in _fileset(fileset)]
+        items += _fileset(fileset, tree)
     if not items:
         raise click.UsageError("no input files (give INPUTS or --fileset)")
     if branch_names and len(branch_names) != len(models):

@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import EmptyInputError, HepfmError, InvalidArgumentError, InvalidConfigError
-from ..io import open_events
-from ..spec import FeatureSpec, load_spec, resolve
+from ..corrections import Corrector
+from ..errors import HepfmError, InvalidArgumentError, InvalidConfigError
+from ..io import check_input, parse_fileset
+from ..spec import FeatureSpec, load_spec
 
 __all__ = ["BadFile", "FilesetReport", "check_fileset", "runner_fileset"]
 
@@ -47,40 +48,28 @@ class FilesetReport:
         return "\n".join(lines)
 
 
-def _files_of(name: str, entry: Any) -> tuple[dict[str, str], dict[str, Any]]:
-    """(path -> tree, metadata) from the fileset forms coffea accepts."""
-    if isinstance(entry, (list, tuple)):
-        return {str(p): "Events" for p in entry}, {}
-    if isinstance(entry, dict) and "files" in entry:
-        files = entry["files"]
-        tree = entry.get("treename", "Events")
-        if isinstance(files, (list, tuple)):
-            out = {str(p): tree for p in files}
-        else:
-            out = {str(p): (v if isinstance(v, str) else (v or {}).get("object_path", tree)) for p, v in files.items()}
-        return out, dict(entry.get("metadata") or {})
-    raise InvalidConfigError(f"dataset {name!r}: expected a list of files or {{'files': ...}}, got {type(entry).__name__}")
-
-
 def check_fileset(
     fileset: dict[str, Any], specs: Iterable[FeatureSpec | str], *, step_size: int = 100_000,
-    skip_bad_files: bool = False,
+    skip_bad_files: bool = False, corrector: Corrector | None = None,
 ) -> tuple[dict[str, Any], FilesetReport]:
-    """Open every file, check it has events and every branch the ``specs`` need; add ``steps``.
+    """Run the one input check (:func:`~hepfm_root.io.check_input`) on every file; add ``steps``.
 
     Args:
-        fileset: ``{dataset: [paths]}`` or ``{dataset: {"files": {path: "Events"} | [paths], "metadata": {...}}}``.
+        fileset: any coffea fileset form (:func:`~hepfm_root.io.parse_fileset`): ``{dataset: [paths]}``,
+            ``{dataset: {"files": {path: tree} | [paths], "treename": ..., "metadata": {...}}}``, ...
         specs: the feature specs of the models the job runs (their branches must exist in every file).
         step_size: entries per chunk (dask partition) in the returned ``steps``.
         skip_bad_files: leave out (and report) unreadable, empty or incomplete files instead of raising.
+        corrector: a :class:`~hepfm_root.corrections.Corrector` whose config must bind to every file.
 
     Returns:
         ``(fileset, report)``: the fileset in ``dataset_tools`` form (``files: {path: {object_path,
         steps, num_entries}}``, ``metadata`` with ``dataset``) and a :class:`FilesetReport`.
 
     Raises:
-        InvalidInputFileError, TreeNotFoundError, BranchNotFoundError, EmptyInputError: naming the file,
-            unless ``skip_bad_files``.
+        InvalidArgumentError: a malformed fileset (exit code 2).
+        InvalidInputFileError, TreeNotFoundError, BranchNotFoundError, EmptyInputError, CorrectionNotFoundError:
+            naming the file, unless ``skip_bad_files``.
 
     Example::
 
@@ -92,19 +81,13 @@ def check_fileset(
     spec_list = [load_spec(s) for s in specs]
     report = FilesetReport()
     out: dict[str, Any] = {}
-    for name, entry in fileset.items():
-        files, meta = _files_of(name, entry)
+    for name, dataset in parse_fileset(fileset).items():
         kept: dict[str, Any] = {}
         report.events[name] = {}
-        for path, tree in files.items():
+        for path, tree in dataset.files.items():
             try:
-                with open_events(path, tree) as inp:
-                    n = inp.num_entries
-                    if n == 0:
-                        raise EmptyInputError(f"{tree} of {path} has 0 events; expected at least one")
-                    names = inp.branch_names()
-                    for spec in spec_list:
-                        resolve(spec, names, where=inp.where)
+                with check_input(path, tree, specs=spec_list, corrector=corrector, purpose="score") as checked:
+                    n = checked.entries
             except HepfmError as err:
                 if not skip_bad_files:
                     raise
@@ -115,7 +98,7 @@ def check_fileset(
             kept[os.fspath(path)] = {"object_path": tree, "steps": steps, "num_entries": n}
             report.events[name][os.fspath(path)] = n
         if kept:
-            out[name] = {"files": kept, "metadata": {"dataset": name, **meta}}
+            out[name] = {"files": kept, "metadata": {"dataset": name, **dataset.metadata}}
         else:
             log.warning("dataset %s has no usable file", name)
     return out, report
@@ -130,11 +113,10 @@ def runner_fileset(fileset: dict[str, Any]) -> dict[str, Any]:
         Runner(IterativeExecutor(), chunksize=50_000)(runner_fileset(checked), processor)
     """
     out = {}
-    for name, entry in fileset.items():
-        files, meta = _files_of(name, entry)
-        trees = set(files.values())
+    for name, dataset in parse_fileset(fileset).items():
+        trees = set(dataset.files.values())
         if len(trees) > 1:
             raise InvalidConfigError(f"dataset {name!r}: the Runner needs one tree name per dataset, got {sorted(trees)}")
-        meta = {k: v for k, v in meta.items() if k != "dataset"}  # the Runner sets it and refuses it here
-        out[name] = {"files": list(files), "treename": trees.pop() if trees else "Events", "metadata": meta}
+        meta = {k: v for k, v in dataset.metadata.items() if k != "dataset"}  # the Runner sets it and refuses it here
+        out[name] = {"files": list(dataset.files), "treename": trees.pop() if trees else "Events", "metadata": meta}
     return out

@@ -1,6 +1,8 @@
-"""Reading inputs with clear errors, streaming tensors, atomic outputs, tensor files."""
+"""Reading inputs with clear errors, the one input check, fileset parsing, streaming, atomic outputs, tensor files."""
 
 from ._atomic import MARKER, atomic_folder, atomic_output, atomic_outputs, plan_outputs, remove_stale_temporaries
+from ._check import CheckedInput, check_input
+from ._fileset import DatasetFiles, parse_fileset
 from ._ntuple import BranchLayout, NtupleWriter, layout_of
 from ._open import EventsInput, check_root_file, open_events
 from ._read import Chunk, iter_tensors
@@ -10,7 +12,9 @@ from ._tensorfile import TensorFileWriter, read_tensors
 __all__ = [
     "MARKER",
     "BranchLayout",
+    "CheckedInput",
     "Chunk",
+    "DatasetFiles",
     "EventsInput",
     "NtupleWriter",
     "TensorFileWriter",
@@ -18,10 +22,12 @@ __all__ = [
     "atomic_folder",
     "atomic_output",
     "atomic_outputs",
+    "check_input",
     "check_root_file",
     "iter_tensors",
     "layout_of",
     "open_events",
+    "parse_fileset",
     "plan_outputs",
     "read_tensors",
     "remove_stale_temporaries",

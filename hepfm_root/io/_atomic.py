@@ -33,6 +33,7 @@ from pathlib import Path
 
 from .._version import __version__
 from ..errors import (
+    ENVIRONMENT_ERRNOS,
     ForeignOutputError,
     OutputCollisionError,
     OutputError,
@@ -40,6 +41,7 @@ from ..errors import (
     OutputIsInputError,
     OutputNotRegularError,
     OutputWriteError,
+    environment_exit_code,
 )
 
 __all__ = ["MARKER", "atomic_folder", "atomic_output", "atomic_outputs", "plan_outputs", "remove_stale_temporaries"]
@@ -50,8 +52,6 @@ log = logging.getLogger(__name__)
 MARKER = ".hepfm-output.json"
 #: Files an export folder held before the marker existed (such a folder may still be replaced).
 _LEGACY_EXPORT = {"model.onnx", "spec.json", "README.md", "model.pt", "model.card.json"}
-#: errno values that mean "the file system refused the bytes", not "a bug".
-_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
 #: errno values of file systems without hard links (placement falls back to an exclusive create).
 _NO_LINK = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS, errno.EXDEV}
 _TEMP = re.compile(r"\.hepfm-(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-[0-9a-f]+\.(?:part|old)$")
@@ -228,10 +228,27 @@ def plan_outputs(outputs: Iterable[str | os.PathLike], inputs: Iterable[str | os
     return files + dirs
 
 
+def _refused(err: BaseException, finals: Sequence[Path]) -> bool:
+    """True when the environment refused writing an output of ``finals`` (a target or one of its temporaries).
+
+    The errno set is the error family's one (:data:`~hepfm_root.errors.ENVIRONMENT_ERRNOS`).  An error
+    naming another path (an input or a model we may not read) is not about our outputs: it passes unchanged.
+    """
+    if environment_exit_code(err) != OutputWriteError.exit_code:
+        return False
+    name = getattr(err, "filename", None)
+    if name is None:  # write()/flush() of an open file: a full disk or quota names no path
+        return True
+    p = Path(os.path.abspath(os.fsdecode(name)))
+    for f in (Path(os.path.abspath(x)) for x in finals):
+        for q in (p, *p.parents):  # the target, a temporary of it, or a file inside either (folders)
+            if q == f or (q.parent == f.parent and q.name.startswith(f".{f.name}.hepfm-")):
+                return True
+    return False
+
+
 def _write_error(err: OSError, final: object) -> OutputError:
-    reason = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
-              errno.EFBIG: "file too large (file-size limit)", errno.EROFS: "read-only file system"}[err.errno]
-    return OutputWriteError(f"cannot write {final}: {reason}; nothing was left under {final}")
+    return OutputWriteError(f"cannot write {final}: {ENVIRONMENT_ERRNOS[err.errno]}; nothing was left under {final}")
 
 
 def _place(tmp: Path, final: Path, overwrite: bool) -> None:
@@ -318,7 +335,7 @@ def atomic_outputs(paths: Sequence[str | os.PathLike], *, overwrite: bool = Fals
                     f.unlink()
         for tmp in tmps:
             tmp.unlink(missing_ok=True)
-        if isinstance(err, OSError) and not isinstance(err, OutputError) and err.errno in _NO_SPACE:
+        if isinstance(err, OSError) and _refused(err, finals):
             raise _write_error(err, " and ".join(map(str, finals))) from None
         raise
     for _, backup in placed:
@@ -396,6 +413,6 @@ def atomic_folder(path: str | os.PathLike, *, overwrite: bool = False, kind: str
         if old is not None and not os.path.lexists(final):
             os.rename(old, final)  # put the previous output back
         shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(err, OSError) and not isinstance(err, OutputError) and err.errno in _NO_SPACE:
+        if isinstance(err, OSError) and _refused(err, [final]):
             raise _write_error(err, final) from None
         raise

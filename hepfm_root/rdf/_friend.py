@@ -21,10 +21,10 @@ import numpy as np
 
 from .._cpp_text import check_identifier
 from .._version import __version__
-from ..errors import BranchNotFoundError, EmptyInputError, InvalidArgumentError
+from ..errors import InvalidArgumentError
 from ..infer import as_scorer
-from ..io import NtupleWriter, layout_of, open_events, plan_outputs
-from ..spec import EVENT_KEYS, resolve
+from ..io import NtupleWriter, check_input, layout_of, plan_outputs
+from ..spec import EVENT_KEYS
 from ._cling import root
 from ._score import score_table
 
@@ -92,15 +92,9 @@ def write_score_friend(
                  overwrite=overwrite)
     scorer = as_scorer(model, backend=backend, device=device, batch_size=batch_size, where="write_score_friend")
     path = Path(input_path)
-    with open_events(path, tree) as inp:
-        if inp.num_entries == 0:
-            raise EmptyInputError(f"{inp.where} has 0 entries; expected events to score")
-        names = inp.branch_names()
-        missing = [k for k in EVENT_KEYS if k not in names]
-        if missing:
-            raise BranchNotFoundError(missing[0], where=f"{inp.where} (scores are joined by run, luminosityBlock, "
-                                      "event)", available=names)
-        resolve(scorer.spec, names, where=inp.where)  # a missing branch fails here, before ROOT is touched
+    # The one input check: whole file, tree, entries, the join keys, the spec's branches (before ROOT is touched).
+    with check_input(path, tree, specs=[scorer.spec], keys=EVENT_KEYS, purpose="score") as checked:
+        inp, names = checked.input, checked.branches
         if name in names:
             raise InvalidArgumentError(f"{name!r} is a branch of {inp.where}; choose another name for the friend "
                                        "branch (AddFriend would shadow it)")

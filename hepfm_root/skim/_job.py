@@ -57,9 +57,9 @@ from ..errors import (
     OutputError,
 )
 from ..infer import Scorer, as_scorer, score_views
-from ..io import NtupleWriter, atomic_outputs, layout_of, open_events, plan_outputs
+from ..io import NtupleWriter, atomic_outputs, check_input, layout_of, open_events, plan_outputs
 from ..io._ntuple import BranchLayout
-from ..spec import EVENT_KEYS, Resolution, resolve
+from ..spec import EVENT_KEYS, Resolution
 from ._selection import BoundSelection, SelectionExpression, branch_kinds
 
 __all__ = ["SkimOptions", "skim_and_score"]
@@ -150,15 +150,11 @@ def _default_branch_name(scorer: Scorer, i: int) -> str:
 
 def _check_input(path: Path, tree: str, opts: SkimOptions, scorers: list[Scorer], sel: SelectionExpression | None,
                  corrector: Corrector | None = None) -> _Input:
+    """The one input check (:func:`~hepfm_root.io.check_input`), then what only a skim asks: --selection, --keep."""
     item = _Input(path, tree)
-    with open_events(path, tree) as inp:
-        item.entries = inp.num_entries
-        if item.entries == 0:
-            raise EmptyInputError(f"{inp.where} has 0 entries; expected events to skim")
-        names = inp.branch_names()
-        item.resolutions = [resolve(s.spec, names, where=inp.where) for s in scorers]
-        if corrector is not None:
-            item.binding = corrector.bind(names, where=inp.where)
+    with check_input(path, tree, specs=[s.spec for s in scorers], corrector=corrector, purpose="skim") as checked:
+        inp, names = checked.input, checked.branches
+        item.entries, item.resolutions, item.binding = checked.entries, checked.resolutions, checked.binding
         if sel is not None:
             missing = sorted(b for b in sel.branches if b not in names)
             if missing:

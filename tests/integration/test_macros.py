@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 import uproot
 
@@ -64,9 +65,22 @@ def test_score_with_rdf_snapshot_and_friend(sample, reference, tmp_path):
     np.testing.assert_allclose(scores[~np.isnan(ref_scores)], ref_scores[~np.isnan(ref_scores)], rtol=0, atol=1e-6)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scored.friend.root", "scored.root"]
 
-    # an existing output is refused (exit 4), an empty tree is a bad input (exit 3); nothing new is written
+    # the error family's exit codes: an existing output is refused (5), an empty tree is a bad input (3), a
+    # model with broken metadata (4), --keep with --friend contradicts itself (2); nothing new is written
     again = _run(sample("nano_tt_v12.root"), "--model", MODEL, "-o", out, cwd=tmp_path)
-    assert again.returncode == 4 and "exists" in again.stderr
+    assert again.returncode == 5 and "OutputExistsError" in again.stderr and "exists" in again.stderr
     empty = _run(sample("nano_dy_empty.root"), "--model", MODEL, "-o", tmp_path / "e.root", cwd=tmp_path)
     assert empty.returncode == 3 and "nano_dy_empty.root has 0 entries" in empty.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["scored.friend.root", "scored.root"]
+    bad_meta = onnx.load(str(MODEL))
+    for prop in bad_meta.metadata_props:
+        if prop.key == "hepfm.spec":
+            prop.value = "{not json"
+    (tmp_path / "models").mkdir()
+    onnx.save(bad_meta, str(tmp_path / "models" / "bad_meta.onnx"))
+    no_model = _run(sample("nano_tt_v12.root"), "--model", tmp_path / "models" / "bad_meta.onnx", "-o",
+                    tmp_path / "m.root", cwd=tmp_path)
+    assert no_model.returncode == 4 and "ModelSpecMismatchError" in no_model.stderr, no_model.stderr[-2000:]
+    contradiction = _run(sample("nano_tt_v12.root"), "--model", MODEL, "-o", tmp_path / "k.root", "--friend",
+                         "--keep", "nJet", cwd=tmp_path)
+    assert contradiction.returncode == 2 and "--keep cannot be used with --friend" in contradiction.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models", "scored.friend.root", "scored.root"]

@@ -100,7 +100,7 @@ PUBLIC = {
     "cli": [
         "EXIT", "cli", "main",
     ],
-    "errors": [
+    "errors": sorted([  # sorted: dir()'s order
         "BackendUnavailableError", "BlockNotFoundError", "BranchNotFoundError", "BranchTypeError",
         "CollectionNotFoundError", "CorrectionNotFoundError", "EmptyInputError", "ForeignOutputError", "GenerationError",
         "GeneratorSettingError", "HepfmError", "InvalidArgumentError", "InvalidConfigError", "InvalidInputFileError",
@@ -108,7 +108,8 @@ PUBLIC = {
         "OutputCollisionError", "OutputError", "OutputExistsError", "OutputIsInputError", "OutputNotRegularError",
         "OutputWriteError", "ParityError", "SampleFetchError", "SampleNotFoundError", "SpecNotFoundError",
         "TreeNotFoundError", "UnknownProcessError", "closest", "first_line", "validation_summary",
-    ],
+        "ENVIRONMENT_ERRNOS", "environment_exit_code",  # the one errno set of the environment's OSErrors
+    ]),
     "samples": ["COFFEA_SDIST", "SampleFetchError", "cache_dir", "fetch_samples", "list_samples", "sample_path"],
 }
 

@@ -26,8 +26,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, ModelSpecMismatchError
 from ..infer import Scorer, as_scorer
-from ..spec import resolve
-from ..tensors import Tensors, as_columns, branch_names, tensorize
+from ..tensors import Tensors, tensorize, touch_resolved
 from ._cache import shared_scorer
 from ._chunk import chunk_of
 
@@ -123,11 +122,7 @@ class ScoreWrapper:
         """Touch exactly the spec's branches; return the typed, lengthless result (no inference)."""
         spec = self.scorer.spec
         where = f"the dask-awkward collection of {where}" if where else "the dask-awkward collection"
-        res = resolve(spec, branch_names(events), where=where)
-        cols = as_columns(events, where=where, n_events=0)
-        for branch in res.branches():
-            if branch not in res.event_keys:
-                ak.typetracer.touch_data(cols.raw(branch))
+        touch_resolved(events, spec, where)
         empty = self._finish(np.zeros(0, np.float32))
         return ak.Array(ak.to_layout(empty).to_typetracer(forget_length=True))
 

@@ -9,12 +9,12 @@ Example::
 """
 
 from ._columns import Columns, as_columns, branch_names
-from ._dask import tensorize_dask, tensors_to_awkward
+from ._dask import tensorize_dask, tensors_to_awkward, touch_resolved
 from ._jet_images import image_scales, jet_images
 from ._tensorize import Tensors, tensorize
 
 __all__ = ["Columns", "Tensors", "as_columns", "branch_names", "image_scales", "jet_images", "tensorize", "tensorize_dask",
-           "tensors_to_awkward"]
+           "tensors_to_awkward", "touch_resolved"]
 
 
 def __dir__() -> list[str]:

@@ -18,7 +18,29 @@ from ..spec import FeatureSpec, load_spec, resolve, spec_from_dict
 from ._columns import as_columns, branch_names
 from ._tensorize import Tensors, tensorize
 
-__all__ = ["tensorize_dask", "tensors_to_awkward"]
+__all__ = ["tensorize_dask", "tensors_to_awkward", "touch_resolved"]
+
+
+def touch_resolved(events: Any, spec: FeatureSpec, where: str) -> None:
+    """Under a typetracer, touch exactly the branches ``spec`` resolves to on ``events``.
+
+    Column projection (``dak.necessary_columns``) then reads those and nothing else.  The
+    event keys are not touched: they stay in the events and are read only if the caller
+    uses them.  Used by :func:`tensorize_dask` and by the coffea wrapper's meta.
+
+    Example:
+        >>> import awkward as ak
+        >>> from hepfm_root.samples import sample_path
+        >>> import uproot
+        >>> events = uproot.open(str(sample_path("nano_tt_v12.root")) + ":Events").arrays(entry_stop=5)
+        >>> tracer = ak.Array(ak.to_layout(events).to_typetracer(forget_length=True))
+        >>> touch_resolved(tracer, load_spec("six_object"), "example")  # returns nothing; it only records touches
+    """
+    res = resolve(spec, branch_names(events), where=where)
+    cols = as_columns(events, where=where, n_events=0)
+    for branch in res.branches():
+        if branch not in res.event_keys:
+            ak.typetracer.touch_data(cols.raw(branch))
 
 
 def tensors_to_awkward(t: Tensors) -> ak.Array:
@@ -59,12 +81,7 @@ def _partition(events: ak.Array, spec_json: str, on_nonfinite: str) -> ak.Array:
 
     spec = spec_from_dict(json.loads(spec_json), origin="tensorize_dask")
     if ak.backend(events) == "typetracer":
-        names = branch_names(events)
-        res = resolve(spec, names, where="the dask-awkward collection")
-        cols = as_columns(events, where="the dask-awkward collection", n_events=0)
-        for branch in res.branches():
-            if branch not in res.event_keys:  # keys stay in the events; not returned here
-                ak.typetracer.touch_data(cols.raw(branch))
+        touch_resolved(events, spec, "the dask-awkward collection")
         layout = ak.to_layout(tensors_to_awkward(_empty_tensors(spec)))
         return ak.Array(layout.to_typetracer(forget_length=True))
     return tensors_to_awkward(tensorize(events, spec, on_nonfinite=on_nonfinite, with_keys=False))  # type: ignore[arg-type]

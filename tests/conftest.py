@@ -6,7 +6,8 @@ by name, ``python3 -m pytest tests/unit -m "not train and not root and not plot"
 whole (``pytestmark``) may import its extra at the top: when ``-m`` deselects every test it can hold, it
 is not imported at all (an import of a missing torch would be a collection error), and the run ends with
 a section naming each such module.  Nothing depends on what is installed: without ``-m`` the same
-module fails loudly where its extra is missing.
+module fails loudly where its extra is missing, and so does a module named on the command line
+(pytest never ignores a path it was given).
 """
 
 from __future__ import annotations
@@ -150,7 +151,16 @@ def deselects_all(markexpr: str, marks: set[str]) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[_NOT_IMPORTED] = []
+    config.stash[_NOT_IMPORTED] = {}
+
+
+def _requested(path: Path, config: pytest.Config) -> bool:
+    """Whether ``path`` is one of the run's arguments or under one (pytest also asks about their siblings)."""
+    for arg in config.args:
+        base = (config.invocation_params.dir / arg.split("::")[0]).resolve()
+        if path == base or base in path.parents:
+            return True
+    return False
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -159,15 +169,16 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     marks = module_marks(collection_path)
     if not marks or not deselects_all(config.getoption("markexpr") or "", marks):
         return None
-    config.stash[_NOT_IMPORTED].append((collection_path, marks))
+    if _requested(collection_path.resolve(), config):
+        config.stash[_NOT_IMPORTED][collection_path] = marks
     return True
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    found = config.stash.get(_NOT_IMPORTED, [])
+    found = config.stash.get(_NOT_IMPORTED, {})
     if not found:
         return
     expr = config.getoption("markexpr")
     terminalreporter.write_sep("-", f"{len(found)} test modules not imported: -m {expr!r} deselects all their tests")
-    for path, marks in sorted(found):
+    for path, marks in sorted(found.items()):
         terminalreporter.write_line(f"{os.path.relpath(path, config.rootpath)} (marked {', '.join(sorted(marks))})")

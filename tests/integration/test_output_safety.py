@@ -1,7 +1,9 @@
 """Outputs never destroy what they should not: inputs, non-files, others' files, previous outputs.
 
-The CLI is driven as a real subprocess (``python -m hepfm_root.cli``) wherever signals, races,
-file-size limits or exit codes are the point; the library calls are checked directly.
+The CLI is driven as a real subprocess (``python -m hepfm_root.cli``) wherever signals, races or
+file-size limits are the point, and for one refusal per kind of output (the real exit code); the other
+refusals run in-process through click's ``CliRunner`` (``hepfm_here``: the same ``run_command`` boundary
+and exit code, without an interpreter and a torch import per case).  Library calls are checked directly.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from pathlib import Path
 
 import pytest
 from _files import SHIPPED_MODEL
+from click.testing import CliRunner
 
+from hepfm_root.cli import cli
 from hepfm_root.errors import (
     ForeignOutputError,
     OutputCollisionError,
@@ -36,6 +40,17 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 def hepfm(*args: object, cwd: Path, **kw: object) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "hepfm_root.cli", *map(str, args)], cwd=cwd, env=ENV,
                           capture_output=True, text=True, timeout=600, **kw)  # type: ignore[call-overload]
+
+
+def hepfm_here(*args: object, cwd: Path) -> subprocess.CompletedProcess:
+    """``hepfm ARGS`` in this process, run from ``cwd``; the result reads like :func:`hepfm`'s."""
+    before = os.getcwd()
+    os.chdir(cwd)
+    try:
+        r = CliRunner().invoke(cli, [str(a) for a in args])
+    finally:
+        os.chdir(before)
+    return subprocess.CompletedProcess(args, r.exit_code, r.stdout, r.stderr)
 
 
 def start(*args: object, cwd: Path, **kw: object) -> subprocess.Popen:
@@ -74,7 +89,7 @@ def test_skim_output_that_is_the_input_is_refused_and_the_input_is_untouched(wor
     (work / "link.root").symlink_to(work / "in.root")
     os.link(work / "in.root", work / "hard.root")
     before = (work / "in.root").read_bytes()
-    r = hepfm("skim-and-score", "in.root", "--model", SHIPPED_MODEL, "-o", spelling, "--overwrite", "-q", cwd=work)
+    r = hepfm_here("skim-and-score", "in.root", "--model", SHIPPED_MODEL, "-o", spelling, "--overwrite", "-q", cwd=work)
     assert r.returncode == 5, r.stderr
     assert "OutputIsInputError" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert (work / "in.root").read_bytes() == before
@@ -102,7 +117,7 @@ def test_other_writing_commands_refuse_an_output_that_is_an_input(work, command)
         "train": ["train", "--spec", "six_object", "--class", "a=in.root", "--class", "b=in.root", "-o", "in.root",
                   "--overwrite"],
     }[command]
-    r = hepfm(*args, cwd=work)
+    r = hepfm_here(*args, cwd=work)
     assert r.returncode == 5 and "OutputIsInputError" in r.stderr, r.stderr
     assert (work / "in.root").read_bytes() == before
 
@@ -138,8 +153,8 @@ def test_a_target_that_is_not_a_regular_file_is_refused(work, kind, overwrite):
         os.mkfifo(target)
     else:
         target.symlink_to("/dev/null")  # a character device behind the name
-    r = hepfm("skim-and-score", "in.root", "--model", SHIPPED_MODEL, "-o", "target.root", "-q",
-              *(["--overwrite"] if overwrite else []), cwd=work)
+    r = hepfm_here("skim-and-score", "in.root", "--model", SHIPPED_MODEL, "-o", "target.root", "-q",
+                   *(["--overwrite"] if overwrite else []), cwd=work)
     assert r.returncode == 5, r.stderr
     assert "OutputNotRegularError" in r.stderr and "not a regular file" in r.stderr
     assert kind != "directory" or (target / "keep.txt").read_text() == "mine"
@@ -235,7 +250,7 @@ def test_skim_output_and_summary_are_one_unit(work):
     assert out.read_text() == "previous output" and summary.is_dir() and temporaries(work) == []
     summary.rmdir()
     summary.mkdir()  # a directory where the summary goes: refused before anything is read
-    r = hepfm("skim-and-score", "in.root", "--model", SHIPPED_MODEL, "-o", "o.root", "--overwrite", "-q", cwd=work)
+    r = hepfm_here("skim-and-score", "in.root", "--model", SHIPPED_MODEL, "-o", "o.root", "--overwrite", "-q", cwd=work)
     assert r.returncode == 5 and "o.root.summary.json" in r.stderr, r.stderr
     assert out.read_text() == "previous output"
 
@@ -287,7 +302,7 @@ def test_finetune_refuses_to_write_its_checkpoint_over_its_own_config(work):
     config.write_text("name: x\nstrategy: scratch\ndata:\n  classes: {a: [in.root], b: [in.root]}\n"
                       "output: ft.yaml\n")
     before = config.read_bytes()
-    r = hepfm("finetune", "ft.yaml", "--overwrite", cwd=work)
+    r = hepfm_here("finetune", "ft.yaml", "--overwrite", cwd=work)
     assert r.returncode == 5 and "is the input" in r.stderr, r.stderr
     assert config.read_bytes() == before
 

@@ -114,7 +114,10 @@ PUBLIC = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(PUBLIC))
+NEEDS_TRAIN = {"export", "models", "train"}  # they import torch/onnx on import: marked for the fast lane
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.train if n in NEEDS_TRAIN else ()) for n in sorted(PUBLIC)])
 def test_public_api_of_each_package_is_pinned(name):
     mod = importlib.import_module(f"hepfm_root.{name}")
     assert dir(mod) == PUBLIC[name], f"hepfm_root.{name}: a public name appeared or went; update PUBLIC on purpose"

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-from scipy.stats import mannwhitneyu
 
 from hepfm_root.errors import InvalidArgumentError
 from hepfm_root.evaluate import (
@@ -100,7 +99,10 @@ def test_bad_inputs_are_refused_with_what_and_expected(scores, labels, message):
         auc(scores, labels)
 
 
+@pytest.mark.train  # scipy: the independent Mann-Whitney reference
 def test_bootstrap_uncertainties_are_finite_sensible_and_seeded():
+    from scipy.stats import mannwhitneyu
+
     rng = np.random.default_rng(2)
     y = np.r_[np.ones(2000), np.zeros(2000)]
     s = rng.normal(y, 1.0)
@@ -166,6 +168,7 @@ RECORDS = [
 ]
 
 
+@pytest.mark.plot
 def test_learning_curves_mean_and_standard_error(tmp_path):
     path = tmp_path / "records.json"
     path.write_text(json.dumps({"records": RECORDS}))
@@ -190,6 +193,7 @@ def test_learning_curve_records_are_checked(bad, message):
         load_records([RECORDS[0], bad])
 
 
+@pytest.mark.plot
 def test_evaluate_scores_writes_metrics_and_plots(tmp_path):
     rng = np.random.default_rng(3)
     y = np.r_[np.ones(800), np.zeros(1200)]

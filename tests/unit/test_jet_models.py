@@ -12,6 +12,8 @@ from hepfm_root import load_spec
 from hepfm_root.models import JetImager, build_model, model_config, pairwise_features, with_new_head
 from hepfm_root.tensors import image_scales, jet_images
 
+pytestmark = pytest.mark.train  # torch: not imported at all by the fast lane (tests/conftest.py)
+
 SPEC = load_spec("jet_constituents")
 ARCHS = ["particle_transformer", "jet_image_mae", "jet_cnn"]
 

@@ -9,6 +9,8 @@ import torch
 from hepfm_root import load_spec
 from hepfm_root.models import GraphNetwork, ObjectTransformer, build_model, model_config, with_new_head
 
+pytestmark = pytest.mark.train  # torch: not imported at all by the fast lane (tests/conftest.py)
+
 
 def _transformer():
     torch.manual_seed(0)

@@ -44,7 +44,10 @@ def test_auc_of_perfect_random_and_reversed_classifiers():
     assert auc(np.full(len(y), 0.3), y) == 0.5  # one tied block: the diagonal
 
 
+@pytest.mark.train  # scipy: the independent Mann-Whitney reference
 def test_auc_is_the_mann_whitney_statistic_to_the_last_bit_with_ties_and_integer_weights():
+    from scipy.stats import mannwhitneyu
+
     # The one AUC (training's validation AUC too): U / (n_sig n_bkg), ties half, the same float as the rank formula;
     # an integer weight counts like that many copies of the event.
     rng = np.random.default_rng(1)

@@ -17,7 +17,7 @@ Example::
     from processors import ObjectCut, SkimProcessor
 
     proc = SkimProcessor({"hh": "exports/six_object_heavy_higgs_vs_ttbar/0.1"}, skim_dir="skims",
-                         keep=["Jet_*", "MET_*"], selection=[ObjectCut("Jet", min_count=4, pt_min=25.0)])
+                         keep=["Jet_pt", "Jet_eta", "MET_*"], selection=[ObjectCut("Jet", min_count=4, pt_min=25.0)])
     out = Runner(FuturesExecutor(workers=4), chunksize=50_000)(fileset, proc, treename="Events")
     out["ttbar"]["files"]     # the skim files of dataset ttbar
 """

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from ..errors import InvalidConfigError
+from ._backbones import build_backbone
 
 __all__ = ["REPRESENTATIONS", "DeepSetsHead", "JetEventModel"]
 
@@ -52,12 +53,6 @@ class DeepSetsHead(nn.Module):
 
     def forward(self, rep: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.rho(self.pool(rep, mask))
-
-
-def _jet_backbone(architecture: str, config: dict[str, Any]) -> nn.Module:
-    from ._registry import build_model  # the registry lists this class too: import at call time
-
-    return build_model(architecture, config)
 
 
 class JetEventModel(nn.Module):
@@ -88,7 +83,7 @@ class JetEventModel(nn.Module):
         super().__init__()
         if representation not in REPRESENTATIONS:
             raise InvalidConfigError(f"representation must be one of {REPRESENTATIONS}, got {representation!r}")
-        self.jet = jet if jet is not None else _jet_backbone(jet_architecture, dict(jet_config))
+        self.jet = jet if jet is not None else build_backbone(jet_architecture, dict(jet_config))
         jet_config = dict(self.jet.config)
         if representation == "score_hl" and jet_config["n_classes"] != 2:
             raise InvalidConfigError(f"representation 'score_hl' needs a jet backbone with a 2-class head (a jet tagger), "

@@ -21,12 +21,9 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from ..errors import InvalidSpecError, closest
-from ._graph import GraphNetwork
+from ..errors import InvalidSpecError
+from ._backbones import BACKBONES, check_architecture
 from ._jet_event import JetEventModel
-from ._mae import JetCNN, JetImageMAE
-from ._particle_transformer import ParticleTransformer
-from ._transformer import ObjectTransformer
 
 if TYPE_CHECKING:
     from ..spec import FeatureSpec
@@ -35,14 +32,8 @@ __all__ = ["ARCHITECTURES", "CONSTITUENT_ARCHITECTURES", "SIZES", "build_model",
            "with_new_head"]
 
 #: name -> model class (constructed with the checkpoint's config as keyword arguments).
-ARCHITECTURES: dict[str, type[nn.Module]] = {
-    "object_transformer": ObjectTransformer,
-    "graph_network": GraphNetwork,
-    "particle_transformer": ParticleTransformer,
-    "jet_image_mae": JetImageMAE,
-    "jet_cnn": JetCNN,
-    "jet_event_model": JetEventModel,
-}
+#: The plain backbones (``_backbones.BACKBONES``) and the composite jet-in-event model.
+ARCHITECTURES: dict[str, type[nn.Module]] = {**BACKBONES, "jet_event_model": JetEventModel}
 
 #: Architectures that read constituents (they need a spec with ``constituents``).
 CONSTITUENT_ARCHITECTURES = ("particle_transformer", "jet_image_mae", "jet_cnn", "jet_event_model")
@@ -87,10 +78,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
 
 
 def _check_architecture(architecture: str) -> None:
-    if architecture not in ARCHITECTURES:
-        near = closest(architecture, ARCHITECTURES)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
-        raise InvalidSpecError(f"unknown architecture {architecture!r}; known: {sorted(ARCHITECTURES)}{hint}")
+    check_architecture(architecture, ARCHITECTURES)
 
 
 def build_model(architecture: str, config: dict[str, Any]) -> nn.Module:

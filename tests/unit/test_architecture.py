@@ -279,12 +279,7 @@ def test_cycle_finder_finds_a_loop_closed_late():
 PACKAGES = sorted(n for n, p in MODULES.items() if p.name == "__init__.py" and n != "hepfm_root")
 
 #: Packages whose import graph still has a cycle, with the cycle; the test fails when it changes or goes.
-CYCLES_ALLOWED: dict[str, list[str]] = {
-    # A composite model: the registry lists JetEventModel, whose jet backbone is any registered
-    # architecture by name (build_model, imported when a model is built).  Breaking the loop would
-    # take a second registry for backbones; the call-time import is the whole of it.
-    "hepfm_root.models": ["hepfm_root.models._registry", "hepfm_root.models._jet_event", "hepfm_root.models._registry"],
-}
+CYCLES_ALLOWED: dict[str, list[str]] = {}
 
 
 @pytest.mark.parametrize("package", PACKAGES)

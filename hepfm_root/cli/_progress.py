@@ -35,15 +35,15 @@ class Advance(Protocol):
 
 
 def format_duration(seconds: float) -> str:
-    """``H:MM:SS`` of ``seconds`` (rounded down), ``?`` when unknown.
+    """``H:MM:SS`` of ``seconds`` (to the nearest second), ``?`` when unknown.
 
     Example:
-        >>> format_duration(36.9), format_duration(3725), format_duration(float("inf"))
-        ('0:00:36', '1:02:05', '?')
+        >>> format_duration(36.4), format_duration(61.9999), format_duration(3725), format_duration(float("inf"))
+        ('0:00:36', '0:01:02', '1:02:05', '?')
     """
     if not math.isfinite(seconds) or seconds < 0:
         return "?"
-    s = int(seconds)
+    s = round(seconds)
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
@@ -80,7 +80,7 @@ class LineProgress:
         >>> t[0] = 90.0; p.advance(6_000); p.finish()   # complete: only the final line
         >>> print("\\n".join(out))
         generate ttbar_semilep: 1,000/10,000 events (10%), 111 ev/s, elapsed 0:00:09, ETA 0:01:21
-        generate ttbar_semilep: 4,000/10,000 events (40%), 100 ev/s, elapsed 0:00:40, ETA 0:01:00
+        generate ttbar_semilep: 4,000/10,000 events (40%), 97 ev/s, elapsed 0:00:40, ETA 0:01:02
         generate ttbar_semilep: 10,000/10,000 events (100%), 111 ev/s, elapsed 0:01:30, done
     """
 
@@ -92,13 +92,16 @@ class LineProgress:
         self._write = write or (lambda line: click.echo(line, err=True))
         self._start = clock()
         self._last: float | None = None   # when the last line was written
+        self._first: tuple[float, int] | None = None   # (time, count) at the first finished step
 
     def advance(self, n: int) -> None:
         """Count ``n`` more finished items; write a line if the last one is ``interval`` seconds old."""
         self.done += n
+        now = self._clock()
+        if self._first is None:
+            self._first = (now, self.done)
         if self.total and self.done >= self.total:
             return   # all done: the final line follows, with the same figures
-        now = self._clock()
         if self._last is None or now - self._last >= self.interval:
             self._emit(now, final=False)
 
@@ -107,15 +110,23 @@ class LineProgress:
         self._emit(self._clock(), final=True)
 
     def line(self, now: float, *, final: bool = False) -> str:
-        """The progress line at time ``now``."""
+        """The progress line at time ``now``.
+
+        The rate (and so the ETA) is measured from the first finished step, so that a slow start-up
+        (opening files, loading a model, starting Pythia) does not inflate the ETA; the final line
+        gives the overall rate, the one of the command's summary.
+        """
         elapsed = max(0.0, now - self._start)
         rate = self.done / elapsed if elapsed > 0 else math.nan
+        if not final and self._first is not None and now > self._first[0]:
+            rate = (self.done - self._first[1]) / (now - self._first[0])
         if self.total:
             count = f"{self.done:,}/{self.total:,} {self.unit} ({min(100, int(100 * self.done / self.total))}%)"
         else:
             count = f"{self.done:,} {self.unit}"
         unit_short = "ev" if self.unit == "events" else self.unit
-        parts = [count, f"{rate:,.0f} {unit_short}/s" if math.isfinite(rate) else f"? {unit_short}/s",
+        shown = "?" if not math.isfinite(rate) else f"{rate:.1f}" if rate < 9.95 else f"{rate:,.0f}"
+        parts = [count, f"{shown} {unit_short}/s",
                  f"elapsed {format_duration(elapsed)}"]
         if final:
             parts.append("done")

@@ -220,7 +220,7 @@ def test_cli(tmp_path, tt_file):
 
 
 #: One plain progress line of ``hepfm generate`` in a log (stderr not a terminal).
-_PROGRESS_LINE = re.compile(r"generate ttbar_semilep: (?P<done>\d+)/60 events \(\d+%\), [\d,]+ ev/s, "
+_PROGRESS_LINE = re.compile(r"generate ttbar_semilep: (?P<done>\d+)/60 events \(\d+%\), [\d,.]+ ev/s, "
                             r"elapsed \d+:\d\d:\d\d, (?P<end>ETA \d+:\d\d:\d\d|done)")
 
 

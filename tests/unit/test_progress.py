@@ -24,7 +24,7 @@ from hepfm_root.cli._progress import INTERVAL_ENV, LineProgress, epoch_printer, 
 from hepfm_root.errors import InvalidArgumentError, OutputWriteError
 
 LINE = re.compile(r"(?P<task>[^:]+): (?P<done>[\d,]+)/(?P<total>[\d,]+) events \((?P<pct>\d+)%\), "
-                  r"(?P<rate>[\d,]+) ev/s, elapsed \d+:\d\d:\d\d, (ETA \d+:\d\d:\d\d|done)")
+                  r"(?P<rate>[\d,.]+) ev/s, elapsed \d+:\d\d:\d\d, (ETA \d+:\d\d:\d\d|done)")
 
 
 class FakeClock:
@@ -85,6 +85,22 @@ def test_a_slow_start_is_reported_at_once_and_then_every_interval():
         clock.now = t
         p.advance(500)
     assert [LINE.fullmatch(ln)["done"] for ln in out] == ["500", "2,000"]   # t = 50 s, then t = 80 s (30 s on)
+
+
+def test_the_eta_comes_from_the_rate_since_the_first_step_not_from_a_slow_start_up():
+    # 60 s to load a model and open files, then 1 event/s: the ETA is 80 s, not the 280 s of the overall rate
+    clock, out = FakeClock(), []
+    p = LineProgress("skim-and-score", 100, interval=5, clock=clock, write=out.append)
+    clock.now = 60.0
+    p.advance(10)
+    clock.now = 70.0
+    p.advance(10)
+    clock.now = 150.0
+    p.advance(80)
+    p.finish()
+    assert out == ["skim-and-score: 10/100 events (10%), 0.2 ev/s, elapsed 0:01:00, ETA 0:09:00",
+                   "skim-and-score: 20/100 events (20%), 1.0 ev/s, elapsed 0:01:10, ETA 0:01:20",
+                   "skim-and-score: 100/100 events (100%), 0.7 ev/s, elapsed 0:02:30, done"]
 
 
 def test_an_unknown_total_gives_count_and_rate_without_eta():

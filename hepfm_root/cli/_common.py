@@ -1,4 +1,4 @@
-"""What every ``hepfm`` subcommand shares: exit codes, error reporting, progress, logging."""
+"""What every ``hepfm`` subcommand shares: exit codes, error reporting, logging (progress: ``_progress``)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,11 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
-from rich.text import Text
 
 from ..errors import HepfmError, environment_exit_code
 from ..io._signals import Terminated, terminate_on_signals
 
-__all__ = ["EXIT", "one_line", "progress", "run_command", "stderr"]
+__all__ = ["EXIT", "one_line", "run_command", "stderr"]
 
 #: The exit codes of ``hepfm``, as documentation (README, ``hepfm -h``): the code of an error is
 #: read from its class (``HepfmError.exit_code``), never from this table.
@@ -161,36 +159,6 @@ class OneLineGroup(click.Group):
         except BrokenPipeError:  # `hepfm -h | head`, `hepfm spec show X | head`
             quiet_broken_pipe()
             sys.exit(BROKEN_PIPE)
-
-
-class _Rate(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text("" if speed is None else f"{speed:,.0f} events/s", style="cyan")
-
-
-class _Count(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        # ``total`` is None until the inputs are opened (and stays None if that fails).
-        total = "?" if task.total is None else f"{task.total:,.0f}"
-        return Text(f"{task.completed:,.0f}/{total} events")
-
-
-class _Progress(Progress):
-    """A progress bar that vanishes when the job fails, so that the error stays the one line on stderr."""
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is not None:
-            self.live.transient = True  # a terminal erases the bar; a file or pipe never gets it
-        super().__exit__(exc_type, exc, tb)
-
-
-def progress(quiet: bool) -> Progress:
-    """A progress bar on stderr that shows events/s (disabled with ``quiet``; gone if the job fails)."""
-    return _Progress(
-        TextColumn("{task.description}"), BarColumn(), _Count(),
-        _Rate(), TimeElapsedColumn(), console=stderr, disable=quiet, transient=False,
-    )
 
 
 def setup_logging(verbose: int, quiet: bool) -> None:

@@ -21,7 +21,8 @@ import click
 
 from ..errors import InvalidInputFileError
 from ..spec import EVENT_KEYS
-from ._common import progress, run_command
+from ._common import run_command
+from ._progress import progress
 
 #: The demo's model, relative to an ``exports/`` folder.  Replace this one constant (and, if the
 #: classes change, DEMO_SAMPLES) to demonstrate another model.
@@ -121,10 +122,9 @@ def demo_cmd(output: str, events: int | None, quick: bool, model: str | None, jo
         if ok:
             click.echo(f"  reusing {sample}", err=True)
         else:
-            with progress(quiet) as bar, _stdout_to(out / "samples" / "generate.log"):
-                task = bar.add_task(f"generate {name}", total=n)
+            with progress(f"generate {name}", n, quiet=quiet) as bar, _stdout_to(out / "samples" / "generate.log"):
                 generate(process, n, sample, seed=seed, jobs=jobs, parameters=params, overwrite=True,
-                         on_progress=lambda k, bar=bar, task=task: bar.update(task, advance=k))
+                         on_progress=bar.advance)
         timings["generate"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         scored = out / "scored" / f"{name}.scored.root"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ._common import progress, run_command
+from ._common import run_command
+from ._progress import progress
 
 
 def _parameters(values: tuple[str, ...]) -> dict[str, float]:
@@ -32,6 +33,8 @@ def _parameters(values: tuple[str, ...]) -> dict[str, float]:
 @click.option("--config", "config_path", type=click.Path(), help="Detector-emulation YAML (default: built-in).")
 @click.option("--pythia", "pythia_settings", multiple=True, metavar="'KEY = VALUE'",
               help="Extra Pythia setting, applied last (repeatable), e.g. 'PartonLevel:MPI = off'.")
+@click.option("--events-per-block", type=click.IntRange(min=1),
+              help="Events per generation block (one progress step; default 1000); part of what defines the content.")
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 @click.option("--list", "list_processes", is_flag=True, help="List the processes and exit.")
 @click.option("--show-config", is_flag=True, help="Print the detector-emulation config as YAML and exit.")
@@ -39,14 +42,15 @@ def _parameters(values: tuple[str, ...]) -> dict[str, float]:
 @run_command
 def generate_cmd(
     process_name: str | None, n_events: int | None, seed: int, jobs: int, output: str | None,
-    params: tuple[str, ...], config_path: str | None, pythia_settings: tuple[str, ...], overwrite: bool,
+    params: tuple[str, ...], config_path: str | None, pythia_settings: tuple[str, ...], events_per_block: int | None,
+    overwrite: bool,
     list_processes: bool, show_config: bool, quiet: bool,
 ) -> None:
     """Generate N events of a process with Pythia 8 and write them in the NanoAOD schema.
 
     The output is written under a temporary name and renamed when complete.
     """
-    from ..generate import PROCESSES, UNAVAILABLE, EmulationConfig, generate
+    from ..generate import EVENTS_PER_BLOCK, PROCESSES, UNAVAILABLE, EmulationConfig, generate
 
     config = EmulationConfig.from_yaml(config_path) if config_path else EmulationConfig()
     if list_processes:
@@ -62,11 +66,11 @@ def generate_cmd(
     missing = [flag for flag, v in (("--process", process_name), ("--events", n_events), ("-o", output)) if v is None]
     if missing:
         raise click.UsageError(f"missing option(s): {', '.join(missing)}")
-    with progress(quiet) as bar:
-        task = bar.add_task(f"generate {process_name}", total=n_events)
+    with progress(f"generate {process_name}", n_events, quiet=quiet) as bar:
         summary = generate(
             process_name, n_events, output, seed=seed, jobs=jobs, parameters=_parameters(params), config=config,  # type: ignore[arg-type]
-            pythia_settings=pythia_settings, overwrite=overwrite, on_progress=lambda n: bar.update(task, advance=n),
+            pythia_settings=pythia_settings, events_per_block=events_per_block or EVENTS_PER_BLOCK, overwrite=overwrite,
+            on_progress=bar.advance,
         )
     if not quiet:
         click.echo(

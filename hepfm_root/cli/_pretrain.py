@@ -10,6 +10,7 @@ import yaml
 
 from ..errors import InvalidConfigError
 from ._common import Timer, run_command
+from ._progress import epoch_printer
 
 
 def _overrides(sets: tuple[str, ...], named: dict[str, Any]) -> dict[str, Any]:
@@ -21,13 +22,6 @@ def _overrides(sets: tuple[str, ...], named: dict[str, Any]) -> dict[str, Any]:
         out[key.strip()] = yaml.safe_load(value)
     out.update({k: v for k, v in named.items() if v is not None})
     return out
-
-
-def _epoch_printer(epochs: int):  # noqa: ANN202 - a callback
-    def show(epoch: int, loss: float, metrics: dict[str, float]) -> None:
-        vals = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
-        click.echo(f"epoch {epoch + 1}/{epochs}: train loss {loss:.4f} | validation {vals}", err=True)
-    return show
 
 
 def _common(func):  # noqa: ANN001, ANN202 - decorator stacking click options
@@ -69,7 +63,7 @@ def pretrain_cmd(config: str, sets: tuple[str, ...], epochs: int | None, seed: i
                                                             "output": str(Path(output).resolve()) if output else None}))
     with Timer() as t:
         ck, metrics = pretrain(cfg, base=Path(config).parent, overwrite=overwrite, inputs=[config],
-                               on_epoch=_epoch_printer(cfg.train.epochs))
+                               on_epoch=epoch_printer(cfg.train.epochs))
     _report(f"pretrained {ck.architecture} on {cfg.task}", cfg.output, t.seconds, metrics)
 
 
@@ -90,5 +84,5 @@ def finetune_cmd(config: str, sets: tuple[str, ...], epochs: int | None, seed: i
         "checkpoint": str(Path(checkpoint).resolve()) if checkpoint else None, "strategy": strategy}))
     with Timer() as t:
         ck, metrics = finetune(cfg, base=Path(config).parent, overwrite=overwrite, inputs=[config],
-                               on_epoch=_epoch_printer(cfg.train.epochs))
+                               on_epoch=epoch_printer(cfg.train.epochs))
     _report(f"finetuned ({cfg.strategy}) {' vs '.join(ck.labels)}", cfg.output, t.seconds, metrics)

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from ..io import open_events, parse_fileset
-from ._common import progress, run_command
+from ._common import run_command
+from ._progress import progress
 
 
 def _fileset(path: str, tree: str) -> list[tuple[str, str]]:
@@ -81,9 +82,8 @@ def skim_cmd(inputs: tuple[str, ...], models: tuple[str, ...], output: str, tree
                 total += inp.num_entries
         except Exception:  # noqa: BLE001 - reported (or refused) by the job itself, with context
             pass
-    with progress(quiet) as bar:
-        task = bar.add_task("skim-and-score", total=total or None)
-        summary = skim_and_score(items, models, output, opts, progress=lambda n: bar.update(task, advance=n))
+    with progress("skim-and-score", total or None, quiet=quiet) as bar:
+        summary = skim_and_score(items, models, output, opts, progress=bar.advance)
     if not quiet:
         rate = summary["events_per_second"] or 0
         click.echo(

@@ -8,7 +8,8 @@ import click
 
 from ..io import TensorFileWriter, iter_tensors, open_events, plan_outputs
 from ..spec import load_spec, resolve
-from ._common import Timer, progress, run_command
+from ._common import Timer, run_command
+from ._progress import progress
 
 
 @click.command("tensorize")
@@ -40,15 +41,15 @@ def tensorize_cmd(
             resolve(spec, inp.branch_names(), where=inp.where)
             total += inp.num_entries
     n_read = n_selected = 0
+    shown = progress(f"tensorize {spec.name}", total, quiet=quiet)
     with Timer() as timer, TensorFileWriter(output, spec, inputs=list(inputs), overwrite=overwrite,
-                                            meta={"only_selected": not all_events}) as writer, progress(quiet) as bar:
-        task = bar.add_task(f"tensorize {spec.name}", total=total)
+                                            meta={"only_selected": not all_events}) as writer, shown as bar:
         for chunk in iter_tensors(inputs, spec, tree=tree, step_size=step_size, on_nonfinite=on_nonfinite):  # type: ignore[arg-type]
             t = chunk.tensors
             n_read += len(t)
             n_selected += int(t.selected.sum())
             writer.write(t if all_events else t.take(t.selected), file_index=chunk.file_index)
-            bar.update(task, advance=len(t))
+            bar.advance(len(t))
     if not quiet:
         rate = n_read / timer.seconds if timer.seconds > 0 else float("inf")
         click.echo(

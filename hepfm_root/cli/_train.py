@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from ._common import Timer, run_command
+from ._progress import epoch_printer
 
 
 def _parse_class(values: tuple[str, ...]) -> dict[str, list[str]]:
@@ -57,7 +58,7 @@ def train_cmd(spec_name: str, classes: tuple[str, ...], output: str, score_label
                                       batch_size=batch_size, lr=lr, max_events_per_class=max_events_per_class, seed=seed),
                        "finetune", where="from the arguments of hepfm train")
     with Timer() as t:
-        _, metrics = finetune(cfg, overwrite=overwrite)
+        _, metrics = finetune(cfg, overwrite=overwrite, on_epoch=epoch_printer(epochs))
     summary = metrics["validation"]
     click.echo(f"wrote {output} in {t.seconds:.0f} s: best epoch {summary['best_epoch']}, "
                f"validation loss {summary['val_loss']:.4f}, accuracy {summary['val_accuracy']:.3f}, "

@@ -7,6 +7,11 @@ with the install hint rather than skip.
 from __future__ import annotations
 
 import logging
+import os
+import re
+import subprocess
+import sys
+import time
 import warnings
 
 import awkward as ak
@@ -212,6 +217,33 @@ def test_cli(tmp_path, tt_file):
     assert res.exit_code == 2 and "did you mean 'ttbar'" in res.output
     res = runner.invoke(cli, ["spec", "validate", "jet_constituents", "--against", str(tt_file)])
     assert res.exit_code == 0, res.output
+
+
+#: One plain progress line of ``hepfm generate`` in a log (stderr not a terminal).
+_PROGRESS_LINE = re.compile(r"generate ttbar_semilep: (?P<done>\d+)/60 events \(\d+%\), [\d,.]+ ev/s, "
+                            r"elapsed \d+:\d\d:\d\d, (?P<end>ETA \d+:\d\d:\d\d|done)")
+
+
+def test_cli_in_a_batch_log_prints_throttled_progress_lines_with_rate_and_eta_on_stderr(tmp_path):
+    # a real subprocess with stderr piped, as in a batch job's log; 3 blocks of 20 events, lines every 0.2 s at most
+    out = tmp_path / "g.root"
+    env = {**os.environ, "HEPFM_PROGRESS_INTERVAL": "0.2"}
+    argv = [sys.executable, "-m", "hepfm_root.cli", "generate", "--process", "ttbar_semilep", "--events", "60",
+            "--events-per-block", "20", "--jobs", "1", "-o", str(out)]
+    t0 = time.monotonic()
+    res = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600, check=False)
+    wall = time.monotonic() - t0
+    assert res.returncode == 0, res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if ln.startswith("generate ttbar_semilep:")]
+    matches = [_PROGRESS_LINE.fullmatch(ln) for ln in lines]
+    assert all(matches), lines
+    assert matches[0]["done"] == "20" and matches[0]["end"].startswith("ETA")        # after the first block
+    assert matches[-1]["done"] == "60" and matches[-1]["end"] == "done"               # the final line
+    assert sum(m["end"] == "done" for m in matches) == 1
+    assert 2 <= len(lines) <= wall / 0.2 + 2                                           # no flood
+    assert "\x1b[" not in res.stderr                                                   # no terminal escapes in a log
+    assert "ev/s" not in res.stdout and "generate ttbar_semilep" not in res.stdout     # stdout is for data
+    assert uproot.open(out)["Events"].num_entries == 60
 
 
 def test_failure_leaves_no_file(tmp_path):

@@ -10,8 +10,9 @@
 // Builds ROOT::RDataFrame on a TChain of the input with the friend attached (AddFriend, alias "s"), filters
 // "scored" (the score is a number) then "score > cut", prints the cut flow (RDataFrame's Report, and one line
 // `cutflow: entries=N scored=M passed=K`), and with an output snapshots run, luminosityBlock, event and the score
-// (under its branch name: RDataFrame also names a friend's columns without the alias) of the passing events, in input order (no ImplicitMT).  The cut is a compiled lambda
-// on a named column: nothing from the files or arguments is compiled as code.  Exit codes and the output rules
+// (under its branch name: RDataFrame also names a friend's columns without the alias) of the passing events, in
+// input order (no ImplicitMT).  The cut is a compiled lambda on a named column: nothing from the files or
+// arguments is compiled as code.  Exit codes and the output rules
 // are those of hepfm_friend.h (misaligned friend: 3, existing output: 5, unknown branch: 2).
 
 #include "hepfm_friend.h"

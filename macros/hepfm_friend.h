@@ -4,7 +4,8 @@
 // friend that is not aligned with that input.  A friend holds one float branch per score (the nominal score
 // of each model first, then `<score>_<variation>` per systematic variation, then `weight_<name>`), one entry
 // per input entry in entry order, and a TObjString `hepfm_skim` (JSON) that records the input it was made from
-// (`"inputs": ["<path as given to the CLI>"]`).  It records no event identity, so alignment is checked by
+// (`"inputs": ["<path as given to the CLI>"]`) and the branches it added (`"branches": [...]`, the only ones
+// taken as scores or weights).  It records no event identity, so alignment is checked by
 // (1) the same number of entries and (2) the recorded input being this input: the same file when the recorded
 // path is absolute or resolves from the current directory, else (a relative path recorded in another
 // directory) the same file name.
@@ -129,15 +130,18 @@ inline AlignedFriend OpenAligned(const std::string &input, const std::string &fr
    if (nIn != nFr)
       Fail(kBadInput, where + " has " + std::to_string(nFr) + " entries, input " + input + " has " +
                          std::to_string(nIn) + " (not aligned)");
-   for (auto *obj : *a.scores->GetListOfBranches()) {
-      std::string name = obj->GetName();
+   // The branches hepfm added, as recorded (a skim output without --friend holds the input's branches too).
+   auto added = JsonStrings(meta->GetString().Data(), "branches", found);
+   if (!found)
+      Fail(kBadInput, where + ": its 'hepfm_skim' record lists no branches");
+   for (const auto &name : added) {
       auto *leaf = a.scores->GetLeaf(name.c_str());
-      if (!leaf || std::string(leaf->GetTypeName()) != "Float_t")
-         continue;
+      if (!leaf || std::string(leaf->GetTypeName()) != "Float_t" || leaf->GetLeafCount() || leaf->GetLen() != 1)
+         Fail(kBadInput, where + ": recorded branch '" + name + "' is not a float branch of its tree " + tree);
       (name.rfind("weight_", 0) == 0 ? a.weightBranches : a.scoreBranches).push_back(name);
    }
    if (a.scoreBranches.empty())
-      Fail(kBadInput, where + " has no float score branch");
+      Fail(kBadInput, where + " has no score branch");
    return a;
 }
 

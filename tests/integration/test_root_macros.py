@@ -140,7 +140,8 @@ def _truncated_friend(fr: Path, path: Path, entries: int) -> Path:
     return path
 
 
-@pytest.mark.parametrize("macro", ["fill_scores.C", "score_cut.C"])
+# score_cut.C runs the same check (hepfm_friend.h) and each of its starts costs ~15 s of cling: opt-in (-m slow)
+@pytest.mark.parametrize("macro", ["fill_scores.C", pytest.param("score_cut.C", marks=pytest.mark.slow)])
 def test_macros_refuse_a_misaligned_friend_with_exit_3_and_no_output(macro, friend, sample, tmp_path):
     src, fr, _ = friend
     other = tmp_path / "other"

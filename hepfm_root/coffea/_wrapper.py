@@ -97,7 +97,7 @@ class ScoreWrapper:
         scorer = shared_scorer(self.scorer)
         t = Tensors(np.asarray(objects, np.float32), np.asarray(mask, bool), np.asarray(selected, bool), {}, scorer.spec,
                     *(np.asarray(c) for c in cons))
-        probs = scorer.predict(t, only_selected=True)
+        probs = scorer.predict(t)  # NaN rows (never computed) where not selected
         return probs[:, scorer.labels.index(self.label)]
 
     def postprocess_awkward(self, return_array: Any, *args: Any, **kwargs: Any) -> Any:

@@ -28,6 +28,7 @@ __all__ = ["Scorer"]
 log = logging.getLogger(__name__)
 
 Backend = Literal["auto", "onnxruntime", "torch"]
+Rejected = Literal["nan", "score"]
 
 
 def _locate(path: Path, backend: str) -> tuple[str, Path]:
@@ -99,7 +100,7 @@ class Scorer:
 
         scorer = Scorer("exports/six_object_ttH_vs_tt/0.1")
         scores = scorer.score_events(events)   # one value per event, NaN where not selected
-        probs = scorer.predict(tensors)        # (N, n_labels) probabilities
+        probs = scorer.predict(tensors)        # (N, n_labels) probabilities; NaN rows where not selected
     """
 
     def __init__(
@@ -180,23 +181,38 @@ class Scorer:
 
     # ---- scoring ------------------------------------------------------------------
 
-    def predict(self, tensors: Tensors, *, only_selected: bool = False) -> np.ndarray:
-        """Probabilities ``(N, n_labels)`` for every row of ``tensors``.
+    def predict(self, tensors: Tensors, *, rejected: Rejected = "nan") -> np.ndarray:
+        """Probabilities ``(N, n_labels)``, one row per row of ``tensors``.
 
-        With ``only_selected``, rows of events that fail the spec's selection are
-        not computed and hold NaN.
+        Inference runs only on the events the spec's selection keeps (``tensors.selected``);
+        rows of rejected events hold NaN, so a rejected event can never pass a cut on its
+        score by accident.  ``rejected="score"`` asks for the model's output on those rows
+        too (every row is computed, as for tensors built with ``only_selected=False`` on
+        purpose, e.g. to study what the model does outside the selection).
+
+        Args:
+            tensors: tensors of the model's own spec.
+            rejected: ``"nan"`` (default) or ``"score"``.
 
         Raises:
             ModelSpecMismatchError: the tensors were built with another spec.
+            InvalidArgumentError: ``rejected`` is neither ``"nan"`` nor ``"score"``.
+
+        Example::
+
+            probs = scorer.predict(tensors)                      # NaN rows where tensors.selected is False
+            raw = scorer.predict(tensors, rejected="score")      # every row computed
         """
+        if rejected not in ("nan", "score"):
+            raise InvalidArgumentError(f"Scorer.predict(rejected=) = {rejected!r}; expected 'nan' or 'score'")
         self.info.check_tensors(tensors, str(self.path))
         n = len(tensors)
         out = np.full((n, len(self.labels)), np.nan, dtype=np.float32)
-        rows = np.flatnonzero(tensors.selected) if only_selected else np.arange(n)
+        rows = np.arange(n) if rejected == "score" else np.flatnonzero(tensors.selected)
         if len(rows) == 0:
             return out
         arrays = input_arrays(tensors)
-        full = len(rows) == n
+        full = len(rows) == n  # contiguous slices, no gather copy
         for start in range(0, len(rows), self.batch_size):
             idx = rows[start : start + self.batch_size]
             batch = {k: (v[start : start + self.batch_size] if full else v[idx]) for k, v in arrays.items()}
@@ -204,8 +220,8 @@ class Scorer:
         return out
 
     def score(self, tensors: Tensors) -> np.ndarray:
-        """One score per event: P(score label); NaN for events the spec's selection rejects."""
-        return self.predict(tensors, only_selected=True)[:, self.info.score_index]
+        """One score per event: P(score label); NaN for events the spec's selection rejects (never computed)."""
+        return self.predict(tensors)[:, self.info.score_index]
 
     def score_events(self, events: Any, *, where: str | None = None) -> np.ndarray:
         """Build the model's own tensors from ``events`` (NanoEvents, uproot arrays, dict) and score them."""

@@ -12,14 +12,14 @@ import threading
 from typing import Any, Literal
 
 from .._cpp_text import check_identifier
-from ..errors import InvalidSpecError
+from ..errors import InvalidArgumentError, InvalidSpecError
 from ..spec import FeatureSpec, Resolution, load_spec, resolve
 from ..tensors._cpp import Compiled, generate
 from ._check import check_column_types
 from ._cling import declare_once, guarded
 from ._distributed import distribute_code, is_distributed
 
-__all__ = ["cpp_source", "define_objects"]
+__all__ = ["cpp_source", "define_objects", "defined_columns"]
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,10 @@ def define_objects(
             for a whole collection); raised before any event is read.
         BranchTypeError: a branch has the wrong shape (a scalar where the spec needs a
             collection, or the reverse) or is not numeric; raised before any event is read.
-        InvalidArgumentError: ``prefix`` is not an identifier (it becomes part of C++ column names).
+        InvalidArgumentError: ``prefix`` is not an identifier (it becomes part of C++ column names), or
+            a column it would define already exists in ``df`` (e.g. a second call with the same
+            ``prefix``); raised before anything is defined.  Columns that :func:`define_score` uses for
+            its scoring pass never collide: they have a private prefix of their own.
 
     Example::
 
@@ -126,18 +129,37 @@ def define_objects(
     """
     check_identifier(prefix, "define_objects(prefix=)")
     spec = load_spec(spec)
+    columns = [str(c) for c in df.GetColumnNames()]
+    names = defined_columns(spec, prefix)
+    taken = [c for c in names.values() if c in columns]
+    if taken:  # checked here, so the user never sees RDataFrame's own "already defined" error
+        raise InvalidArgumentError(
+            f"define_objects: column {taken[0]!r} already exists in {where}; pass another prefix= "
+            f"(got {prefix!r}), e.g. {prefix + '2_'!r}")
     if resolution is None:
-        resolution = resolve(spec, [str(c) for c in df.GetColumnNames()], where=where)
+        resolution = resolve(spec, columns, where=where)
     check_column_types(df, resolution, where)
     code = _compiled(spec, resolution, on_nonfinite)
     if is_distributed(df):
         distribute_code(_guarded_source(code))
-    state = f"{prefix}tensors"
+    state = names["tensors"]
     out = df.Define(state, code.call)
-    out = out.Define(f"{prefix}objects", f"{state}.objects")
-    out = out.Define(f"{prefix}mask", f"{state}.mask")
-    out = out.Define(f"{prefix}selected", f"{state}.selected")
-    if spec.constituents is not None:
-        out = out.Define(f"{prefix}constituents", f"{state}.constituents")
-        out = out.Define(f"{prefix}constituent_mask", f"{state}.constituent_mask")
+    for field, column in names.items():
+        if field != "tensors":
+            out = out.Define(column, f"{state}.{field}")
     return out
+
+
+def defined_columns(spec: FeatureSpec, prefix: str) -> dict[str, str]:
+    """The columns :func:`define_objects` defines for ``spec``: field of the C++ struct -> column name.
+
+    ``"tensors"`` is the struct itself (internal); the others are read from it.
+
+    Example:
+        >>> list(defined_columns(load_spec("six_object"), "hepfm_").values())
+        ['hepfm_tensors', 'hepfm_objects', 'hepfm_mask', 'hepfm_selected']
+    """
+    fields = ["tensors", "objects", "mask", "selected"]
+    if spec.constituents is not None:
+        fields += ["constituents", "constituent_mask"]
+    return {f: f"{prefix}{f}" for f in fields}

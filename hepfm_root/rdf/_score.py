@@ -36,7 +36,7 @@ from .._cpp_text import check_identifier
 from ..errors import BranchNotFoundError, InvalidArgumentError, ModelSpecMismatchError
 from ..infer import as_scorer
 from ..spec import EVENT_KEYS
-from ._define import define_objects
+from ._define import define_objects, defined_columns
 from ._distributed import is_distributed, register_tables
 from ._lookup import install_table, lookup_expr
 
@@ -81,10 +81,17 @@ class ScoreTable:
 
 
 def _tensor_columns(spec: Any, prefix: str) -> list[str]:
-    cols = [f"{prefix}objects", f"{prefix}mask", f"{prefix}selected"]
-    if spec.constituents is not None:
-        cols += [f"{prefix}constituents", f"{prefix}constituent_mask"]
-    return cols
+    return [c for f, c in defined_columns(spec, prefix).items() if f != "tensors"]
+
+
+def _pass_prefix() -> str:
+    """A column prefix private to one scoring pass.
+
+    The pass defines its tensors on a side branch of the user's node; a fixed prefix would
+    collide with columns ``define_objects`` (or an earlier pass) already defined there.  Random,
+    so two passes, on one node or on nodes of one dataframe, never share a name.
+    """
+    return f"hepfm_pass{secrets.token_hex(6)}_"
 
 
 def _fixed(arr: Any, shape: tuple[int, ...], dtype: Any, column: str) -> np.ndarray:
@@ -119,14 +126,16 @@ def _score_chunk(arrays: Any, spec: Any, cols: list[str], scorer: Any) -> tuple[
     return keys, np.asarray(scorer.score(tensors), dtype=np.float32)
 
 
-def score_table(df: Any, scorer: Any, *, prefix: str = "hepfm_", step_size: int = 100_000,
+def score_table(df: Any, scorer: Any, *, prefix: str | None = None, step_size: int = 100_000,
                 scratch_dir: str | os.PathLike | None = None, where: str = "the RDataFrame") -> ScoreTable:
     """Score every event reaching ``df`` in one extra event loop; memory bounded by ``step_size``.
 
     The event loop writes keys and tensors to a temporary file in ``scratch_dir``
     (default: the system temporary folder; on a distributed dataframe it must be a
     folder the workers and this process share), which is read back and scored in
-    chunks of ``step_size`` events and then removed.
+    chunks of ``step_size`` events and then removed.  The pass's tensor columns (on a side
+    branch of ``df`` only) get ``prefix``, by default one private to this call, so they never
+    collide with columns already defined on ``df``.
 
     Memory: ``step_size`` × (tensor bytes per event) while scoring, plus 28 bytes per
     event for the keys and scores kept (about twice that while they are sorted).
@@ -134,11 +143,12 @@ def score_table(df: Any, scorer: Any, *, prefix: str = "hepfm_", step_size: int 
 
     Raises:
         BranchNotFoundError, BranchTypeError: as :func:`define_objects`, before any event is read.
-        InvalidArgumentError: ``step_size`` < 1, or a (run, luminosityBlock, event) occurs twice.
+        InvalidArgumentError: ``step_size`` < 1, a (run, luminosityBlock, event) occurs twice, or
+            an explicit ``prefix`` names columns that already exist in ``df``.
     """
     import uproot
 
-    check_identifier(prefix, "score_table(prefix=)")
+    prefix = _pass_prefix() if prefix is None else check_identifier(prefix, "score_table(prefix=)")
     if step_size < 1:
         raise InvalidArgumentError(f"define_score: step_size must be >= 1, got {step_size}")
     columns = [str(c) for c in df.GetColumnNames()]
@@ -211,7 +221,7 @@ def define_score(
     model: Any,
     name: str = "score",
     *,
-    prefix: str = "hepfm_",
+    prefix: str | None = None,
     backend: str = "auto",
     device: str = "auto",
     batch_size: int | None = None,
@@ -222,8 +232,10 @@ def define_score(
 
     How it works: the model's own spec is compiled with :func:`define_objects` (columns
     ``{prefix}objects``, ``{prefix}mask``, ``{prefix}selected``, on a side branch of
-    ``df`` only); **one extra event loop** over ``df`` (filters included) writes
-    ``run``, ``luminosityBlock``, ``event`` and those tensors to a temporary file,
+    ``df`` only, with a prefix private to this call: they never collide with columns of
+    ``df``, e.g. those of an earlier :func:`define_objects` or ``define_score``); **one
+    extra event loop** over ``df`` (filters included) writes ``run``,
+    ``luminosityBlock``, ``event`` and those tensors to a temporary file,
     which is read back in chunks of ``step_size`` events and scored in batches by the
     :class:`~hepfm_root.infer.Scorer` (see :func:`score_table`); keys and scores go
     into a C++ table (sorted arrays, binary search) and the returned node defines
@@ -256,7 +268,8 @@ def define_score(
         model: an export folder, a ``model.onnx`` / ``.pt`` path, or a
             :class:`~hepfm_root.infer.Scorer`.
         name: the column to define.
-        prefix: prefix of the tensor columns used by the scoring pass.
+        prefix: prefix of the tensor columns used by the scoring pass (default: one private to
+            this call; only ever defined on a side branch, never on the returned node).
         backend, device, batch_size: passed to :class:`~hepfm_root.infer.Scorer` when
             ``model`` is a path (an error with a ready ``Scorer``).
         step_size: events per chunk read back and scored (bounds the memory).
@@ -271,8 +284,9 @@ def define_score(
         BranchTypeError: a branch the spec needs has the wrong shape or is not numeric;
             raised before any event is read.
         InvalidArgumentError: duplicate (run, luminosityBlock, event) in ``df`` (the join
-            would be ambiguous), ``name`` already exists, or ``name``/``prefix`` is not an
-            identifier (both become C++ column names); checked before the model is opened.
+            would be ambiguous), ``name`` already exists in ``df`` (the one collision a user can
+            cause: two scores need two names), or ``name``/``prefix`` is not an identifier (both
+            become C++ column names); checked before the model is opened.
 
     Example::
 
@@ -283,9 +297,10 @@ def define_score(
         h = df.Filter("score > 0.5").Histo1D(("h", "", 20, 0, 1), "score")
     """
     check_identifier(name, "define_score(name=)")
-    check_identifier(prefix, "define_score(prefix=)")
+    if prefix is not None:
+        check_identifier(prefix, "define_score(prefix=)")
     if name in [str(c) for c in df.GetColumnNames()]:
-        raise InvalidArgumentError(f"define_score: column {name!r} already exists in the dataframe")
+        raise InvalidArgumentError(f"define_score: column {name!r} already exists in the dataframe; pass another name=")
     scorer = as_scorer(model, backend=backend, device=device, batch_size=batch_size, where="define_score")
     table = score_table(df, scorer, prefix=prefix, step_size=step_size, scratch_dir=scratch_dir)
     token = secrets.randbits(62)

@@ -80,7 +80,8 @@ def test_a_graph_that_matches_its_spec_is_accepted_and_scores_one_row_per_event(
     scorer = Scorer(build(tmp_path / "good.onnx"))
     t = tensorize(uproot.open(sample("nano_tt_v12.root"))["Events"].arrays(), load_spec("six_object"))
     probs = scorer.predict(t)
-    assert probs.shape == (len(t), 2) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
+    assert probs.shape == (len(t), 2) and np.allclose(probs[t.selected].sum(axis=1), 1, atol=1e-5)
+    assert np.isnan(probs[~t.selected]).all()
 
 
 def _corrupt(key: str, value: str) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 import subprocess
@@ -16,7 +17,7 @@ from click.testing import CliRunner
 
 from hepfm_root import load_spec, tensorize
 from hepfm_root.cli import EXIT, cli
-from hepfm_root.errors import BranchNotFoundError, InvalidInputFileError, ModelSpecMismatchError, ParityError
+from hepfm_root.errors import BranchNotFoundError, InvalidArgumentError, InvalidInputFileError, ModelSpecMismatchError, ParityError
 from hepfm_root.export import export_model, read_card_header
 from hepfm_root.infer import KEYS, SESSIONS_CREATED, Scorer
 from hepfm_root.io import MARKER
@@ -87,15 +88,42 @@ def test_parity_gate_refuses_and_writes_nothing(checkpoint, tmp_path):
 def test_scorer_backends_agree_and_respect_selection(exported, tt_tensors):
     onnx_scorer = Scorer(exported.folder, batch_size=7)
     torch_scorer = Scorer(exported.folder, backend="torch", device="cpu")
-    probs = onnx_scorer.predict(tt_tensors)
+    probs = onnx_scorer.predict(tt_tensors, rejected="score")
     assert probs.shape == (200, 3)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
-    np.testing.assert_allclose(torch_scorer.predict(tt_tensors), probs, atol=1e-5)
-    big_batches = Scorer(exported.folder, batch_size=4096).predict(tt_tensors)
+    np.testing.assert_allclose(torch_scorer.predict(tt_tensors, rejected="score"), probs, atol=1e-5)
+    big_batches = Scorer(exported.folder, batch_size=4096).predict(tt_tensors, rejected="score")
     np.testing.assert_allclose(big_batches, probs, atol=1e-6)
     scores = onnx_scorer.score(tt_tensors)
     assert np.isnan(scores[~tt_tensors.selected]).all()
     np.testing.assert_allclose(scores[tt_tensors.selected], probs[tt_tensors.selected, 1], atol=1e-6)
+
+
+def test_predict_gives_nan_on_rejected_rows_and_computes_only_the_selected(exported, tt_tensors, monkeypatch):
+    sel = tt_tensors.selected
+    assert 0 < sel.sum() < len(sel)  # the six-object selection rejects some real tt̄ events
+    scorer = Scorer(exported.folder, batch_size=7)
+    everything = scorer.predict(tt_tensors, rejected="score")  # computed before the spy below
+    rows_run = []
+    real_run = scorer.backend.run
+    monkeypatch.setattr(scorer.backend, "run", lambda batch: rows_run.append(len(batch["objects"])) or real_run(batch))
+    probs = scorer.predict(tt_tensors)
+    assert sum(rows_run) == sel.sum()  # no inference on rejected rows
+    assert np.isnan(probs[~sel]).all() and np.isfinite(probs[sel]).all()
+    alone = scorer.predict(tt_tensors.take(sel))  # the selected rows alone, same batches
+    np.testing.assert_array_equal(probs[sel], alone)
+    np.testing.assert_array_equal(scorer.score(tt_tensors), probs[:, 1])
+    # rejected="score": every row computed, the numbers predict gave before rejected rows became NaN
+    rows_run.clear()
+    again = scorer.predict(tt_tensors, rejected="score")
+    assert sum(rows_run) == len(sel)
+    np.testing.assert_array_equal(again, everything)
+    all_selected = dataclasses.replace(tt_tensors, selected=np.ones(len(sel), bool))
+    np.testing.assert_array_equal(again, scorer.predict(all_selected))
+    assert np.isfinite(again).all()
+    np.testing.assert_allclose(again[sel], probs[sel], atol=1e-6)  # batch composition differs: ulps at most
+    with pytest.raises(InvalidArgumentError, match="rejected=.*'keep'.*expected 'nan' or 'score'"):
+        scorer.predict(tt_tensors, rejected="keep")
 
 
 def test_scorer_scores_events_through_its_own_spec(exported, sample, tt_tensors):

@@ -108,7 +108,7 @@ def main() -> None:
     jets_ok = ak.sum((tree["Jet_pt"].array() > 20.0) & (abs(tree["Jet_eta"].array()) < 2.5), axis=1) >= 2
     t = Tensors.concatenate([t.take(ak.to_numpy(jets_ok))] * len(paths))
     t0 = time.perf_counter()
-    scorer.predict(t, only_selected=True)
+    scorer.predict(t)
     t_inf = time.perf_counter() - t0
 
     print(f"\n{len(paths)} x {path.name}: {n} events, {n_scored} scored, chunk {args.chunk}, "

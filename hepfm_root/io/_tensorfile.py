@@ -78,21 +78,7 @@ class TensorFileWriter:
         return self
 
     def _types(self) -> dict[str, Any]:
-        s = self.spec
-        types: dict[str, Any] = {
-            "objects": (np.float32, (s.n_objects, s.n_features)),
-            "object_mask": (np.bool_, (s.n_objects,)),
-            "selected": np.bool_,
-            **{f"count_{b.name}": np.int32 for b in s.blocks},
-            **{k: np.dtype(v) for k, v in EVENT_KEY_DTYPES.items()},
-            "entry": np.int64, "file_index": np.int32,
-        }
-        if s.constituents is not None:
-            k = s.block(s.constituents.parent).max_objects
-            c = s.constituents.max_constituents
-            types["constituents"] = (np.float32, (k, c, len(s.constituent_feature_names)))
-            types["constituent_mask"] = (np.bool_, (k, c))
-        return types
+        return column_types(self.spec)
 
     def write(self, tensors: Tensors, *, file_index: int = 0) -> None:
         """Append a chunk (all of its rows; select before writing if you want fewer)."""
@@ -100,16 +86,7 @@ class TensorFileWriter:
             raise ModelSpecMismatchError(f"tensors of spec {tensors.spec.name!r} written to a file of spec {self.spec.name!r}")
         n = len(tensors)
         types = self._types()
-        data: dict[str, np.ndarray] = {}
-        arrays = tensors.arrays()
-        for name, t in types.items():
-            dtype = t[0] if isinstance(t, tuple) else t
-            if name in arrays:
-                data[name] = np.ascontiguousarray(arrays[name], dtype=dtype)
-            elif name == "file_index":
-                data[name] = np.full(n, file_index, dtype=dtype)
-            else:  # event keys absent from the input: zeros, documented in hepfm_meta
-                data[name] = np.zeros(n, dtype=dtype)
+        data = chunk_columns(tensors, types, file_index)
         if not self._tree_made:
             self._file.mktree(TREE, {k: (t if not isinstance(t, tuple) else (t[0], t[1])) for k, t in types.items()})
             self._tree_made = True
@@ -122,25 +99,89 @@ class TensorFileWriter:
             if exc_type is None:
                 if not self._tree_made:
                     self._file.mktree(TREE, self._types())
-                meta = {
-                    "hepfm_root_version": __version__,
-                    "spec_name": self.spec.name,
-                    "spec_fingerprint": self.spec.fingerprint(),
-                    "feature_names": self.spec.feature_names,
-                    "constituent_feature_names": self.spec.constituent_feature_names,
-                    "inputs": self.inputs,
-                    "n_events": self.n_written,
-                    **self.meta,
-                }
                 self._file["hepfm_spec"] = self.spec.to_json()
-                self._file["hepfm_meta"] = json.dumps(meta, sort_keys=True)
+                self._file["hepfm_meta"] = json.dumps(file_meta(self.spec, self.inputs, self.n_written, self.meta),
+                                                      sort_keys=True)
         finally:
             self._stack.__exit__(exc_type, exc, tb)
 
 
+def column_types(spec: FeatureSpec) -> dict[str, Any]:
+    """The columns of a tensor file of ``spec``: name -> dtype, or (dtype, per-event shape).
+
+    Example:
+        >>> from hepfm_root import load_spec
+        >>> t = column_types(load_spec("six_object"))
+        >>> t["objects"][1], t["selected"].__name__, t["file_index"].__name__
+        ((6, 9), 'bool', 'int32')
+    """
+    types: dict[str, Any] = {
+        "objects": (np.float32, (spec.n_objects, spec.n_features)),
+        "object_mask": (np.bool_, (spec.n_objects,)),
+        "selected": np.bool_,
+        **{f"count_{b.name}": np.int32 for b in spec.blocks},
+        **{k: np.dtype(v) for k, v in EVENT_KEY_DTYPES.items()},
+        "entry": np.int64, "file_index": np.int32,
+    }
+    if spec.constituents is not None:
+        k = spec.block(spec.constituents.parent).max_objects
+        c = spec.constituents.max_constituents
+        types["constituents"] = (np.float32, (k, c, len(spec.constituent_feature_names)))
+        types["constituent_mask"] = (np.bool_, (k, c))
+    return types
+
+
+def chunk_columns(tensors: Tensors, types: dict[str, Any], file_index: int) -> dict[str, np.ndarray]:
+    """The columns of one chunk, in the file's dtypes (event keys absent from the input are zeros)."""
+    n = len(tensors)
+    data: dict[str, np.ndarray] = {}
+    arrays = tensors.arrays()
+    for name, t in types.items():
+        dtype = t[0] if isinstance(t, tuple) else t
+        if name in arrays:
+            data[name] = np.ascontiguousarray(arrays[name], dtype=dtype)
+        elif name == "file_index":
+            data[name] = np.full(n, file_index, dtype=dtype)
+        else:  # event keys absent from the input: zeros, documented in hepfm_meta
+            data[name] = np.zeros(n, dtype=dtype)
+    return data
+
+
+def file_meta(spec: FeatureSpec, inputs: list[str], n_events: int, extra: dict[str, Any]) -> dict[str, Any]:
+    """The ``hepfm_meta`` JSON of a tensor file (either format)."""
+    return {
+        "hepfm_root_version": __version__,
+        "spec_name": spec.name,
+        "spec_fingerprint": spec.fingerprint(),
+        "feature_names": spec.feature_names,
+        "constituent_feature_names": spec.constituent_feature_names,
+        "inputs": inputs,
+        "n_events": n_events,
+        **extra,
+    }
+
+
+def tensors_from_columns(a: dict[str, np.ndarray], spec: FeatureSpec) -> Tensors:
+    """Rebuild :class:`Tensors` from the columns of a tensor file (either format)."""
+    counts = {b.name: a[f"count_{b.name}"].astype(np.int64) for b in spec.blocks}
+    keys = {k: a[k] for k in (*EVENT_KEYS, "entry", "file_index")}
+    return Tensors(
+        a["objects"], a["object_mask"], a["selected"], counts, spec,
+        a.get("constituents"), a.get("constituent_mask"), keys,
+    )
+
+
 def read_tensors(path: str | os.PathLike) -> tuple[Tensors, dict[str, Any]]:
-    """Read a tensor file written by :class:`TensorFileWriter`: ``(tensors, meta)``."""
+    """Read a tensor file (``.root`` of :class:`TensorFileWriter` or ``.npz`` of :class:`NpzTensorWriter`).
+
+    Returns ``(tensors, meta)``; both formats give the same content.  The format is told
+    by the file's first bytes (a zip archive is an ``.npz``), not by its name.
+    """
     p = Path(path)
+    if _is_zip(p):
+        from ._tensornpz import read_npz_tensors  # one module per format; npz imports this one
+
+        return read_npz_tensors(p)
     check_root_file(p)
     try:  # the reading boundary of tensor files: a damaged basket or garbled metadata names the file
         with uproot.open(p) as f:
@@ -149,14 +190,17 @@ def read_tensors(path: str | os.PathLike) -> tuple[Tensors, dict[str, Any]]:
             spec = spec_from_dict(json.loads(str(f["hepfm_spec"])), origin=f"hepfm_spec of {p.name}")
             meta = json.loads(str(f["hepfm_meta"]))
             a = f[TREE].arrays(library="np")
-        counts = {b.name: a[f"count_{b.name}"].astype(np.int64) for b in spec.blocks}
-        keys = {k: a[k] for k in (*EVENT_KEYS, "entry", "file_index")}
+        t = tensors_from_columns(a, spec)
     except HepfmError:
         raise
     except Exception as err:  # noqa: BLE001 - a damaged file can make uproot (or json) raise anything
         raise InvalidInputFileError(f"{p}: cannot be read as a hepfm tensor file (damaged?): {first_line(err)}") from err
-    t = Tensors(
-        a["objects"], a["object_mask"], a["selected"], counts, spec,
-        a.get("constituents"), a.get("constituent_mask"), keys,
-    )
     return t, meta
+
+
+def _is_zip(p: Path) -> bool:
+    try:
+        with open(p, "rb") as f:
+            return f.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False  # check_root_file names what is wrong with the path

@@ -7,8 +7,9 @@ from ._ntuple import BranchLayout, NtupleWriter, layout_of
 from ._open import EventsInput, check_root_file, open_events
 from ._read import Chunk, iter_tensors
 from ._signals import Terminated, terminate_on_signals
-from ._tensorfile import TensorFileWriter, read_tensors
-from ._tensornpz import TENSOR_FORMATS, NpzTensorWriter, open_tensor_writer, tensor_file_format
+from ._tensorfile import TensorFileWriter
+from ._tensorformat import TENSOR_FORMATS, open_tensor_writer, read_tensors, tensor_file_format
+from ._tensornpz import NpzTensorWriter
 
 __all__ = [
     "MARKER",

@@ -29,17 +29,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import uproot
 
-from .._version import __version__
 from ..errors import HepfmError, InvalidInputFileError, ModelSpecMismatchError, first_line
-from ..spec import EVENT_KEY_DTYPES, EVENT_KEYS, FeatureSpec, spec_from_dict
+from ..spec import FeatureSpec, spec_from_dict
 from ..tensors import Tensors
 from ._atomic import atomic_output, plan_outputs
 from ._open import check_root_file
+from ._tensorcolumns import chunk_columns, column_types, file_meta, tensors_from_columns
 
-__all__ = ["TensorFileWriter", "read_tensors"]
+__all__ = ["TREE", "TensorFileWriter", "read_root_tensors"]
 
 TREE = "Tensors"
 
@@ -106,82 +105,12 @@ class TensorFileWriter:
             self._stack.__exit__(exc_type, exc, tb)
 
 
-def column_types(spec: FeatureSpec) -> dict[str, Any]:
-    """The columns of a tensor file of ``spec``: name -> dtype, or (dtype, per-event shape).
+def read_root_tensors(path: str | os.PathLike) -> tuple[Tensors, dict[str, Any]]:
+    """Read a ROOT tensor file written by :class:`TensorFileWriter`: ``(tensors, meta)``.
 
-    Example:
-        >>> from hepfm_root import load_spec
-        >>> t = column_types(load_spec("six_object"))
-        >>> t["objects"][1], t["selected"].__name__, t["file_index"].__name__
-        ((6, 9), 'bool', 'int32')
-    """
-    types: dict[str, Any] = {
-        "objects": (np.float32, (spec.n_objects, spec.n_features)),
-        "object_mask": (np.bool_, (spec.n_objects,)),
-        "selected": np.bool_,
-        **{f"count_{b.name}": np.int32 for b in spec.blocks},
-        **{k: np.dtype(v) for k, v in EVENT_KEY_DTYPES.items()},
-        "entry": np.int64, "file_index": np.int32,
-    }
-    if spec.constituents is not None:
-        k = spec.block(spec.constituents.parent).max_objects
-        c = spec.constituents.max_constituents
-        types["constituents"] = (np.float32, (k, c, len(spec.constituent_feature_names)))
-        types["constituent_mask"] = (np.bool_, (k, c))
-    return types
-
-
-def chunk_columns(tensors: Tensors, types: dict[str, Any], file_index: int) -> dict[str, np.ndarray]:
-    """The columns of one chunk, in the file's dtypes (event keys absent from the input are zeros)."""
-    n = len(tensors)
-    data: dict[str, np.ndarray] = {}
-    arrays = tensors.arrays()
-    for name, t in types.items():
-        dtype = t[0] if isinstance(t, tuple) else t
-        if name in arrays:
-            data[name] = np.ascontiguousarray(arrays[name], dtype=dtype)
-        elif name == "file_index":
-            data[name] = np.full(n, file_index, dtype=dtype)
-        else:  # event keys absent from the input: zeros, documented in hepfm_meta
-            data[name] = np.zeros(n, dtype=dtype)
-    return data
-
-
-def file_meta(spec: FeatureSpec, inputs: list[str], n_events: int, extra: dict[str, Any]) -> dict[str, Any]:
-    """The ``hepfm_meta`` JSON of a tensor file (either format)."""
-    return {
-        "hepfm_root_version": __version__,
-        "spec_name": spec.name,
-        "spec_fingerprint": spec.fingerprint(),
-        "feature_names": spec.feature_names,
-        "constituent_feature_names": spec.constituent_feature_names,
-        "inputs": inputs,
-        "n_events": n_events,
-        **extra,
-    }
-
-
-def tensors_from_columns(a: dict[str, np.ndarray], spec: FeatureSpec) -> Tensors:
-    """Rebuild :class:`Tensors` from the columns of a tensor file (either format)."""
-    counts = {b.name: a[f"count_{b.name}"].astype(np.int64) for b in spec.blocks}
-    keys = {k: a[k] for k in (*EVENT_KEYS, "entry", "file_index")}
-    return Tensors(
-        a["objects"], a["object_mask"], a["selected"], counts, spec,
-        a.get("constituents"), a.get("constituent_mask"), keys,
-    )
-
-
-def read_tensors(path: str | os.PathLike) -> tuple[Tensors, dict[str, Any]]:
-    """Read a tensor file (``.root`` of :class:`TensorFileWriter` or ``.npz`` of :class:`NpzTensorWriter`).
-
-    Returns ``(tensors, meta)``; both formats give the same content.  The format is told
-    by the file's first bytes (a zip archive is an ``.npz``), not by its name.
+    :func:`hepfm_root.io.read_tensors` reads either format; this is its ROOT half.
     """
     p = Path(path)
-    if _is_zip(p):
-        from ._tensornpz import read_npz_tensors  # one module per format; npz imports this one
-
-        return read_npz_tensors(p)
     check_root_file(p)
     try:  # the reading boundary of tensor files: a damaged basket or garbled metadata names the file
         with uproot.open(p) as f:
@@ -197,10 +126,3 @@ def read_tensors(path: str | os.PathLike) -> tuple[Tensors, dict[str, Any]]:
         raise InvalidInputFileError(f"{p}: cannot be read as a hepfm tensor file (damaged?): {first_line(err)}") from err
     return t, meta
 
-
-def _is_zip(p: Path) -> bool:
-    try:
-        with open(p, "rb") as f:
-            return f.read(4) == b"PK\x03\x04"
-    except OSError:
-        return False  # check_root_file names what is wrong with the path

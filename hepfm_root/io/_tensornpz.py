@@ -1,4 +1,4 @@
-"""The tensor file as numpy ``.npz``, and the choice of format by the output's extension.
+"""The tensor file as numpy ``.npz``: the same columns as the ROOT one, one array each.
 
 An ``.npz`` tensor file holds the same columns as the ROOT one (see :mod:`._tensorfile`:
 ``objects``, ``object_mask``, ``selected``, ``count_<block>``, the event keys, ``entry``,
@@ -7,8 +7,7 @@ array per column with the events along the first axis, plus ``hepfm_spec`` and `
 0-d unicode arrays holding the same JSON strings, so the file describes itself and loads
 with ``np.load(path, allow_pickle=False)``.
 
-The extension of an output decides its format (:func:`tensor_file_format`): ``.root`` or
-``.npz``; any other is refused (exit code 2) before anything is read.  An ``.npz`` archive
+The extension of an output decides its format (:mod:`._tensorformat`).  An ``.npz`` archive
 cannot be appended to, so :class:`NpzTensorWriter` keeps the chunks in memory and writes
 the file once, atomically, when the block ends: memory grows with the number of events
 written (about ``4 * n_objects * n_features`` bytes per event), unlike the ROOT writer.
@@ -25,39 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import HepfmError, InvalidArgumentError, InvalidInputFileError, ModelSpecMismatchError, first_line
+from ..errors import HepfmError, InvalidInputFileError, ModelSpecMismatchError, first_line
 from ..spec import FeatureSpec, spec_from_dict
 from ..tensors import Tensors
 from ._atomic import atomic_output, plan_outputs
-from ._tensorfile import TensorFileWriter, chunk_columns, column_types, file_meta, tensors_from_columns
+from ._tensorcolumns import chunk_columns, column_types, file_meta, tensors_from_columns
 
-__all__ = ["TENSOR_FORMATS", "NpzTensorWriter", "open_tensor_writer", "read_npz_tensors", "tensor_file_format"]
-
-#: Output extension -> tensor-file format.
-TENSOR_FORMATS = {".root": "root", ".npz": "npz"}
-
-
-def tensor_file_format(path: str | os.PathLike) -> str:
-    """The format an output path asks for, from its extension: ``"root"`` or ``"npz"``.
-
-    Raises :class:`~hepfm_root.errors.InvalidArgumentError` (exit code 2) for any other extension.
-
-    Example:
-        >>> tensor_file_format("tt.npz"), tensor_file_format("out/TT.ROOT")
-        ('npz', 'root')
-        >>> tensor_file_format("tt.h5")
-        Traceback (most recent call last):
-        ...
-        hepfm_root.errors.InvalidArgumentError: -o tt.h5: unknown tensor-file extension '.h5'; expected .root or .npz
-    """
-    p = Path(path)
-    ext = p.suffix.lower()
-    if ext not in TENSOR_FORMATS:
-        got = repr(ext) if ext else "none"
-        raise InvalidArgumentError(f"-o {p}: unknown tensor-file extension {got}; expected "
-                                   f"{' or '.join(TENSOR_FORMATS)}")
-    return TENSOR_FORMATS[ext]
-
+__all__ = ["NpzTensorWriter", "read_npz_tensors"]
 
 class NpzTensorWriter:
     """Write :class:`Tensors` chunk by chunk into one ``.npz`` file, atomically (same interface as ROOT's).
@@ -120,22 +93,6 @@ class NpzTensorWriter:
         finally:
             self._chunks.clear()
             self._stack.__exit__(exc_type, exc, tb)
-
-
-def open_tensor_writer(
-    path: str | os.PathLike, spec: FeatureSpec, *, inputs: list[str] | None = None,
-    overwrite: bool = False, meta: dict[str, Any] | None = None,
-) -> TensorFileWriter | NpzTensorWriter:
-    """The tensor-file writer for ``path``'s extension (:func:`tensor_file_format`), not yet entered.
-
-    Example:
-        >>> from hepfm_root import load_spec
-        >>> type(open_tensor_writer("x.npz", load_spec("six_object"))).__name__
-        'NpzTensorWriter'
-    """
-    if tensor_file_format(path) == "npz":
-        return NpzTensorWriter(path, spec, inputs=inputs, overwrite=overwrite, meta=meta)
-    return TensorFileWriter(path, spec, inputs=inputs, overwrite=overwrite, meta=meta)
 
 
 def read_npz_tensors(path: str | os.PathLike) -> tuple[Tensors, dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""``hepfm tensorize``: NanoAOD files -> a tensor file (spec tensors + event keys)."""
+"""``hepfm tensorize``: NanoAOD files -> a tensor file (spec tensors + event keys), ``.root`` or ``.npz``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 import click
 
-from ..io import TensorFileWriter, iter_tensors, open_events, plan_outputs
+from ..io import iter_tensors, open_events, open_tensor_writer, plan_outputs, tensor_file_format
 from ..spec import load_spec, resolve
 from ._common import Timer, run_command
 from ._progress import progress
@@ -15,7 +15,8 @@ from ._progress import progress
 @click.command("tensorize")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("--spec", "spec_name", required=True, help="Built-in spec name or YAML/JSON spec file.")
-@click.option("-o", "--output", required=True, type=click.Path(), help="Output ROOT file (tree 'Tensors').")
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="Output tensor file: .root (tree 'Tensors') or .npz (numpy, the same arrays); the extension decides.")
 @click.option("--tree", default="Events", show_default=True, help="Input tree (TTree or RNTuple).")
 @click.option("--step-size", default=100_000, show_default=True, type=click.IntRange(min=1),
               help="Entries read per chunk; memory grows with it, not with the input size.")
@@ -31,8 +32,11 @@ def tensorize_cmd(
 ) -> None:
     """Build the tensors of SPEC for every event of INPUTS and write them to OUTPUT.
 
-    The output is written under a temporary name and renamed when complete.
+    The output is written under a temporary name and renamed when complete.  Its extension
+    decides the format: .root (a ROOT file, streamed) or .npz (numpy arrays, held in memory
+    until written); any other is refused before anything is read.
     """
+    tensor_file_format(output)  # the extension first: a wrong one fails before anything else (exit 2)
     plan_outputs([output], [*inputs, *([spec_name] if os.path.exists(spec_name) else [])], overwrite=overwrite)  # first
     spec = load_spec(spec_name)
     total = 0
@@ -42,8 +46,8 @@ def tensorize_cmd(
             total += inp.num_entries
     n_read = n_selected = 0
     shown = progress(f"tensorize {spec.name}", total, quiet=quiet)
-    with Timer() as timer, TensorFileWriter(output, spec, inputs=list(inputs), overwrite=overwrite,
-                                            meta={"only_selected": not all_events}) as writer, shown as bar:
+    with Timer() as timer, open_tensor_writer(output, spec, inputs=list(inputs), overwrite=overwrite,
+                                              meta={"only_selected": not all_events}) as writer, shown as bar:
         for chunk in iter_tensors(inputs, spec, tree=tree, step_size=step_size, on_nonfinite=on_nonfinite):  # type: ignore[arg-type]
             t = chunk.tensors
             n_read += len(t)

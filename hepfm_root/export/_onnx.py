@@ -79,6 +79,40 @@ class ExportResult:
     weights_sha256: str
 
 
+#: Node metadata the torch exporter writes that holds source paths of the build machine (its Python stack).
+_PATH_PROPS = ("pkg.torch.onnx.stack_trace",)
+
+
+def _drop_build_paths(proto: onnx.ModelProto) -> None:
+    """Remove the exporter's per-node stack traces (absolute paths of the build machine's files).
+
+    They are debugging aids of the exporter, not part of the computation; everything else is kept.
+    Nodes of subgraphs (If/Loop bodies) and of local functions are cleaned as well.
+
+    Example:
+        >>> node = onnx.helper.make_node("Relu", ["x"], ["y"])
+        >>> onnx.helper.set_metadata_props(node, {"pkg.torch.onnx.stack_trace": "File /home/me/a.py", "namespace": "n"})
+        >>> g = onnx.helper.make_graph([node], "g", [], [])
+        >>> m = onnx.helper.make_model(g)
+        >>> _drop_build_paths(m)
+        >>> [p.key for p in m.graph.node[0].metadata_props]
+        ['namespace']
+    """
+    def clean_nodes(nodes: Any) -> None:
+        for node in nodes:
+            keep = [p for p in node.metadata_props if p.key not in _PATH_PROPS]
+            del node.metadata_props[:]
+            node.metadata_props.extend(keep)
+            node.doc_string = ""  # older exporters put the stack trace here
+            for attr in node.attribute:
+                for g in (attr.g, *attr.graphs):
+                    clean_nodes(g.node)
+
+    clean_nodes(proto.graph.node)
+    for fn in proto.functions:
+        clean_nodes(fn.node)
+
+
 def _sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -208,6 +242,8 @@ def export_model(
         outputs = [{"name": "probabilities", "shape": ["batch", len(ck.labels)],
                     "meaning": f"class probabilities for labels {ck.labels} (softmax)"}]
         weights = ck.weights_sha256
+        source_ref = {"name": source.name, "sha256": _sha256_file(source)} if source else {"name": "<in memory>",
+                                                                                           "sha256": ""}
         meta = {
             KEYS["format"]: ONNX_FORMAT,
             KEYS["spec"]: spec.to_json(),
@@ -219,13 +255,15 @@ def export_model(
             KEYS["version"]: version,
             KEYS["architecture"]: ck.architecture,
             KEYS["weights_sha256"]: weights,
-            KEYS["source_checkpoint"]: str(source) if source else "<in memory>",
-            KEYS["source_checkpoint_sha256"]: _sha256_file(source) if source else "",
+            # A name and a hash, never the build machine's path (it means nothing elsewhere and leaks the layout).
+            KEYS["source_checkpoint"]: source_ref["name"],
+            KEYS["source_checkpoint_sha256"]: source_ref["sha256"],
             KEYS["library_version"]: __version__,
             KEYS["parity"]: json.dumps({"max_abs_diff": report.max_abs_diff, "tolerance": tolerance,
                                         "padding_invariance_max_diff": report.padding_invariance_max_diff}),
         }
         proto = onnx.load(str(onnx_path))
+        _drop_build_paths(proto)
         onnx.helper.set_model_props(proto, meta)
         onnx.save(proto, str(onnx_path))
 
@@ -234,7 +272,7 @@ def export_model(
             "name": name, "version": version, "architecture": ck.architecture,
             "spec": {"name": spec.name, "version": spec.version, "fingerprint": spec.fingerprint()},
             "labels": ck.labels, "score_label": ck.score_label, "inputs": inputs, "outputs": outputs,
-            "opset": opset, "weights_sha256": weights, "onnx_sha256": _sha256_file(onnx_path),
+            "opset": opset, "weights_sha256": weights, "source_checkpoint": source_ref, "onnx_sha256": _sha256_file(onnx_path),
             "parity": {"max_abs_diff": report.max_abs_diff, "tolerance": tolerance,
                        "padding_invariance_max_diff": report.padding_invariance_max_diff},
             "hepfm_root_version": __version__,

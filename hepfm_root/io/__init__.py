@@ -1,4 +1,4 @@
-"""Reading inputs with clear errors, the one input check, fileset parsing, streaming, atomic outputs, tensor files."""
+"""Reading inputs with clear errors, the one input check, fileset parsing, streaming, atomic outputs, tensor files (.root, .npz)."""
 
 from ._atomic import MARKER, atomic_folder, atomic_output, atomic_outputs, plan_outputs, remove_stale_temporaries
 from ._check import CheckedInput, check_input
@@ -7,15 +7,19 @@ from ._ntuple import BranchLayout, NtupleWriter, layout_of
 from ._open import EventsInput, check_root_file, open_events
 from ._read import Chunk, iter_tensors
 from ._signals import Terminated, terminate_on_signals
-from ._tensorfile import TensorFileWriter, read_tensors
+from ._tensorfile import TensorFileWriter
+from ._tensorformat import TENSOR_FORMATS, open_tensor_writer, read_tensors, tensor_file_format
+from ._tensornpz import NpzTensorWriter
 
 __all__ = [
     "MARKER",
+    "TENSOR_FORMATS",
     "BranchLayout",
     "CheckedInput",
     "Chunk",
     "DatasetFiles",
     "EventsInput",
+    "NpzTensorWriter",
     "NtupleWriter",
     "TensorFileWriter",
     "Terminated",
@@ -27,10 +31,12 @@ __all__ = [
     "iter_tensors",
     "layout_of",
     "open_events",
+    "open_tensor_writer",
     "parse_fileset",
     "plan_outputs",
     "read_tensors",
     "remove_stale_temporaries",
+    "tensor_file_format",
     "terminate_on_signals",
 ]
 

@@ -29,17 +29,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import uproot
 
-from .._version import __version__
 from ..errors import HepfmError, InvalidInputFileError, ModelSpecMismatchError, first_line
-from ..spec import EVENT_KEY_DTYPES, EVENT_KEYS, FeatureSpec, spec_from_dict
+from ..spec import FeatureSpec, spec_from_dict
 from ..tensors import Tensors
 from ._atomic import atomic_output, plan_outputs
 from ._open import check_root_file
+from ._tensorcolumns import chunk_columns, column_types, file_meta, tensors_from_columns
 
-__all__ = ["TensorFileWriter", "read_tensors"]
+__all__ = ["TREE", "TensorFileWriter", "read_root_tensors"]
 
 TREE = "Tensors"
 
@@ -78,21 +77,7 @@ class TensorFileWriter:
         return self
 
     def _types(self) -> dict[str, Any]:
-        s = self.spec
-        types: dict[str, Any] = {
-            "objects": (np.float32, (s.n_objects, s.n_features)),
-            "object_mask": (np.bool_, (s.n_objects,)),
-            "selected": np.bool_,
-            **{f"count_{b.name}": np.int32 for b in s.blocks},
-            **{k: np.dtype(v) for k, v in EVENT_KEY_DTYPES.items()},
-            "entry": np.int64, "file_index": np.int32,
-        }
-        if s.constituents is not None:
-            k = s.block(s.constituents.parent).max_objects
-            c = s.constituents.max_constituents
-            types["constituents"] = (np.float32, (k, c, len(s.constituent_feature_names)))
-            types["constituent_mask"] = (np.bool_, (k, c))
-        return types
+        return column_types(self.spec)
 
     def write(self, tensors: Tensors, *, file_index: int = 0) -> None:
         """Append a chunk (all of its rows; select before writing if you want fewer)."""
@@ -100,16 +85,7 @@ class TensorFileWriter:
             raise ModelSpecMismatchError(f"tensors of spec {tensors.spec.name!r} written to a file of spec {self.spec.name!r}")
         n = len(tensors)
         types = self._types()
-        data: dict[str, np.ndarray] = {}
-        arrays = tensors.arrays()
-        for name, t in types.items():
-            dtype = t[0] if isinstance(t, tuple) else t
-            if name in arrays:
-                data[name] = np.ascontiguousarray(arrays[name], dtype=dtype)
-            elif name == "file_index":
-                data[name] = np.full(n, file_index, dtype=dtype)
-            else:  # event keys absent from the input: zeros, documented in hepfm_meta
-                data[name] = np.zeros(n, dtype=dtype)
+        data = chunk_columns(tensors, types, file_index)
         if not self._tree_made:
             self._file.mktree(TREE, {k: (t if not isinstance(t, tuple) else (t[0], t[1])) for k, t in types.items()})
             self._tree_made = True
@@ -122,24 +98,18 @@ class TensorFileWriter:
             if exc_type is None:
                 if not self._tree_made:
                     self._file.mktree(TREE, self._types())
-                meta = {
-                    "hepfm_root_version": __version__,
-                    "spec_name": self.spec.name,
-                    "spec_fingerprint": self.spec.fingerprint(),
-                    "feature_names": self.spec.feature_names,
-                    "constituent_feature_names": self.spec.constituent_feature_names,
-                    "inputs": self.inputs,
-                    "n_events": self.n_written,
-                    **self.meta,
-                }
                 self._file["hepfm_spec"] = self.spec.to_json()
-                self._file["hepfm_meta"] = json.dumps(meta, sort_keys=True)
+                self._file["hepfm_meta"] = json.dumps(file_meta(self.spec, self.inputs, self.n_written, self.meta),
+                                                      sort_keys=True)
         finally:
             self._stack.__exit__(exc_type, exc, tb)
 
 
-def read_tensors(path: str | os.PathLike) -> tuple[Tensors, dict[str, Any]]:
-    """Read a tensor file written by :class:`TensorFileWriter`: ``(tensors, meta)``."""
+def read_root_tensors(path: str | os.PathLike) -> tuple[Tensors, dict[str, Any]]:
+    """Read a ROOT tensor file written by :class:`TensorFileWriter`: ``(tensors, meta)``.
+
+    :func:`hepfm_root.io.read_tensors` reads either format; this is its ROOT half.
+    """
     p = Path(path)
     check_root_file(p)
     try:  # the reading boundary of tensor files: a damaged basket or garbled metadata names the file
@@ -149,14 +119,10 @@ def read_tensors(path: str | os.PathLike) -> tuple[Tensors, dict[str, Any]]:
             spec = spec_from_dict(json.loads(str(f["hepfm_spec"])), origin=f"hepfm_spec of {p.name}")
             meta = json.loads(str(f["hepfm_meta"]))
             a = f[TREE].arrays(library="np")
-        counts = {b.name: a[f"count_{b.name}"].astype(np.int64) for b in spec.blocks}
-        keys = {k: a[k] for k in (*EVENT_KEYS, "entry", "file_index")}
+        t = tensors_from_columns(a, spec)
     except HepfmError:
         raise
     except Exception as err:  # noqa: BLE001 - a damaged file can make uproot (or json) raise anything
         raise InvalidInputFileError(f"{p}: cannot be read as a hepfm tensor file (damaged?): {first_line(err)}") from err
-    t = Tensors(
-        a["objects"], a["object_mask"], a["selected"], counts, spec,
-        a.get("constituents"), a.get("constituent_mask"), keys,
-    )
     return t, meta
+

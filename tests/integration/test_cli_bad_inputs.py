@@ -73,6 +73,8 @@ CASES: list[tuple[str, str, str]] = [
     ("tensorize", "unknown --tree", "tensorize {tt} --tree Event --spec six_object -o {out}/t.root"),
     ("tensorize", "bad spec YAML", "tensorize {tt} --spec {bad_yaml} -o {out}/t.root"),
     ("tensorize", "spec with an unknown key", "tensorize {tt} --spec {spec_unknown_key} -o {out}/t.root"),
+    ("tensorize", "unknown output extension", "tensorize {tt} --spec six_object -o {out}/t.h5"),
+    ("tensorize", "output without extension", "tensorize {tt} --spec six_object -o {out}/tensors"),
     ("tensorize", "output under a file", "tensorize {tt} --spec six_object -o {blocker}/t.root"),
     ("tensorize", "output in a missing folder", "tensorize {tt} --spec six_object -o {missing}/t.root"),
     ("tensorize", "bad --step-size", "tensorize {tt} --spec six_object --step-size 0 -o {out}/t.root"),

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -15,6 +17,7 @@ import torch
 import uproot
 from click.testing import CliRunner
 
+import hepfm_root
 from hepfm_root import load_spec, tensorize
 from hepfm_root.cli import EXIT, cli
 from hepfm_root.errors import BranchNotFoundError, InvalidArgumentError, InvalidInputFileError, ModelSpecMismatchError, ParityError
@@ -58,7 +61,7 @@ def test_export_writes_self_describing_artifacts(exported, checkpoint):
     meta = {p.key: p.value for p in proto.metadata_props}
     assert json.loads(meta[KEYS["spec"]])["name"] == "six_object"
     assert json.loads(meta[KEYS["labels"]]) == ["tt", "ttH", "ttW"]
-    assert meta[KEYS["source_checkpoint"]] == str(checkpoint)
+    assert meta[KEYS["source_checkpoint"]] == checkpoint.name  # a name, not the build machine's path
     assert len(meta[KEYS["weights_sha256"]]) == 64
     dims = [[d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in proto.graph.input]
     assert dims == [["batch", "objects", 9], ["batch", "objects"]]  # dynamic batch and object axes
@@ -66,6 +69,24 @@ def test_export_writes_self_describing_artifacts(exported, checkpoint):
     assert card["labels"] == ["tt", "ttH", "ttW"] and card["parity"]["max_abs_diff"] <= 1e-5
     assert "## Limitations" in (folder / "README.md").read_text()
     assert json.loads((folder / "spec.json").read_text()) == json.loads(load_spec("six_object").to_json())
+
+
+def test_export_records_no_build_machine_path_and_names_its_source_by_name_and_hash(
+        exported, checkpoint, tmp_path_factory):
+    folder = exported.folder
+    where = [str(tmp_path_factory.getbasetemp()), str(Path.home()), str(Path(hepfm_root.__file__).parent.parent)]
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"README.md", "model.onnx", "model.pt", "model.card.json", "spec.json"}
+    for f in files:
+        data = f.read_bytes()
+        for w in where:
+            assert w.encode() not in data, f"{f.name} records the path {w}"
+    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    card = read_card_header((folder / "README.md").read_text())
+    assert card["source_checkpoint"] == {"name": "toy.pt", "sha256": digest}
+    meta = {p.key: p.value for p in onnx.load(str(folder / "model.onnx")).metadata_props}
+    assert (meta[KEYS["source_checkpoint"]], meta[KEYS["source_checkpoint_sha256"]]) == ("toy.pt", digest)
+    assert Scorer(folder / "model.onnx").info.provenance["source_checkpoint"] == "toy.pt"
 
 
 def test_parity_covers_batches_and_padding_patterns(exported):

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from hepfm_root import tensorize
 from hepfm_root.cli import EXIT, cli
 from hepfm_root.errors import InvalidInputFileError, OutputExistsError, TreeNotFoundError
-from hepfm_root.io import TensorFileWriter, iter_tensors, open_events, read_tensors
+from hepfm_root.io import NpzTensorWriter, TensorFileWriter, iter_tensors, open_events, read_tensors
 
 
 @pytest.fixture
@@ -138,6 +138,75 @@ def test_cli_tensorize_writes_selected_events(tmp_path, tt):
     r = run("tensorize", str(tt), "--spec", "six_object", "-o", str(out), "--all-events", "--overwrite", "-q")
     assert r.exit_code == 0
     assert len(read_tensors(out)[0]) == 200
+
+
+@pytest.mark.parametrize(
+    ("spec_name", "inputs", "extra"),
+    [
+        ("six_object", ["nano_tt_v12.root", "nano_dy.root"], ["--all-events"]),  # two files: file_index 0 and 1
+        ("jet_constituents", ["pfnano.root"], []),                               # constituents
+        ("six_object", ["nano_dy_empty.root"], []),                              # no events at all
+    ],
+)
+def test_cli_tensorize_npz_holds_the_same_arrays_as_root(tmp_path, sample, spec_name, inputs, extra):
+    paths = [str(sample(n)) for n in inputs]
+    for ext in ("root", "npz"):
+        r = run("tensorize", *paths, "--spec", spec_name, "-o", str(tmp_path / f"t.{ext}"), "-q", "--step-size", "7", *extra)
+        assert r.exit_code == 0, r.output
+    with uproot.open(tmp_path / "t.root") as f:
+        root = f["Tensors"].arrays(library="np")
+        spec_json, meta_json = str(f["hepfm_spec"]), str(f["hepfm_meta"])
+    with np.load(tmp_path / "t.npz", allow_pickle=False) as z:  # plain arrays: no pickle needed
+        npz = {k: z[k] for k in z.files}
+    assert set(npz) == set(root) | {"hepfm_spec", "hepfm_meta"}
+    assert {"entry", "file_index", "run", "event", "objects", "object_mask", "selected"} <= set(root)
+    for name, column in root.items():
+        assert npz[name].dtype == column.dtype and npz[name].shape == column.shape, name
+        np.testing.assert_array_equal(npz[name], column, err_msg=name)
+    assert npz["hepfm_spec"].shape == () and str(npz["hepfm_spec"]) == spec_json
+    assert json.loads(str(npz["hepfm_meta"])) == json.loads(meta_json)
+    (a, meta_a), (b, meta_b) = read_tensors(tmp_path / "t.root"), read_tensors(tmp_path / "t.npz")
+    assert meta_a == meta_b and a.spec.fingerprint() == b.spec.fingerprint() and len(a) == len(b)
+    for name, column in a.arrays().items():
+        np.testing.assert_array_equal(b.arrays()[name], column, err_msg=name)
+    if len(inputs) == 2:
+        assert set(npz["file_index"].tolist()) == {0, 1}
+        assert len(a) == sum(uproot.open(p)["Events"].num_entries for p in paths)  # --all-events: every one
+    if spec_name == "jet_constituents":
+        assert npz["constituents"].ndim == 4 and npz["constituent_mask"].any()
+
+
+def test_cli_tensorize_refuses_an_unknown_extension_before_reading_anything(tmp_path):
+    missing = tmp_path / "no_such_input.root"  # would be exit 3 if it were read first
+    for name, named in (("t.h5", "'.h5'"), ("t.parquet", "'.parquet'"), ("tensors", "none")):
+        r = run("tensorize", str(missing), "--spec", "six_object", "-o", str(tmp_path / name))
+        assert r.exit_code == EXIT["usage"], r.output
+        lines = r.output.strip().splitlines()
+        assert len(lines) == 1 and "expected .root or .npz" in lines[0] and "Traceback" not in r.output
+        assert f"unknown tensor-file extension {named}" in lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_npz_writer_leaves_nothing_on_failure_and_a_damaged_npz_is_named(tmp_path, tt):
+    out = tmp_path / "t.npz"
+    chunk = next(iter(iter_tensors([tt], "six_object")))
+    with pytest.raises(RuntimeError, match="boom"):
+        with NpzTensorWriter(out, chunk.tensors.spec) as w:
+            w.write(chunk.tensors)
+            raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+    with NpzTensorWriter(out, chunk.tensors.spec) as w:
+        w.write(chunk.tensors)
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    assert out.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777  # placed like every output, not 0600
+    data = out.read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(InvalidInputFileError, match=r"cut\.npz: cannot be read as a hepfm tensor file"):
+        read_tensors(tmp_path / "cut.npz")
+    np.savez(tmp_path / "foreign.npz", x=np.zeros(3))
+    with pytest.raises(InvalidInputFileError, match="foreign.npz is not a hepfm tensor file"):
+        read_tensors(tmp_path / "foreign.npz")
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ Example:
 
 from ._bootstrap import BootstrapResult, bootstrap_metrics
 from ._cka import cka_matrix, linear_cka, mean_pairwise_cka
+from ._gains import Gain, strategy_gains
 from ._inputs import LabelledScores, load_scores
 from ._learning import LearningCurve, learning_curves, load_records
 from ._metrics import (
@@ -28,6 +29,7 @@ from ._report import evaluate_scores, summary_lines
 
 __all__ = [
     "BootstrapResult",
+    "Gain",
     "LabelledScores",
     "LearningCurve",
     "Roc",
@@ -52,6 +54,7 @@ __all__ = [
     "roc_curve",
     "save_figure",
     "sic_curve",
+    "strategy_gains",
     "summary_lines",
 ]
 

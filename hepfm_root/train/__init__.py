@@ -14,6 +14,7 @@ from ._data import EventData, load_events
 from ._jet_truth import jet_truth_labels
 from ._layout import FeatureLayout
 from ._loop import History, TrainConfig, fit, resolve_device
+from ._recipes import RECIPES
 from ._run import finetune, finetune_model, pretrain, task_metrics
 from ._tasks import (
     TASK_ALIASES,
@@ -29,7 +30,7 @@ from ._tasks import (
 from ._truth import truth_targets
 
 __all__ = [
-    "TASKS", "TASK_ALIASES", "Augmentation", "Classification", "EventData", "FeatureLayout", "FinetuneConfig",
+    "RECIPES", "TASKS", "TASK_ALIASES", "Augmentation", "Classification", "EventData", "FeatureLayout", "FinetuneConfig",
     "History", "JetTagging", "MAEReconstruction", "MaskedType", "Multilabel", "PretrainConfig", "Task", "TrainConfig",
     "finetune", "finetune_model", "fit", "jet_truth_labels", "load_config", "load_events", "make_task",
     "parse_config", "pretrain", "resolve_device", "task_metrics", "truth_targets",

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import InvalidConfigError, validation_summary
 from ._loop import TrainConfig
+from ._recipes import RECIPES
 from ._tasks import TASK_ALIASES
 
 __all__ = ["AugmentSection", "DataSection", "EventHeadSection", "FinetuneConfig", "ModelSection", "PretrainConfig", "TrainSection",
@@ -64,19 +65,35 @@ class DataSection(_Strict):
         "still reads up to the spec's maximum when scoring).")
     test_fraction: float = Field(default=0.0, ge=0, lt=1,
                                  description="Held out before training and reported as test metrics in the card.")
+    validation: dict[str, list[str]] | None = Field(
+        default=None, description="A separate labelled validation set (class -> files, the same classes in the same "
+        "order as data.classes): the best epoch is chosen on it and nothing is carved out of the training events "
+        "(the protocol of docs/pretraining.md; without it, train.val_fraction of the training events are held out).")
+    validation_max_events_per_class: int | None = Field(default=None, ge=1, description="Cap per class of data.validation.")
 
     @model_validator(mode="after")
     def _one_kind(self) -> DataSection:
         if (self.classes is None) == (self.files is None):
             raise ValueError("give exactly one of data.classes (labelled) and data.files (unlabelled)")
+        if self.validation is not None and (self.classes is None or list(self.validation) != list(self.classes)):
+            raise ValueError(f"data.validation must have the classes of data.classes in the same order "
+                             f"({list(self.classes or {})}), got {list(self.validation)}")
         return self
 
-    def resolved(self, base: Path) -> dict[str, list[Path]] | list[Path]:
+    def _root(self, base: Path) -> Path:
         d = Path(os.path.expandvars(self.directory))
-        root = d if d.is_absolute() else base / d
+        return d if d.is_absolute() else base / d
+
+    def resolved(self, base: Path) -> dict[str, list[Path]] | list[Path]:
+        root = self._root(base)
         if self.classes is not None:
             return {k: [root / f for f in v] for k, v in self.classes.items()}
         return [root / f for f in self.files or []]
+
+    def resolved_validation(self, base: Path) -> dict[str, list[Path]] | None:
+        """``data.validation`` with paths resolved like ``resolved`` (None when not given)."""
+        root = self._root(base)
+        return None if self.validation is None else {k: [root / f for f in v] for k, v in self.validation.items()}
 
 
 class EventHeadSection(_Strict):
@@ -94,8 +111,16 @@ class AugmentSection(_Strict):
 
 
 class TrainSection(_Strict):
-    """The fields of :class:`hepfm_root.train.TrainConfig`."""
+    """The fields of :class:`hepfm_root.train.TrainConfig`, optionally filled from a named recipe.
 
+    Example:
+        >>> TrainSection.model_validate({"recipe": "masked_type_study", "epochs": 20}).to_config().lr
+        0.01
+    """
+
+    # The names of train.RECIPES (a test keeps them equal).
+    recipe: Literal["masked_type_study", "graph_study_pretrain", "graph_study_finetune", "project"] | None = Field(
+        default=None, description="A named recipe (hepfm_root.train.RECIPES) filling every key not set here.")
     epochs: int = Field(default=TrainConfig.epochs, ge=1)
     batch_size: int = Field(default=TrainConfig.batch_size, ge=1)
     lr: float = Field(default=TrainConfig.lr, gt=0, description="Head learning rate.")
@@ -108,15 +133,24 @@ class TrainSection(_Strict):
     lr_min: float = TrainConfig.lr_min
     gamma: float = TrainConfig.gamma
     val_fraction: float = Field(default=TrainConfig.val_fraction, gt=0, lt=1)
-    patience: int = Field(default=TrainConfig.patience, ge=1)
+    patience: int | None = Field(default=TrainConfig.patience, ge=1, description="Epochs without validation-loss "
+                                 "improvement before stopping; null: train the full budget of epochs (the protocol's "
+                                 "baselines), the best epoch on the validation set is still restored.")
     seed: int = TrainConfig.seed
     device: str = TrainConfig.device
     precision: Literal["fp32", "bf16"] = TrainConfig.precision
     compile: bool = TrainConfig.compile
     threads: int | None = Field(default=None, ge=1, description="CPU threads for torch (default: one per core).")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_recipe(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and isinstance(raw.get("recipe"), str) and raw["recipe"] in RECIPES:
+            return {**RECIPES[raw["recipe"]], **raw}
+        return raw  # an unknown recipe name fails the Literal above, naming the choices
+
     def to_config(self) -> TrainConfig:
-        return TrainConfig(**self.model_dump())
+        return TrainConfig(**self.model_dump(exclude={"recipe"}))
 
 
 class _Common(_Strict):

@@ -61,7 +61,8 @@ class TrainConfig:
     lr_min: float = 0.0               # end point of the cosine schedules
     gamma: float = 0.99               # exponential decay per epoch
     val_fraction: float = 0.2
-    patience: int = 5                 # epochs without validation-loss improvement before stopping
+    patience: int | None = 5          # epochs without validation-loss improvement before stopping;
+                                      # None: no early stopping (a fixed budget of epochs, best epoch still kept)
     seed: int = 0
     device: str = "auto"              # auto: cuda if available, else cpu
     precision: Literal["fp32", "bf16"] = "bf16"  # bf16 autocast, used on CUDA only
@@ -239,7 +240,7 @@ def fit(
             best_state = copy.deepcopy(model.state_dict())
         else:
             stale += 1
-            if stale >= cfg.patience:
+            if cfg.patience is not None and stale >= cfg.patience:
                 break
     hist.events_per_second = train_events / train_time if train_time > 0 else float("nan")
     if best_state is not None:

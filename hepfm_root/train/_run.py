@@ -265,8 +265,8 @@ def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: b
     base = Path(base)
     out = base / cfg.output if not Path(cfg.output).is_absolute() else Path(cfg.output)
     start = None if not cfg.checkpoint else Path(cfg.checkpoint) if Path(cfg.checkpoint).is_absolute() else base / cfg.checkpoint
-    plan_save(out, [*_files(cfg.data.resolved(base)), *([start] if start else []), *inputs],
-              overwrite=overwrite)  # before any read
+    plan_save(out, [*_files(cfg.data.resolved(base)), *_files(cfg.data.resolved_validation(base) or {}),
+                    *([start] if start else []), *inputs], overwrite=overwrite)  # before any read
     backbone = None
     if start is not None:
         backbone = load_checkpoint(start)
@@ -288,6 +288,12 @@ def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: b
         data = data.truncate_constituents(cfg.data.max_constituents)
     train, test = (data.split(cfg.data.test_fraction, cfg.train.seed + 7) if cfg.data.test_fraction
                    else (data, None))
+    val_sources = cfg.data.resolved_validation(base)
+    val_data = None if val_sources is None else load_events(
+        val_sources, spec, selection=cfg.data.selection, min_objects=cfg.data.min_objects,
+        max_events_per_class=cfg.data.validation_max_events_per_class)
+    if val_data is not None and cfg.data.max_constituents:
+        val_data = val_data.truncate_constituents(cfg.data.max_constituents)
     labels = data.label_names
     score_label = cfg.score_label or labels[-1]
     if score_label not in labels:
@@ -305,8 +311,11 @@ def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: b
     tcfg = cfg.train.to_config()
     model, hist = finetune_model(backbone, train, cfg.strategy, tcfg, architecture=architecture,
                                  augment=augment if augment.active else None, score_index=labels.index(score_label),
-                                 on_epoch=on_epoch, event_head=event_head)
+                                 on_epoch=on_epoch, event_head=event_head, val_data=val_data)
     metrics: dict[str, Any] = {"validation": hist.summary()}
+    if val_data is not None:
+        metrics["validation"]["events"] = len(val_data)
+        metrics["validation"]["separate_set"] = val_data.provenance
     if test is not None:
         metrics["test"] = task_metrics(model, test, Classification(score_index=labels.index(score_label)))
     meta = {

@@ -144,3 +144,54 @@ def test_cli_train_is_finetune_with_strategy_scratch_same_weights(sample, tmp_pa
     assert ca["finetuning"] == cb["finetuning"] and ca["description"] == cb["description"]
     assert {k: v for k, v in ca["metrics"]["validation"].items() if k != speed} == {
         k: v for k, v in cb["metrics"]["validation"].items() if k != speed}
+
+
+def test_no_early_stopping_trains_the_whole_budget_and_keeps_the_best_epoch(data):
+    m = ObjectTransformer(data.spec.n_features, 2, d_model=16, n_heads=2, n_layers=1, d_ff=32)
+    # lr this high makes the validation loss rise after a few epochs: patience 1 would stop there
+    hist = fit(m, data, config=TrainConfig(epochs=6, batch_size=64, lr=0.05, patience=None))
+    assert len(hist.train_loss) == 6
+    assert hist.best_epoch == int(np.argmin(hist.val_loss))
+
+
+def test_recipes_fill_the_train_section_and_are_the_literal_names():
+    import typing
+
+    from hepfm_root.errors import InvalidConfigError
+    from hepfm_root.train import RECIPES, parse_config
+    from hepfm_root.train._config import TrainSection
+
+    assert set(typing.get_args(typing.get_args(TrainSection.model_fields["recipe"].annotation)[0])) == set(RECIPES)
+    for name, keys in RECIPES.items():
+        assert set(keys) <= set(TrainSection.model_fields), name
+    base = {"name": "x", "strategy": "scratch", "spec": "six_object", "output": "x.pt",
+            "data": {"classes": {"a": ["a.root"], "b": ["b.root"]}}}
+    cfg = parse_config({**base, "train": {"recipe": "masked_type_study", "epochs": 7}}, "finetune", where="t")
+    tc = cfg.train.to_config()
+    assert (tc.optimizer, tc.lr, tc.lr_min, tc.schedule, tc.batch_size, tc.epochs, tc.patience, tc.backbone_lr) == (
+        "sgd", 0.01, 1e-4, "cosine", 1024, 7, None, None)   # the section's own key wins over the recipe
+    g = parse_config({**base, "train": {"recipe": "graph_study_finetune"}}, "finetune", where="t").train.to_config()
+    assert (g.lr, g.backbone_lr, g.schedule, g.gamma) == (1e-4, 1e-5, "exponential", 0.99)
+    with pytest.raises(InvalidConfigError, match="recipe"):
+        parse_config({**base, "train": {"recipe": "masked_type"}}, "finetune", where="t")
+
+
+def test_finetune_chooses_the_best_epoch_on_a_separate_validation_set(sample, tmp_path):
+    dy, tt12, tt15 = str(sample("nano_dy.root")), str(sample("nano_tt_v12.root")), str(sample("nano_tt_v15.root"))
+    cfg = tmp_path / "scratch.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "name": "sep", "strategy": "scratch", "spec": "event_graph", "model": {"size": "tiny"},
+        "data": {"classes": {"dy": [dy], "tt": [tt12]}, "validation": {"dy": [dy], "tt": [tt15]},
+                 "validation_max_events_per_class": 30},
+        "train": {"epochs": 2, "batch_size": 64, "patience": None}, "output": "m.pt"}))
+    r = CliRunner().invoke(cli, ["finetune", str(cfg)])
+    assert r.exit_code == 0, r.output
+    card = json.loads(card_path(tmp_path / "m.pt").read_text())
+    val = card["metrics"]["validation"]
+    assert val["events"] == 60 and val["epochs_run"] == 2
+    assert val["separate_set"]["classes"]["tt"]["files"] == ["nano_tt_v15.root"]
+    assert card["finetuning"]["events"] == 34 + 200   # every training event trained: nothing carved out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(cfg.read_text().replace("validation:\n    dy:", "validation:\n    qcd:"))
+    r = CliRunner().invoke(cli, ["finetune", str(bad)])
+    assert r.exit_code == 4 and "data.validation" in r.output

@@ -64,15 +64,15 @@ def test_public_api_is_pinned():
 #: ``dir()`` of each package and public module beyond the ones pinned above, name by name.
 PUBLIC = {
     "evaluate": [
-        "BootstrapResult", "LabelledScores", "LearningCurve", "Roc", "accuracy", "auc", "background_efficiency_at",
+        "BootstrapResult", "Gain", "LabelledScores", "LearningCurve", "Roc", "accuracy", "auc", "background_efficiency_at",
         "background_rejection_at", "binary_metrics", "bootstrap_metrics", "cka_matrix", "evaluate_scores",
         "learning_curves", "linear_cka", "load_records", "load_scores", "max_sic", "mean_pairwise_cka",
         "plot_learning_curves", "plot_roc", "plot_score_distributions", "plot_sic", "roc_curve", "save_figure",
-        "sic_curve", "summary_lines",
+        "sic_curve", "strategy_gains", "summary_lines",
     ],
     "train": [
         "Augmentation", "Classification", "EventData", "FeatureLayout", "FinetuneConfig", "History", "JetTagging",
-        "MAEReconstruction", "MaskedType", "Multilabel", "PretrainConfig", "TASKS", "TASK_ALIASES", "Task",
+        "MAEReconstruction", "MaskedType", "Multilabel", "PretrainConfig", "RECIPES", "TASKS", "TASK_ALIASES", "Task",
         "TrainConfig", "finetune", "finetune_model", "fit", "jet_truth_labels", "load_config", "load_events",
         "make_task", "parse_config", "pretrain", "resolve_device", "task_metrics", "truth_targets",
     ],

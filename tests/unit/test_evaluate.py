@@ -215,3 +215,34 @@ def test_evaluate_scores_writes_metrics_and_plots(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
         ["metrics.json"] + [f"{s}.{e}" for s in ("roc", "sic", "scores") for e in ("png", "pdf")])
     assert len(result["files"]) == 7
+
+
+def test_strategy_gains_paired_unpaired_failed_baseline_and_the_shipped_result():
+    import json
+    from pathlib import Path
+
+    from hepfm_root.evaluate import strategy_gains
+
+    # paired: the same seeds on both sides; the seed-to-seed spread cancels in the differences
+    recs = [{"strategy": s, "n_events": 100, "seed": i, "auc": a + 0.05 * i + 0.001 * (i % 2), "accuracy": 0.6}
+            for i in range(5) for s, a in (("scratch", 0.60), ("finetune", 0.62))]
+    (g,) = strategy_gains(recs)
+    assert g.paired and g.seeds == 5 and abs(g.difference - 0.02) < 1e-12 and g.sem == 0.0 and g.is_gain
+    # unpaired (other seeds): the spread counts, and 0.02 over a 0.05 spread is no gain
+    recs2 = [dict(r, seed=r["seed"] + 10) if r["strategy"] == "finetune" else r for r in recs]
+    (u,) = strategy_gains(recs2)
+    assert not u.paired and 0.0 < u.n_sigma < 3 and not u.is_gain
+    # a baseline that predicts one class (accuracy exactly 0.5) is failed: no gain is called over it
+    recs3 = [dict(r, accuracy=0.5) if r["strategy"] == "scratch" and r["seed"] == 2 else r for r in recs]
+    (f,) = strategy_gains(recs3)
+    assert f.baseline_failed and not f.is_gain and f.n_sigma == float("inf")
+    # the shipped masked-type result: the +0.031 (10^3) and +0.009 (3*10^3) AUC of finetune over scratch
+    # are 1.9 and 1.0 sigma seed by seed, over baselines that failed (a scratch seed at accuracy 0.5 at
+    # both sizes); at 10^4 finetuning is 3.1 sigma *below* scratch
+    shipped = Path(__file__).parents[2] / "tests/benchmarks/results/pretraining_gain_transformer_masked_type_H500.json"
+    gains = {(x.strategy, x.n_events): x for x in strategy_gains(json.loads(shipped.read_text())["records"])}
+    g1, g3 = gains[("finetune", 1000)], gains[("finetune", 3000)]
+    assert round(g1.difference, 3) == 0.031 and g1.baseline_failed and not g1.is_gain
+    assert round(g3.difference, 3) == 0.009 and g3.baseline_failed and not g3.is_gain
+    g4 = gains[("finetune", 10000)]
+    assert g4.n_sigma < -3 and not g4.baseline_failed and not g4.is_gain

@@ -18,7 +18,7 @@ from ._common import run_command
 @click.option("--version", "version", help="Model version (default: the output folder name).")
 @click.option("--opset", default=18, show_default=True, type=click.IntRange(min=17), help="ONNX opset.")
 @click.option("--tolerance", default=1e-5, show_default=True, type=float,
-              help="Parity gate: maximum |torch - ONNX Runtime| on the output probabilities.")
+              help="Parity gate: maximum absolute difference between torch and ONNX Runtime on the output probabilities.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing export folder.")
 @run_command
 def export_cmd(checkpoint: str, output: str, name: str | None, version: str | None, opset: int,

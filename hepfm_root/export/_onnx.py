@@ -165,7 +165,7 @@ def export_model(
         folder: output folder; written atomically.
         name, version: model name and version (default: the folder's parent and own names).
         opset: ONNX opset, at least 17.
-        tolerance: maximum |torch - ONNX Runtime| on the output probabilities.
+        tolerance: maximum absolute difference between torch and ONNX Runtime on the output probabilities.
         overwrite: replace an existing folder.
 
     Raises:

@@ -28,7 +28,7 @@ _SCORERS: dict[tuple[Any, ...], Scorer] = {}
 
 def _key(scorer: Scorer) -> tuple[Any, ...]:
     b = scorer.backend
-    settings = tuple(sorted((k, repr(v)) for k, v in vars(b).items() if not k.startswith("_") and k != "providers"))
+    settings = tuple(sorted((k, repr(v)) for k, v in vars(b).items() if not k.startswith("_") and k not in ("providers", "used_threads")))
     return (type(b).__name__, str(scorer.path), scorer.info.weights_sha256, scorer.batch_size, settings)
 
 

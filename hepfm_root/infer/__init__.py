@@ -7,13 +7,14 @@ becomes a scorer through :func:`as_scorer`.
 """
 
 from ._as_scorer import as_scorer
-from ._backends import SESSIONS_CREATED, BackendUnavailableError
+from ._backends import SESSION_THREADS, SESSIONS_CREATED, BackendUnavailableError
 from ._metadata import KEYS, ModelInfo, model_inputs_for
 from ._scorer import Scorer
+from ._threads import inference_threads
 from ._views import score_views
 
-__all__ = ["KEYS", "SESSIONS_CREATED", "BackendUnavailableError", "ModelInfo", "Scorer", "as_scorer", "model_inputs_for",
-           "score_views"]
+__all__ = ["KEYS", "SESSIONS_CREATED", "SESSION_THREADS", "BackendUnavailableError", "ModelInfo", "Scorer", "as_scorer",
+           "inference_threads", "model_inputs_for", "score_views"]
 
 
 def __dir__() -> list[str]:

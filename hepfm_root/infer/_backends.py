@@ -2,7 +2,9 @@
 
 Both create their heavy state (an ONNX Runtime session, a torch model) lazily,
 on first use in the current process, and drop it when pickled: a scorer can be
-shipped to Dask workers and each worker builds its own session once.
+shipped to Dask workers and each worker builds its own session once.  The thread
+count is chosen then, in that process (:func:`._threads.inference_threads`: one per
+task thread inside a Dask worker or a pool process), and kept as ``used_threads``.
 """
 
 from __future__ import annotations
@@ -16,14 +18,18 @@ import numpy as np
 
 from .._extras import require
 from ..errors import BackendUnavailableError, InvalidArgumentError
+from ._threads import inference_threads, pinned_threads
 
-__all__ = ["SESSIONS_CREATED", "OrtBackend", "TorchBackend"]
+__all__ = ["SESSIONS_CREATED", "SESSION_THREADS", "OrtBackend", "TorchBackend"]
 
 log = logging.getLogger(__name__)
 
 #: How many sessions/models this process created, by backend (tests use it to show
 #: that a worker builds its session once, not once per chunk).
 SESSIONS_CREATED: Counter[str] = Counter()
+#: Sessions/models this process created, by the thread count each was given (tests use it to show
+#: that inside a Dask worker each session uses one thread per task thread).
+SESSION_THREADS: Counter[int] = Counter()
 
 _GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 
@@ -41,9 +47,10 @@ class OrtBackend:
         self.optimization = optimization
         self._session: Any = None
         self.providers: list[str] = []
+        self.used_threads: int | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "_session"} | {"_session": None}
+        return {k: v for k, v in self.__dict__.items() if k != "_session"} | {"_session": None, "used_threads": None}
 
     def _providers(self, ort: Any) -> list[str]:
         available = ort.get_available_providers()
@@ -67,14 +74,15 @@ class OrtBackend:
                 "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
                 "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
             }[self.optimization]
-            if self.threads:
-                opts.intra_op_num_threads = self.threads
-                opts.inter_op_num_threads = 1
+            self.used_threads = inference_threads(self.threads)
+            opts.intra_op_num_threads = self.used_threads
+            opts.inter_op_num_threads = 1
             self._session = ort.InferenceSession(self.path, sess_options=opts, providers=self._providers(ort))
             self.providers = self._session.get_providers()
             SESSIONS_CREATED[self.name] += 1
+            SESSION_THREADS[self.used_threads] += 1
             log.info("ONNX Runtime session for %s in pid %d with providers %s, %s threads",
-                     os.path.basename(self.path), os.getpid(), self.providers, self.threads or "default")
+                     os.path.basename(self.path), os.getpid(), self.providers, self.used_threads)
         return self._session
 
     def graph_inputs(self) -> dict[str, list[Any]]:
@@ -101,18 +109,21 @@ class TorchBackend:
         self.threads = threads
         self._model: Any = None
         self._device: Any = None
+        self.used_threads: int | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k not in ("_model", "_device")} | {
-            "_model": None, "_device": None}
+            "_model": None, "_device": None, "used_threads": None}
 
     def model(self) -> Any:
         if self._model is None:
             torch = require("torch", extra="train")
             from ..models import load_checkpoint  # torch-only layer, imported only for this backend
 
-            if self.threads:
-                torch.set_num_threads(self.threads)
+            pinned = pinned_threads(self.threads)
+            if pinned is not None and torch.get_num_threads() != pinned:
+                torch.set_num_threads(pinned)   # process-wide: set only when the rule pins it
+            self.used_threads = torch.get_num_threads()
             dev = self.device
             if dev == "auto":
                 dev = "cuda" if torch.cuda.is_available() else "cpu"
@@ -123,6 +134,7 @@ class TorchBackend:
             self._device = torch.device(dev)
             self._model = load_checkpoint(self.path).build().to(self._device)
             SESSIONS_CREATED[self.name] += 1
+            SESSION_THREADS[self.used_threads] += 1
             log.info("torch model %s on %s (%s) in pid %d", os.path.basename(self.path), dev, self.precision, os.getpid())
         return self._model
 

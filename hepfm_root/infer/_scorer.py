@@ -93,7 +93,9 @@ class Scorer:
             when ``onnxruntime-gpu`` is installed (the choice is logged), else the CPU.
         batch_size: events per inference call (default: 1024 on the CPU, where caches favour
             small batches — see ``tests/benchmarks/bench_scoring.py`` — and 65536 on a GPU).
-        threads: intra-op threads (None: the runtime's default).
+        threads: intra-op threads (None: one per task thread inside a Dask worker or a pool process,
+            else `HEPFM_THREADS`, `OMP_NUM_THREADS` or the cores this process may use; see
+            :func:`hepfm_root.infer.inference_threads`).
         precision: torch backend only: ``"fp32"``, ``"bf16"`` or ``"fp16"`` (GPU).
 
     Example::

@@ -136,6 +136,9 @@ def test_processor_local_executor_and_localcluster_agree(fileset):
         client.run(lambda: __import__("hepfm_root.infer").infer.SESSIONS_CREATED.clear())
         (dist,) = dask.compute(apply_to_fileset(proc, checked))
         assert _summary(dist) == ref
+        # a worker given one thread runs its sessions with one thread (not one per core of the machine)
+        threads = client.run(lambda: dict(__import__("hepfm_root.infer").infer.SESSION_THREADS))
+        assert all(set(t) <= {1} for t in threads.values()) and any(threads.values()), threads
         per_worker = client.run(lambda: dict(__import__("hepfm_root.infer").infer.SESSIONS_CREATED))
         counts = [c.get("onnxruntime", 0) for c in per_worker.values()]
         n_chunks = sum(len(f["steps"]) for ds in checked.values() for f in ds["files"].values())

@@ -94,8 +94,8 @@ PUBLIC = {
         "SelectionError", "SelectionExpression", "SkimOptions", "skim_and_score",
     ],
     "infer": [
-        "BackendUnavailableError", "KEYS", "ModelInfo", "SESSIONS_CREATED", "Scorer", "as_scorer", "model_inputs_for",
-        "score_views",
+        "BackendUnavailableError", "KEYS", "ModelInfo", "SESSIONS_CREATED", "SESSION_THREADS", "Scorer", "as_scorer",
+        "inference_threads", "model_inputs_for", "score_views",
     ],
     "cli": [
         "EXIT", "cli", "main",

@@ -1,8 +1,13 @@
-"""Benchmark: `skim-and-score` against a plain read + select + write of the same branches (no model).
+"""Benchmark: `skim-and-score` against its named peer and a plain read + select + write (no model).
 
 Run by hand:
 
     python tests/benchmarks/bench_skim.py --events 100000 [--source gen.root]
+
+The named peer is ``peers/uproot_onnx_skim.py``, a competent hand-written uproot + awkward +
+ONNX Runtime script doing the same job; both run as whole processes (``hepfm skim-and-score``
+on the command line, start-up and imports included), and their scores are checked equal
+event by event before the ratio is reported.
 
 The input is N generated tt̄ events (a `hepfm generate` sample, tiled to N with distinct
 event numbers, written in 10k-entry baskets like real NanoAOD).  Both jobs read the same
@@ -58,6 +63,26 @@ def plain_copy(path: Path, out: Path, step: int) -> int:
         return inp.num_entries
 
 
+PEER = Path(__file__).resolve().parent / "peers" / "uproot_onnx_skim.py"
+
+
+def _whole_process(path: Path, tmp: Path, step: int) -> tuple[float, float, str]:
+    """Wall time of `hepfm skim-and-score` and of the peer script, whole processes; their scores compared."""
+    cli = [sys.executable, "-m", "hepfm_root.cli", "skim-and-score", str(path), "--model", str(MODEL), "-o",
+           str(tmp / "cli.root"), "--branch-name", "score", "--selection", SELECTION, "--step-size", str(step), "--device", "cpu", "-q"]
+    peer = [sys.executable, str(PEER), str(path), "--model", str(MODEL / "model.onnx"), "-o", str(tmp / "peer.root"),
+            "--step", str(step)]
+    times = []
+    for cmd in (cli, peer):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True)
+        times.append(time.perf_counter() - t0)
+    a = uproot.open(tmp / "cli.root")["Events"].arrays(["event", "score"], library="np")
+    b = uproot.open(tmp / "peer.root")["Events"].arrays(["event", "score"], library="np")
+    same = np.array_equal(a["event"], b["event"]) and np.allclose(a["score"], b["score"], atol=1e-6, equal_nan=True)
+    return times[0], times[1], "equal" if same else "DIFFERENT"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=100_000)
@@ -83,11 +108,14 @@ def main() -> None:
         s = skim_and_score([path], [MODEL], tmp / "scored.root",
                            SkimOptions(selection=SELECTION, step_size=args.step_size, device="cpu"))
         t_skim = time.perf_counter() - t0
+        t_cli, t_peer, peer_check = _whole_process(path, tmp, args.step_size)
     result = {
         "events": n, "branches": n_branches, "selected": s["events_selected"],
         "plain_events_per_s": n / t_plain, "skim_and_score_events_per_s": n / t_skim,
         "skim_over_plain_time": t_skim / t_plain, "inference_share": s["seconds_inference"] / t_skim,
         "non_inference_share": 1 - s["seconds_inference"] / t_skim, "seconds_by_step": s["seconds_by_step"],
+        "cli_whole_process_s": t_cli, "peer_whole_process_s": t_peer, "cli_over_peer_time": t_cli / t_peer,
+        "peer_scores_equal": peer_check,
     }
     for k, v in result.items():
         print(f"{k:30s} {v:,.3f}" if isinstance(v, float) else f"{k:30s} {v}")

@@ -8,6 +8,13 @@ NanoEvents, chunks of ``--chunk`` events) twice: with the shipped six-object mod
 a model-free variant (same selection and histogram filling of a constant) — and times the
 model's own inference (``Scorer.predict``) on the very tensors of the scored run.  The
 scoring overhead is (t_with - t_without - t_inference) / t_inference.
+
+The named peer: the same processor with the score made the way coffea's own docs do it — a
+``coffea.ml_tools.torch_wrapper`` around a TorchScript trace of the same model, fed by the
+six-object tensor written by hand (``peers/six_object_by_hand.py``) for the events the
+six-object selection keeps.  Its scores are checked against ``add_scores`` on one chunk
+(within 1e-5: torch and ONNX Runtime round differently) before its time is reported as
+``hepfm_over_torch_wrapper_time``.
 """
 
 from __future__ import annotations
@@ -22,8 +29,101 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 
 MODEL = ROOT / "exports" / "six_object_heavy_higgs_vs_ttbar" / "0.1"
+
+
+def tempfile_dir() -> str:
+    import atexit
+    import shutil
+    import tempfile
+
+    d = tempfile.mkdtemp(prefix="bench_coffea_peer_")
+    atexit.register(shutil.rmtree, d, ignore_errors=True)
+    return d
+
+
+def _torchscript(checkpoint: Path, out: Path) -> str:
+    """A TorchScript trace of the shipped model giving P(signal), as a user would make for torch_wrapper."""
+    import torch
+
+    from hepfm_root.models import load_checkpoint
+
+    ck = load_checkpoint(checkpoint)
+    model = ck.build().eval()
+    index = ck.labels.index(ck.score_label)
+
+    class Prob(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, objects: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            return torch.softmax(self.model(objects, mask), dim=-1)[:, index]
+
+    example = ck.example
+    with torch.no_grad():
+        traced = torch.jit.trace(Prob(), (torch.from_numpy(example["objects"][:8]), torch.from_numpy(example["mask"][:8])))
+    traced.save(str(out))
+    return str(out)
+
+
+def _peer_scores(events, wrapper):  # noqa: ANN001, ANN202
+    import awkward as ak
+    import numpy as np
+    from six_object_by_hand import six_object
+
+    objects, mask, ok = six_object(events.Electron, events.Muon, events.MET.pt, events.MET.phi, events.Jet)
+    out = np.full(len(objects), np.nan, np.float32)
+    if ok.any():
+        out[ok] = ak.to_numpy(wrapper(ak.from_numpy(objects[ok]), ak.from_numpy(mask[ok])))
+    return ak.mask(ak.Array(out), ~np.isnan(out))
+
+
+def _torch_wrapper_processor(base, torchscript: str):  # noqa: ANN001, ANN202
+    from coffea.ml_tools import torch_wrapper
+
+    class Identity(torch_wrapper):
+        def prepare_awkward(self, objects, mask):  # noqa: ANN001, ANN202
+            return (objects, mask), {}
+
+    wrapper = Identity(torchscript)
+
+    class TorchWrapperPeer(base):
+        """The same processor; the score from coffea's torch_wrapper on hand-built tensors."""
+
+        def _scores(self, selected, dataset):  # noqa: ANN001, ANN202
+            return {"hh": _peer_scores(selected, wrapper)}
+
+    return TorchWrapperPeer
+
+
+def _check_peer(path: str, scorer, torchscript: str) -> None:  # noqa: ANN001
+    import numpy as np
+    from coffea.ml_tools import torch_wrapper
+    from coffea.nanoevents import NanoAODSchema, NanoEventsFactory
+
+    from hepfm_root.coffea import add_scores
+
+    class Identity(torch_wrapper):
+        def prepare_awkward(self, objects, mask):  # noqa: ANN001, ANN202
+            return (objects, mask), {}
+
+    events = NanoEventsFactory.from_root({path: "Events"}, schemaclass=NanoAODSchema, mode="eager",
+                                         entry_stop=2000).events()
+    ours = np.asarray(add_scores(events, scorer, missing="nan"), dtype=np.float64)
+    theirs = np.asarray(ak_fill_nan(_peer_scores(events, Identity(torchscript))), dtype=np.float64)
+    if not np.allclose(ours, theirs, atol=1e-5, equal_nan=True):
+        raise SystemExit(f"the torch_wrapper peer's scores differ from add_scores: max |diff| "
+                         f"{np.nanmax(np.abs(ours - theirs)):.2e}")
+    print(f"torch_wrapper peer: scores equal to add_scores within 1e-5 on {len(events)} events")
+
+
+def ak_fill_nan(a):  # noqa: ANN001, ANN202
+    import awkward as ak
+
+    return ak.to_numpy(ak.fill_none(a, float("nan")))
 
 
 def main() -> None:
@@ -87,11 +187,14 @@ def main() -> None:
             return {"hh": ak.zeros_like(selected.run, dtype=np.float32)}
 
     without = NoScore({"hh": scorer}, selection=selection)
+    peer_model = _torchscript(MODEL / "model.pt", Path(tempfile_dir()) / "six_object_hh.pt")
+    wrapper_peer = _torch_wrapper_processor(HistogramProcessor, peer_model)({"hh": scorer}, selection=selection)
+    _check_peer(paths[0], scorer, peer_model)
     runner = Runner(IterativeExecutor(status=False), chunksize=args.chunk)
     fs = runner_fileset(checked)
     runner(fs, with_model)  # warm-up: file cache, session, imports
     times = {}
-    for name, proc in (("without scoring", without), ("with scoring", with_model)):
+    for name, proc in (("without scoring", without), ("with scoring", with_model), ("torch_wrapper peer", wrapper_peer)):
         t0 = time.perf_counter()
         out = runner(fs, proc)
         times[name] = time.perf_counter() - t0
@@ -128,6 +231,8 @@ def main() -> None:
             "inference_seconds": t_inf, "inference_scored_events_per_s": n_scored / t_inf,
             "scoring_overhead_over_inference": (extra - t_inf) / t_inf,
             "with_over_without_time": times["with scoring"] / times["without scoring"],
+            "torch_wrapper_peer_events_per_s": n / times["torch_wrapper peer"],
+            "hepfm_over_torch_wrapper_time": times["with scoring"] / times["torch_wrapper peer"],
         }, indent=2))
 
 

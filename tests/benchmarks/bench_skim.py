@@ -69,7 +69,8 @@ PEER = Path(__file__).resolve().parent / "peers" / "uproot_onnx_skim.py"
 def _whole_process(path: Path, tmp: Path, step: int) -> tuple[float, float, str]:
     """Wall time of `hepfm skim-and-score` and of the peer script, whole processes; their scores compared."""
     cli = [sys.executable, "-m", "hepfm_root.cli", "skim-and-score", str(path), "--model", str(MODEL), "-o",
-           str(tmp / "cli.root"), "--branch-name", "score", "--selection", SELECTION, "--step-size", str(step), "--device", "cpu", "-q"]
+           str(tmp / "cli.root"), "--branch-name", "score", "--selection", SELECTION, "--step-size", str(step),
+           "--device", "cpu", "-q"]
     peer = [sys.executable, str(PEER), str(path), "--model", str(MODEL / "model.onnx"), "-o", str(tmp / "peer.root"),
             "--step", str(step)]
     times = []

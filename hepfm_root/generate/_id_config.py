@@ -127,7 +127,7 @@ class ImpactParameterConfig(_Frozen):
 class JetIdConfig(_Frozen):
     """``Jet_jetId`` bits: 2 = tight, 4 = tight lepton veto (so 6 is both), from the jet's PF energy fractions.
 
-    Tight (|η| < ``max_abs_eta``): neutral hadron and neutral EM fractions below their maxima and
+    Tight (|η| < ``max_abs_eta``, the jets inside the tracker): neutral hadron and neutral EM fractions below their maxima and
     at least ``min_constituents``; within ``charged_max_abs_eta`` also a charged hadron fraction > 0
     and a charged multiplicity > 0.  Lepton veto: tight and, within ``charged_max_abs_eta``, muon
     and charged EM (electron) fractions below theirs.  Every jet also passes only with
@@ -140,7 +140,7 @@ class JetIdConfig(_Frozen):
     min_constituents: int = Field(2, ge=1, description="Tight: at least this many constituents.")
     max_muon_fraction: float = Field(0.8, gt=0, le=1, description="Lepton veto: MUF below this.")
     max_charged_em_fraction: float = Field(0.8, gt=0, le=1, description="Lepton veto: CEMF below this.")
-    max_abs_eta: float = Field(2.4, gt=0, description="The fraction cuts apply within this |η| (jets inside the tracker); beyond only efficiency.")
+    max_abs_eta: float = Field(2.4, gt=0, description="Fraction cuts apply within this |η|; beyond: efficiency only.")
     charged_max_abs_eta: float = Field(2.4, gt=0, description="Charged-particle cuts (CHF, CHM, MUF, CEMF) apply within this |η|.")
 
 

@@ -83,7 +83,7 @@ def electron_cut_based(pt: np.ndarray, eta: np.ndarray, iso: np.ndarray, ecfg: E
         >>> from hepfm_root.generate._id_config import ElectronIdConfig
         >>> electron_cut_based(np.array([40.0, 40.0]), np.array([0.1, 0.1]), np.array([0.0, 0.1]),
         ...                    ElectronIdConfig(), np.random.default_rng(0)).tolist()
-        [4, 1]
+        [4, 2]
     """
     u = rng.random(len(pt))   # one ID draw per electron: the working points are nested
     barrel = np.abs(eta) < ecfg.barrel_max_abs_eta

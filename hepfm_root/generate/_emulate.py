@@ -19,9 +19,11 @@ The steps, all vectorised over the batch (``EmulationConfig`` holds every number
    a Gaussian term for the unclustered rest.
 5. ``PFCands`` are the constituents of the stored jets (as PFNano's jet-constituent mode);
    ``JetPFCands``/``FatJetPFCands`` link them, grouped by jet in jet order.
+6. **Identification branches** (``_ident.py``) of the stored electrons, muons and jets: impact
+   parameters, ``cutBased``, muon IDs, ``Muon_pfRelIso03_all``, ``jetId``, ``qgl``.
 
 Random numbers come from one ``numpy.random.Generator`` in a fixed order, so a batch and
-a seed give the same output on any machine.
+a seed give the same output on any machine; step 6 draws from a second one (``id_rng``) only.
 """
 
 from __future__ import annotations

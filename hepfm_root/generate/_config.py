@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import InvalidConfigError, validation_summary
+from ._id_config import ElectronIdConfig, ImpactParameterConfig, JetIdConfig, MuonIdConfig, QglConfig
 
 __all__ = [
     "BTagConfig",
@@ -295,6 +296,12 @@ class EmulationConfig(_Frozen):
                                                  description="Low-pT electrons.")
     met: MetConfig = Field(default_factory=MetConfig, description="Missing transverse momentum.")
     genpart: GenPartConfig = Field(default_factory=GenPartConfig, description="Generator record subset.")
+    electron_id: ElectronIdConfig = Field(default_factory=ElectronIdConfig, description="Electron_cutBased.")
+    muon_id: MuonIdConfig = Field(default_factory=MuonIdConfig, description="Muon_looseId/mediumId/tightId.")
+    impact_parameter: ImpactParameterConfig = Field(default_factory=ImpactParameterConfig,
+                                                    description="Lepton dxy, dz, their errors, sip3d.")
+    jet_id: JetIdConfig = Field(default_factory=JetIdConfig, description="Jet_jetId from PF energy fractions.")
+    qgl: QglConfig = Field(default_factory=QglConfig, description="Jet_qgl from the parton flavour.")
 
     @model_validator(mode="before")
     @classmethod

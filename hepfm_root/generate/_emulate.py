@@ -19,9 +19,11 @@ The steps, all vectorised over the batch (``EmulationConfig`` holds every number
    a Gaussian term for the unclustered rest.
 5. ``PFCands`` are the constituents of the stored jets (as PFNano's jet-constituent mode);
    ``JetPFCands``/``FatJetPFCands`` link them, grouped by jet in jet order.
+6. **Identification branches** (``_ident.py``) of the stored electrons, muons and jets: impact
+   parameters, ``cutBased``, muon IDs, ``Muon_pfRelIso03_all``, ``jetId``, ``qgl``.
 
 Random numbers come from one ``numpy.random.Generator`` in a fixed order, so a batch and
-a seed give the same output on any machine.
+a seed give the same output on any machine; step 6 draws from a second one (``id_rng``) only.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ import numpy as np
 
 from ._config import BTagConfig, EmulationConfig, LeptonConfig
 from ._genpart import genpart, hadron_flags, last_copies
+from ._ident import cone_isolation, electron_cut_based, jet_id, lepton_ip_fields, muon_ids, qgl
 from ._jets import GenJets, RecoJets, closest_within, soft_drop
-from ._kinematics import counts_of, delta_r, eta_phi, offsets_of, pair_indices, smear_factor
+from ._kinematics import counts_of, eta_phi, offsets_of, smear_factor
 from ._leptons import fsr_photons, low_pt_electrons
 from ._pythia import ParticleRecord
 from ._taus import gen_vis_taus, reco_taus
@@ -77,9 +80,7 @@ class _Cands:
 def _isolated(c: _Cands, kind: np.ndarray, lcfg: LeptonConfig, rng: np.random.Generator):
     """Indices (into candidates), smeared pT and relative isolation of accepted objects of one kind."""
     sel = np.flatnonzero(kind & (c.pt > _MIGRATION_MARGIN * lcfg.min_pt) & (np.abs(c.eta) < lcfg.max_abs_eta))
-    ia, ib = pair_indices(c.event[sel], c.counts, c.offsets)
-    near = (delta_r(c.eta[sel][ia], c.phi[sel][ia], c.eta[ib], c.phi[ib]) < lcfg.isolation_cone) & (ib != sel[ia])
-    iso = np.bincount(ia[near], weights=c.pt[ib[near]], minlength=len(sel)) / c.pt[sel]
+    iso = cone_isolation(c, sel, lcfg.isolation_cone)
     found = rng.random(len(sel)) < lcfg.efficiency
     factor = smear_factor(rng, lcfg.resolution.relative_sigma(c.pt[sel]))
     ok = found & (iso < lcfg.max_rel_isolation) & (c.pt[sel] * factor > lcfg.min_pt)
@@ -134,12 +135,14 @@ def _jet_flavour(j: RecoJets, had: dict, dr: float) -> tuple[np.ndarray, np.ndar
     return nb, nc
 
 
-def emulate(rec: ParticleRecord, cfg: EmulationConfig, rng: np.random.Generator, *,
+def emulate(rec: ParticleRecord, cfg: EmulationConfig, rng: np.random.Generator, id_rng: np.random.Generator, *,
             large_r: bool = False) -> tuple[dict[str, Collection], dict[str, np.ndarray]]:
     """Collections and per-event scalars (``MET_pt``, ``MET_phi``) for one batch.
 
     ``FatJet`` (with ``SubJet``, ``GenJetAK8``) is made for every process, as in NanoAOD;
     ``large_r`` adds its constituents (``FatJetPFCands``) for jet-substructure studies.
+    ``id_rng`` is the identification branches' own stream (``_ident.py``): they draw nothing from
+    ``rng``, so every other branch is what it was without them.
     """
     kin = eta_phi(rec.px, rec.py, rec.pz)   # once per batch: the whole record is large
     hpt, heta, hphi = kin
@@ -233,6 +236,9 @@ def emulate(rec: ParticleRecord, cfg: EmulationConfig, rng: np.random.Generator,
     sub_first = np.repeat(offsets_of(sub_counts), counts_of(fat.event, n))   # per fat jet: event's first subjet
     sub_start = offsets_of(n_sub) - sub_first[:len(n_sub)] if len(n_sub) else np.zeros(0, np.int64)
     spt, seta, sphi = eta_phi(spx, spy, spz)
+    electron = _object_collection(c, *electrons, "pfRelIso03_all", kind="Electron", gen_index=gen_index)
+    _add_lepton_ids(electron[1], c, rec, electron_cands, cfg, id_rng, "electron")
+    _add_lepton_ids(muon[1], c, rec, _stored_order(c, muons[0], muons[1]), cfg, id_rng, "muon")
     out: dict[str, Collection] = {
         "Jet": (jets.counts, {
             "pt": jets.pt.astype(np.float32), "eta": jets.eta.astype(np.float32), "phi": jets.phi.astype(np.float32),
@@ -240,9 +246,10 @@ def emulate(rec: ParticleRecord, cfg: EmulationConfig, rng: np.random.Generator,
             "btagDeepFlavB": btag, "hadronFlavour": flavour,
             "nConstituents": jets.n_constituents.astype(np.uint16), "genJetIdx": jet_gen_idx.astype(np.int16),
             **{name: np.full(len(jets.pt), -1, np.int32) for name in _NO_OVERLAP["Jet"]},
+            "jetId": jet_id(c, jets, cfg.jet_id, id_rng), "qgl": qgl(jets, parton_info, cfg, id_rng),
         }),
         "GenJet": (gen_jets.counts, gen_jets.fields()),
-        "Electron": _object_collection(c, *electrons, "pfRelIso03_all", kind="Electron", gen_index=gen_index),
+        "Electron": electron,
         "LowPtElectron": (low_counts, low_fields),
         "Muon": muon,
         "FsrPhoton": (fsr_counts, fsr_fields),
@@ -281,6 +288,20 @@ def emulate(rec: ParticleRecord, cfg: EmulationConfig, rng: np.random.Generator,
         "MET_phi": np.arctan2(mey, mex).astype(np.float32),
     }
     return out, scalars
+
+
+def _add_lepton_ids(fields: dict[str, np.ndarray], c: _Cands, rec: ParticleRecord, cands: np.ndarray,
+                    cfg: EmulationConfig, id_rng: np.random.Generator, kind: str) -> None:
+    """Impact parameters, isolation and ID flags of a stored lepton collection (``cands`` in stored order)."""
+    pt, eta = fields["pt"].astype(np.float64), fields["eta"].astype(np.float64)
+    ip = lepton_ip_fields(rec, c.record[cands], pt, eta, fields["phi"].astype(np.float64), cfg.impact_parameter,
+                          kind, id_rng)
+    if kind == "electron":
+        fields["cutBased"] = electron_cut_based(pt, eta, fields["pfRelIso03_all"], cfg.electron_id, id_rng)
+    else:
+        fields["pfRelIso03_all"] = cone_isolation(c, cands, 0.3).astype(np.float32)
+        fields.update(muon_ids(ip["dxy"], ip["dz"], cfg.muon_id, id_rng))
+    fields.update(ip)
 
 
 def _mass4(px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ import numpy as np
 from ._config import JetConfig, SoftDropConfig
 from ._kinematics import counts_of, delta_r, eta_phi, offsets_of, pair_indices, smear_factor
 
-__all__ = ["GenJets", "RecoJets", "closest_within", "count_within", "soft_drop"]
+__all__ = ["GenJets", "RecoJets", "closest_within", "count_within", "parton_flavour", "soft_drop"]
 
 
 def _sorted_by_pt(event: np.ndarray, pt: np.ndarray) -> np.ndarray:
@@ -131,6 +131,31 @@ class RecoJets:
         return count_within(self.event, self.eta, self.phi, self.n_events, hadron_event, hadron_eta, hadron_phi, dr)
 
 
+def parton_flavour(event: np.ndarray, eta: np.ndarray, phi: np.ndarray, partons: tuple, n_events: int,
+                   dr: float) -> np.ndarray:
+    """pdgId of each jet's parton: among ``partons`` within ΔR < dr the hardest b, else c, else the hardest, else 0.
+
+    ``partons`` is (event, η, φ, pT, pdgId) of the partons entering hadronisation; the jets are
+    given by their (sorted) ``event``, ``eta``, ``phi``.  Used for ``GenJet_partonFlavour`` and
+    for the parton behind a reco jet's ``qgl``.
+    """
+    p_event, p_eta, p_phi, p_pt, p_id = partons
+    order = np.argsort(p_event, kind="stable")
+    pc = counts_of(p_event[order], n_events)
+    ia, ib = pair_indices(event, pc, offsets_of(pc))
+    close = delta_r(eta[ia], phi[ia], p_eta[order][ib], p_phi[order][ib]) < dr
+    ia, ib = ia[close], order[ib[close]]
+    aid = np.abs(p_id[ib])
+    rank = np.where(aid == 5, 0, np.where(aid == 4, 1, 2))   # b before c before the rest
+    best = np.lexsort((-p_pt[ib], rank, ia))
+    ia, ib = ia[best], ib[best]
+    first = np.ones(len(ia), bool)
+    first[1:] = ia[1:] != ia[:-1]
+    out = np.zeros(len(event), np.int64)
+    out[ia[first]] = p_id[ib[first]]
+    return out
+
+
 class GenJets:
     """Anti-kt jets of stable visible generator particles, pT-ordered, with flavour labels.
 
@@ -156,24 +181,8 @@ class GenJets:
         self.n_b = count_within(self.event, self.eta, self.phi, n_events, b_event, b_eta, b_phi, jcfg.flavour_match_dr)
         self.n_c = count_within(self.event, self.eta, self.phi, n_events, c_event, c_eta, c_phi, jcfg.flavour_match_dr)
         self.hadron_flavour = np.where(self.n_b > 0, 5, np.where(self.n_c > 0, 4, 0))
-        self.parton_flavour = self._parton_flavour(partons, n_events, jcfg.flavour_match_dr)
-
-    def _parton_flavour(self, partons: tuple, n_events: int, dr: float) -> np.ndarray:
-        p_event, p_eta, p_phi, p_pt, p_id = partons
-        order = np.argsort(p_event, kind="stable")
-        pc = counts_of(p_event[order], n_events)
-        ia, ib = pair_indices(self.event, pc, offsets_of(pc))
-        close = delta_r(self.eta[ia], self.phi[ia], p_eta[order][ib], p_phi[order][ib]) < dr
-        ia, ib = ia[close], order[ib[close]]
-        aid = np.abs(p_id[ib])
-        rank = np.where(aid == 5, 0, np.where(aid == 4, 1, 2))   # b before c before the rest
-        best = np.lexsort((-p_pt[ib], rank, ia))
-        ia, ib = ia[best], ib[best]
-        first = np.ones(len(ia), bool)
-        first[1:] = ia[1:] != ia[:-1]
-        out = np.zeros(len(self.event), np.int64)
-        out[ia[first]] = p_id[ib[first]]
-        return out
+        self.parton_flavour = parton_flavour(self.event, self.eta, self.phi, partons, n_events,
+                                             jcfg.flavour_match_dr)
 
     def fields(self) -> dict[str, np.ndarray]:
         """NanoAOD branches (types as in NanoAOD v15)."""

@@ -67,6 +67,9 @@ class ParticleRecord:
     energy: np.ndarray
     mass: np.ndarray
     charge: np.ndarray
+    vx: np.ndarray   # production vertex (mm, Pythia's units): displaced for products of b, c, τ decays
+    vy: np.ndarray
+    vz: np.ndarray
     weight: np.ndarray
 
     @property
@@ -156,6 +159,7 @@ class PythiaBlockGenerator:
         pdg = flat.id.to_numpy()
         weights = batch.info.weights
         weight = ak.fill_none(ak.firsts(weights), 1.0).to_numpy().astype(np.float32)
+        vprod = flat.vProd   # None where Pythia set no vertex (the origin)
         return ParticleRecord(
             counts=counts,
             offsets=np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64),
@@ -170,5 +174,8 @@ class PythiaBlockGenerator:
             energy=mom.e.to_numpy(),
             mass=flat.m.to_numpy(),
             charge=self._charges(pdg),
+            vx=ak.fill_none(vprod.px, 0.0).to_numpy(),
+            vy=ak.fill_none(vprod.py, 0.0).to_numpy(),
+            vz=ak.fill_none(vprod.pz, 0.0).to_numpy(),
             weight=weight,
         )

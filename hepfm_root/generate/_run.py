@@ -36,6 +36,9 @@ __all__ = ["EVENTS_PER_BLOCK", "GenerationSummary", "generate", "generate_block"
 
 log = logging.getLogger(__name__)
 
+#: Spawn-key element of the identification random stream (variant children use 0 … number of variants).
+_ID_STREAM = 1 << 30
+
 #: Events per block: one Pythia initialisation (~0.4 s) per block, and one basket per branch.
 EVENTS_PER_BLOCK = 1000
 
@@ -92,7 +95,10 @@ def generate_block(task: _BlockTask) -> tuple[dict[str, np.ndarray], dict[str, C
         pos = np.empty(task.n_events, np.int64)
         pos[np.argsort(remap, kind="stable")] = np.arange(task.n_events)
         rec = ParticleRecord.concatenate(records, pos)
-    collections, scalars = emulate(rec, cfg, rng, large_r=process.large_r)
+    # The identification branches' own stream: a spawn key no variant child uses, so that adding
+    # them left every other branch of a (seed, block) exactly as it was.
+    id_rng = np.random.default_rng(np.random.SeedSequence(task.seed, spawn_key=(process.code, task.block, _ID_STREAM)))
+    collections, scalars = emulate(rec, cfg, rng, id_rng, large_r=process.large_r)
     n = task.n_events
     head = {
         "run": np.ones(n, EVENT_KEY_DTYPES["run"]),

@@ -76,3 +76,43 @@ def test_jet_calibration_table():
                 {"pt": [10, 20], "factor": [1.1, 0.0]}):
         with pytest.raises(ValueError, match="calibration"):
             JetCalibration.model_validate(bad)
+
+
+def test_id_sections_override_from_yaml_and_refuse_non_nested_working_points(tmp_path):
+    path = tmp_path / "ids.yaml"
+    path.write_text("electron_id: {tight: {efficiency: 0.7}}\nmuon_id: {tight_max_abs_dxy: 0.05}\njet_id: {efficiency: 0.9}\n")
+    cfg = EmulationConfig.from_yaml(path)
+    default = EmulationConfig()
+    assert cfg.electron_id.tight.efficiency == 0.7 and cfg.electron_id.tight.iso_barrel == default.electron_id.tight.iso_barrel
+    assert cfg.muon_id.tight_max_abs_dxy == 0.05 and cfg.jet_id.efficiency == 0.9 and cfg.qgl == default.qgl
+    for text in ("electron_id: {tight: {efficiency: 0.99}}\n",       # tight above medium: not nested
+                 "muon_id: {medium_efficiency: 0.999}\n", "jet_id: {max_muon_fraction: 1.5}\n", "qgl: {colour: 1}\n"):
+        path.write_text(text)
+        with pytest.raises(InvalidConfigError, match="ids.yaml"):
+            EmulationConfig.from_yaml(path)
+
+
+def test_lepton_ids_follow_their_cuts():
+    from hepfm_root.generate._ident import electron_cut_based, lepton_ip_fields, muon_ids
+
+    cfg = EmulationConfig()
+    n = 20_000
+    rng = np.random.default_rng(4)
+    # isolated central electrons: tight with the configured ID efficiency; an isolation between the
+    # medium and loose cuts caps them at loose (2)
+    level = electron_cut_based(np.full(n, 40.0), np.zeros(n), np.zeros(n), cfg.electron_id, rng)
+    assert np.mean(level == 4) == pytest.approx(cfg.electron_id.tight.efficiency, abs=0.01)
+    level = electron_cut_based(np.full(n, 40.0), np.zeros(n), np.full(n, 0.08), cfg.electron_id, rng)
+    assert level.max() == 2
+    ids = muon_ids(np.r_[np.zeros(n), np.full(n, 0.3)], np.zeros(2 * n), cfg.muon_id, rng)
+    assert ids["tightId"][:n].mean() == pytest.approx(cfg.muon_id.tight_efficiency, abs=0.005)
+    assert not ids["tightId"][n:].any() and ids["looseId"][n:].mean() > 0.99   # |dxy| > 0.2 cm: never tight
+
+    class Record:   # leptons from the primary vertex, and from a vertex 2 mm away along y
+        vx, vy, vz = np.zeros(2 * n), np.r_[np.zeros(n), np.full(n, 2.0)], np.zeros(2 * n)
+    ip = lepton_ip_fields(Record, np.arange(2 * n), np.full(2 * n, 30.0), np.zeros(2 * n), np.zeros(2 * n),
+                          cfg.impact_parameter, "muon", rng)
+    prompt, displaced = ip["sip3d"][:n], ip["sip3d"][n:]
+    assert 0.95 < np.mean(prompt < 4) < 0.995                 # χ(2 dof) with 5 % tails at 3σ
+    assert np.all(displaced > 20) and np.median(ip["dxy"][n:]) == pytest.approx(0.2, abs=0.005)   # mm -> cm
+    assert ip["dxyErr"].dtype == np.float32 and ip["dxyErr"][0] == pytest.approx(cfg.impact_parameter.muon_dxy.sigma(30.0))

@@ -23,9 +23,21 @@ from ._common import run_command
 @run_command
 def export_cmd(checkpoint: str, output: str, name: str | None, version: str | None, opset: int,
                tolerance: float, overwrite: bool) -> None:
-    """Export CHECKPOINT to ONNX with its spec, metadata and model card; refuse on parity failure."""
-    from ..export import export_model  # needs torch: imported only for this command
+    """Export CHECKPOINT to ONNX with its spec, metadata and model card; refuse on parity failure.
 
+    CHECKPOINT may be a k-fold set's manifest (X.folds.json from hepfm finetune --folds): then every
+    fold is exported (fold0/ ... beside folds.json in OUTPUT), each through the parity gate.
+    """
+    from ..export import export_fold_set, export_model  # needs torch: imported only for this command
+    from ..infer import is_fold_set
+
+    if is_fold_set(checkpoint):
+        folds = export_fold_set(checkpoint, output, name=name, version=version, opset=opset, tolerance=tolerance,
+                                overwrite=overwrite)
+        worst = max(r.parity.max_abs_diff for r in folds.folds)
+        click.echo(f"exported the {folds.manifest.k}-fold set ({folds.manifest.rule}) to {folds.folder} (parity max "
+                   f"|torch - onnxruntime| = {worst:.2e} <= {tolerance:g} on every fold)")
+        return
     result = export_model(checkpoint, output, name=name, version=version, opset=opset,
                           tolerance=tolerance, overwrite=overwrite)
     worst = result.parity.max_abs_diff

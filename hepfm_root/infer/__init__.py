@@ -9,7 +9,7 @@ k-fold set's ``folds.json``) becomes a scorer through :func:`as_scorer`; a k-fol
 
 from ._as_scorer import as_scorer
 from ._backends import SESSIONS_CREATED, BackendUnavailableError
-from ._folds import FOLD_RULES, FoldManifest, fold_of, is_fold_set, load_manifest, training_sample_of
+from ._folds import FOLD_RULES, FoldManifest, fold_of, is_fold_set, load_manifest, trained_on, training_sample_of
 from ._foldscorer import FoldScorer
 from ._metadata import KEYS, ModelInfo, model_inputs_for
 from ._scorer import Scorer
@@ -17,7 +17,7 @@ from ._views import score_views
 
 __all__ = ["FOLD_RULES", "KEYS", "SESSIONS_CREATED", "BackendUnavailableError", "FoldManifest", "FoldScorer", "ModelInfo",
            "Scorer", "as_scorer", "fold_of", "is_fold_set", "load_manifest", "model_inputs_for", "score_views",
-           "training_sample_of"]
+           "trained_on", "training_sample_of"]
 
 
 def __dir__() -> list[str]:

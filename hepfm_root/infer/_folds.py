@@ -37,10 +37,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..corrections._random import splitmix64
 from ..errors import BranchNotFoundError, ModelSpecMismatchError, validation_summary
+from ..io import file_sha256
 from ..spec import EVENT_KEYS
 
 __all__ = ["FOLD_RULES", "MANIFEST_NAME", "FoldEntry", "FoldManifest", "SampleFile", "fold_of", "is_fold_set",
-           "load_manifest", "manifest_path", "training_sample_of"]
+           "load_manifest", "manifest_path", "trained_on", "training_sample_of"]
 
 #: The fold rules, by name: what they read of the event identity.
 FOLD_RULES: dict[str, tuple[str, ...]] = {"event_mod": (EVENT_KEYS[2],), "hash": EVENT_KEYS}
@@ -202,4 +203,25 @@ def training_sample_of(training_data: Any) -> list[dict[str, str]]:
         names, hashes = entry.get("files") or [], entry.get("sha256") or []
         if isinstance(names, list) and isinstance(hashes, list) and len(names) == len(hashes):
             out += [{"label": str(label), "name": str(n), "sha256": str(h)} for n, h in zip(names, hashes, strict=True)]
+    return out
+
+
+def trained_on(training_sample: list[dict[str, str]], paths: list[str | os.PathLike]) -> list[str]:
+    """The ``paths`` that are files of ``training_sample``: same file name and same sha256.
+
+    Only files whose name is a training file's name are hashed (so scoring other samples
+    costs nothing).
+
+    Example:
+        >>> trained_on([{"label": "tt", "name": "tt.root", "sha256": "0" * 64}], ["other.root"])
+        []
+    """
+    by_name: dict[str, set[str]] = {}
+    for f in training_sample:
+        by_name.setdefault(f.get("name", ""), set()).add(f.get("sha256", ""))
+    out = []
+    for p in paths:
+        hashes = by_name.get(Path(p).name)
+        if hashes and Path(p).is_file() and file_sha256(p) in hashes:
+            out.append(str(p))
     return out

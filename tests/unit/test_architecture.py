@@ -96,7 +96,7 @@ PUBLIC = {
     "infer": [
         "BackendUnavailableError", "FOLD_RULES", "FoldManifest", "FoldScorer", "KEYS", "ModelInfo", "SESSIONS_CREATED",
         "Scorer", "as_scorer", "fold_of", "is_fold_set", "load_manifest", "model_inputs_for", "score_views",
-        "training_sample_of",
+        "trained_on", "training_sample_of",
     ],
     "cli": [
         "EXIT", "cli", "main",

@@ -107,6 +107,17 @@ def test_skim_and_score_and_add_scores_agree_bit_for_bit(fold_set, generated, sk
     assert np.isfinite(skim["s"]).sum() > 20
 
 
+def test_dask_add_scores_reads_the_event_keys_and_agrees_bit_for_bit(fold_set, generated, skimmed):
+    import dask_awkward as dak
+    from coffea.nanoevents import NanoAODSchema, NanoEventsFactory
+
+    events = NanoEventsFactory.from_root({str(generated): "Events"}, schemaclass=NanoAODSchema, mode="dask").events()
+    lazy = add_scores(events, str(fold_set), missing="nan")
+    (columns,) = dak.necessary_columns(lazy).values()
+    assert set(EVENT_KEYS) <= set(columns)
+    np.testing.assert_array_equal(np.asarray(lazy.compute()), skimmed[1]["s"])
+
+
 @pytest.mark.slow  # ROOT's JIT of the spec's C++: ~1 min on a shared machine
 def test_define_score_agrees_with_skim_and_score_bit_for_bit(fold_set, generated, skimmed):
     import ROOT
@@ -173,3 +184,16 @@ def test_exported_fold_set_scores_as_the_checkpoints(fold_set, generated, tmp_pa
     assert [f.info.fold["index"] for f in onnx.folds] == [0, 1]
     t = tensorize(uproot.open(generated)["Events"].arrays(), onnx.spec)
     np.testing.assert_allclose(onnx.score(t), torch.score(t), atol=1e-5)
+
+
+def test_folds_of_different_labels_are_refused(fold_set, tmp_path):
+    from hepfm_root.models import load_checkpoint
+
+    d = tmp_path / "set"
+    shutil.copytree(fold_set.parent, d)
+    ck = load_checkpoint(d / "kf.fold1.pt")
+    ck.labels = ["bkg", "sig"]
+    ck.score_label = "sig"
+    ck.save(d / "kf.fold1.pt", overwrite=True)   # same weights and fold record, other labels
+    with pytest.raises(ModelSpecMismatchError, match="all folds must share spec and labels"):
+        as_scorer(d / fold_set.name)

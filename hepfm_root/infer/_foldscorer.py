@@ -33,7 +33,7 @@ def fold_set_sha256(manifest: FoldManifest) -> str:
         >>> m = FoldManifest(rule="hash", k=2, folds=[{"index": i, "path": f"f{i}", "weights_sha256": str(i) * 64}
         ...                                           for i in range(2)])
         >>> fold_set_sha256(m)[:12]
-        '1c1f3cf9e5d4'
+        '2afab4561b86'
     """
     text = f"{manifest.rule}:{manifest.k}:" + ",".join(f.weights_sha256 for f in manifest.folds)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -50,10 +50,10 @@ def export_cmd(checkpoint: str, output: str, name: str | None, version: str | No
 @click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
 @run_command
 def inspect_cmd(model: str, as_json: bool) -> None:
-    """Print the spec, inputs, outputs, labels and provenance of MODEL (.onnx, export folder or .pt)."""
-    from ..infer import Scorer
+    """Print the spec, inputs, outputs, labels and provenance of MODEL (.onnx, export folder, .pt or a folds.json)."""
+    from ..infer import FoldScorer, as_scorer
 
-    scorer = Scorer(Path(model))
+    scorer = as_scorer(Path(model), where="hepfm inspect")  # a k-fold set's folds.json too
     info = scorer.info
     if as_json:
         click.echo(json.dumps({**scorer.describe(), "inputs": info.inputs, "outputs": info.outputs,
@@ -69,5 +69,8 @@ def inspect_cmd(model: str, as_json: bool) -> None:
         click.echo(f"  output {o['name']:18s} {o['shape']}: {o['meaning']}")
     click.echo(f"  labels: {', '.join(info.labels)}; score = P({info.score_label})")
     click.echo(f"  weights sha256: {info.weights_sha256}")
+    if isinstance(scorer, FoldScorer):
+        m = scorer.manifest
+        click.echo(f"  k-fold set: rule {m.rule}, k = {m.k}; " + ", ".join(f"fold {f.index}: {f.path}" for f in m.folds))
     for k, v in info.provenance.items():
         click.echo(f"  {k}: {v}")

@@ -69,6 +69,8 @@ def test_cards_and_manifest_record_rule_k_index_and_the_training_files(fold_set,
         events.append(card["fold"]["events"])
     # every training event is in exactly one fold: the held-out folds add up to the training sample
     assert sum(events) == card["finetuning"]["events"] and min(events) > 0
+    r = run("inspect", fold_set)
+    assert r.exit_code == 0 and "k-fold set: rule hash, k = 2; fold 0: kf.fold0.pt, fold 1: kf.fold1.pt" in r.output
 
 
 def test_each_event_is_scored_by_the_model_that_did_not_see_it(fold_set, generated, sample):

@@ -218,7 +218,8 @@ def trained_on(training_sample: list[dict[str, str]], paths: list[str | os.PathL
     """
     by_name: dict[str, set[str]] = {}
     for f in training_sample:
-        by_name.setdefault(f.get("name", ""), set()).add(f.get("sha256", ""))
+        if isinstance(f, dict):  # metadata from a file: anything else is ignored, never a crash
+            by_name.setdefault(str(f.get("name", "")), set()).add(str(f.get("sha256", "")))
     out = []
     for p in paths:
         hashes = by_name.get(Path(p).name)

@@ -109,6 +109,7 @@ def test_skim_and_score_and_add_scores_agree_bit_for_bit(fold_set, generated, sk
     assert np.isfinite(skim["s"]).sum() > 20
 
 
+@pytest.mark.slow  # dask graph + NanoEvents: ~15 s on a shared machine
 def test_dask_add_scores_reads_the_event_keys_and_agrees_bit_for_bit(fold_set, generated, skimmed):
     import dask_awkward as dak
     from coffea.nanoevents import NanoAODSchema, NanoEventsFactory

@@ -12,7 +12,7 @@ identity only (``spec.EVENT_KEYS``), never on file order, chunking or threads:
   (``corrections.splitmix64``: add ``0x9E3779B97F4A7C15``, then its finaliser) — for
   samples whose event numbers are not uniform (data, merged or skimmed samples).
 
-Test vectors (``hash``; pinned by ``tests/unit/test_folds.py``)::
+Test vectors (``hash``; pinned by ``tests/unit/test_fold_rule.py``)::
 
     (run, luminosityBlock, event)   h                     h % 3
     (1, 1, 1)                       0x7095beebd76575e4    0

@@ -23,9 +23,21 @@ from ._common import run_command
 @run_command
 def export_cmd(checkpoint: str, output: str, name: str | None, version: str | None, opset: int,
                tolerance: float, overwrite: bool) -> None:
-    """Export CHECKPOINT to ONNX with its spec, metadata and model card; refuse on parity failure."""
-    from ..export import export_model  # needs torch: imported only for this command
+    """Export CHECKPOINT to ONNX with its spec, metadata and model card; refuse on parity failure.
 
+    CHECKPOINT may be a k-fold set's manifest (X.folds.json from hepfm finetune --folds): then every
+    fold is exported (fold0/ ... beside folds.json in OUTPUT), each through the parity gate.
+    """
+    from ..export import export_fold_set, export_model  # needs torch: imported only for this command
+    from ..infer import is_fold_set
+
+    if is_fold_set(checkpoint):
+        folds = export_fold_set(checkpoint, output, name=name, version=version, opset=opset, tolerance=tolerance,
+                                overwrite=overwrite)
+        worst = max(r.parity.max_abs_diff for r in folds.folds)
+        click.echo(f"exported the {folds.manifest.k}-fold set ({folds.manifest.rule}) to {folds.folder} (parity max "
+                   f"|torch - onnxruntime| = {worst:.2e} <= {tolerance:g} on every fold)")
+        return
     result = export_model(checkpoint, output, name=name, version=version, opset=opset,
                           tolerance=tolerance, overwrite=overwrite)
     worst = result.parity.max_abs_diff
@@ -38,10 +50,10 @@ def export_cmd(checkpoint: str, output: str, name: str | None, version: str | No
 @click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
 @run_command
 def inspect_cmd(model: str, as_json: bool) -> None:
-    """Print the spec, inputs, outputs, labels and provenance of MODEL (.onnx, export folder or .pt)."""
-    from ..infer import Scorer
+    """Print the spec, inputs, outputs, labels and provenance of MODEL (.onnx, export folder, .pt or a folds.json)."""
+    from ..infer import FoldScorer, as_scorer
 
-    scorer = Scorer(Path(model))
+    scorer = as_scorer(Path(model), where="hepfm inspect")  # a k-fold set's folds.json too
     info = scorer.info
     if as_json:
         click.echo(json.dumps({**scorer.describe(), "inputs": info.inputs, "outputs": info.outputs,
@@ -57,5 +69,8 @@ def inspect_cmd(model: str, as_json: bool) -> None:
         click.echo(f"  output {o['name']:18s} {o['shape']}: {o['meaning']}")
     click.echo(f"  labels: {', '.join(info.labels)}; score = P({info.score_label})")
     click.echo(f"  weights sha256: {info.weights_sha256}")
+    if isinstance(scorer, FoldScorer):
+        m = scorer.manifest
+        click.echo(f"  k-fold set: rule {m.rule}, k = {m.k}; " + ", ".join(f"fold {f.index}: {f.path}" for f in m.folds))
     for k, v in info.provenance.items():
         click.echo(f"  {k}: {v}")

@@ -8,7 +8,7 @@ from typing import Any
 import click
 import yaml
 
-from ..errors import InvalidConfigError
+from ..errors import InvalidArgumentError, InvalidConfigError
 from ._common import Timer, run_command
 from ._progress import epoch_printer
 
@@ -72,16 +72,31 @@ def pretrain_cmd(config: str, sets: tuple[str, ...], epochs: int | None, seed: i
 @click.option("--from", "checkpoint", type=click.Path(exists=True, dir_okay=False),
               help="Pretrained backbone checkpoint (overrides 'checkpoint').")
 @click.option("--strategy", type=click.Choice(["frozen", "finetune", "scratch"]), help="Override 'strategy'.")
+@click.option("--folds", type=click.IntRange(min=2), help="Train a k-fold set: k models, model i without the events "
+              "of fold i (output X.pt -> X.fold0.pt ... and the manifest X.folds.json).")
+@click.option("--fold-rule", type=click.Choice(["event_mod", "hash"]), default="event_mod", show_default=True,
+              help="Fold of an event: event % k, or a hash of (run, luminosityBlock, event) for non-uniform event numbers.")
 @run_command
 def finetune_cmd(config: str, sets: tuple[str, ...], epochs: int | None, seed: int | None, device: str | None,
-                 output: str | None, overwrite: bool, checkpoint: str | None, strategy: str | None) -> None:
-    """Finetune an event classifier on labelled data from a pretrained backbone."""
-    from ..train import finetune, load_config
+                 output: str | None, overwrite: bool, checkpoint: str | None, strategy: str | None,
+                 folds: int | None, fold_rule: str) -> None:
+    """Finetune an event classifier on labelled data from a pretrained backbone (or k of them, --folds k)."""
+    from ..train import finetune, finetune_folds, load_config
 
     cfg = load_config(config, "finetune", _overrides(sets, {
         "train.epochs": epochs, "train.seed": seed, "train.device": device,
         "output": str(Path(output).resolve()) if output else None,
         "checkpoint": str(Path(checkpoint).resolve()) if checkpoint else None, "strategy": strategy}))
+    if folds is not None:
+        with Timer() as t:
+            _, manifest, per_fold = finetune_folds(cfg, folds, fold_rule, base=Path(config).parent, overwrite=overwrite,
+                                                   inputs=[config], on_epoch=epoch_printer(cfg.train.epochs))
+        for i, m in enumerate(per_fold):
+            _report(f"fold {i}/{folds} ({fold_rule})", manifest.folds[i].path, t.seconds, m)
+        click.echo(f"k-fold set: {folds} models + manifest {Path(cfg.output).stem}.folds.json in {t.seconds:.0f} s")
+        return
+    if fold_rule != "event_mod":
+        raise InvalidArgumentError("hepfm finetune: --fold-rule needs --folds k")
     with Timer() as t:
         ck, metrics = finetune(cfg, base=Path(config).parent, overwrite=overwrite, inputs=[config],
                                on_epoch=epoch_printer(cfg.train.epochs))

@@ -25,7 +25,8 @@ def _fileset(path: str, tree: str) -> list[tuple[str, str]]:
 @click.command("skim-and-score")
 @click.argument("inputs", nargs=-1, type=click.Path())
 @click.option("--model", "models", multiple=True, required=True, type=click.Path(),
-              help="Exported model (folder, model.onnx, or a .pt with --backend torch); repeat for several.")
+              help="Exported model (folder, model.onnx, or a .pt with --backend torch), or a k-fold set "
+                   "(folds.json or its folder: each event scored out of fold); repeat for several.")
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="Output .root file, or a directory with --friend/--per-input.")
 @click.option("--tree", default="Events", show_default=True, help="Input tree (TTree or RNTuple); output is a TTree.")
@@ -95,3 +96,5 @@ def skim_cmd(inputs: tuple[str, ...], models: tuple[str, ...], output: str, tree
         )
         for b in summary["bad_files"]:
             click.echo(f"  skipped {b['file']}: {b['error']}", err=True)
+        for w in summary["warnings"]:
+            click.echo(f"  warning: {w}", err=True)

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, ModelSpecMismatchError
 from ..infer import Scorer, as_scorer
+from ..spec import EVENT_KEYS
 from ..tensors import Tensors, tensorize, touch_resolved
 from ._cache import shared_scorer
 from ._chunk import chunk_of
@@ -73,11 +74,12 @@ class ScoreWrapper:
 
     def prepare_awkward(self, events: Any, where: str | None = None) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Events -> the model's inputs (awkward arrays of regular shape), via the spec."""
-        t = tensorize(events, self.scorer.spec, where=where or chunk_of(events).where, with_keys=False)
+        t = tensorize(events, self.scorer.spec, where=where or chunk_of(events).where, with_keys=self.scorer.needs_keys)
         args = [ak.from_numpy(t.objects), ak.from_numpy(t.mask), ak.from_numpy(t.selected)]
         if t.constituents is not None:
             args += [ak.from_numpy(t.constituents), ak.from_numpy(t.constituent_mask)]
-        return tuple(args), {}
+        # a k-fold set routes events by identity: the keys travel as keyword arguments (run=, luminosityBlock=, event=)
+        return tuple(args), {k: ak.from_numpy(v) for k, v in t.keys.items()}
 
     def validate_numpy_input(self, objects: np.ndarray, mask: np.ndarray, selected: np.ndarray, *cons: np.ndarray) -> None:
         spec = self.scorer.spec
@@ -92,11 +94,15 @@ class ScoreWrapper:
             raise ModelSpecMismatchError(
                 f"spec {spec.name!r} {'needs' if spec.constituents is not None else 'has no'} constituents")
 
-    def numpy_call(self, objects: np.ndarray, mask: np.ndarray, selected: np.ndarray, *cons: np.ndarray) -> np.ndarray:
-        """The model on numpy inputs: ``float32`` per event, NaN where ``selected`` is False."""
+    def numpy_call(self, objects: np.ndarray, mask: np.ndarray, selected: np.ndarray, *cons: np.ndarray,
+                   **keys: np.ndarray) -> np.ndarray:
+        """The model on numpy inputs: ``float32`` per event, NaN where ``selected`` is False.
+
+        ``keys``: the event identity (``run=``, ``luminosityBlock=``, ``event=``), which a k-fold set needs.
+        """
         scorer = shared_scorer(self.scorer)
         t = Tensors(np.asarray(objects, np.float32), np.asarray(mask, bool), np.asarray(selected, bool), {}, scorer.spec,
-                    *(np.asarray(c) for c in cons))
+                    *(np.asarray(c) for c in cons), keys={k: np.asarray(v) for k, v in keys.items()})
         probs = scorer.predict(t)  # NaN rows (never computed) where not selected
         return probs[:, scorer.labels.index(self.label)]
 
@@ -105,24 +111,27 @@ class ScoreWrapper:
 
     # ---- calls ----------------------------------------------------------------------
 
-    def _call_numpy(self, *args: np.ndarray) -> np.ndarray:
+    def _call_numpy(self, *args: np.ndarray, **keys: np.ndarray) -> np.ndarray:
         self.validate_numpy_input(*args)
-        return self.numpy_call(*args)
+        return self.numpy_call(*args, **keys)
 
     def _finish(self, scores: np.ndarray) -> ak.Array:
         arr = ak.Array(scores)
         return ak.mask(arr, ~np.isnan(scores)) if self.missing == "none" else arr
 
     def _call_awkward(self, events: Any, where: str | None = None) -> ak.Array:
-        (args, _) = self.prepare_awkward(events, where=where)
+        (args, keys) = self.prepare_awkward(events, where=where)
         np_args = [ak.to_numpy(a) for a in args]
-        return self._finish(self._call_numpy(*np_args))
+        return self._finish(self._call_numpy(*np_args, **{k: ak.to_numpy(v) for k, v in keys.items()}))
 
     def _typetracer_result(self, events: Any, where: str | None = None) -> ak.Array:
         """Touch exactly the spec's branches; return the typed, lengthless result (no inference)."""
         spec = self.scorer.spec
         where = f"the dask-awkward collection of {where}" if where else "the dask-awkward collection"
         touch_resolved(events, spec, where)
+        if self.scorer.needs_keys:  # a k-fold set reads the event identity too
+            for k in EVENT_KEYS:
+                ak.typetracer.touch_data(events[k])
         empty = self._finish(np.zeros(0, np.float32))
         return ak.Array(ak.to_layout(empty).to_typetracer(forget_length=True))
 

@@ -24,14 +24,22 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CPP_SOURCE", "jet_normals"]
+__all__ = ["CPP_SOURCE", "jet_normals", "splitmix64"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's step (add the golden gamma, then the finaliser) on ``uint64`` arrays, mod 2^64.
+
+    The one 64-bit mix of the package: JER smearing here, the k-fold hash rule in ``infer``.
+
+    Example:
+        >>> hex(int(splitmix64(np.array([0], dtype=np.uint64))[0]))
+        '0xe220a8397b1dcdaf'
+    """
     z = x + _GOLDEN
     z = (z ^ (z >> np.uint64(30))) * _M1
     z = (z ^ (z >> np.uint64(27))) * _M2
@@ -41,11 +49,11 @@ def _mix(x: np.ndarray) -> np.ndarray:
 def jet_normals(seed: int, run: np.ndarray, lumi: np.ndarray, event: np.ndarray, index: np.ndarray) -> np.ndarray:
     """Standard normals, one per jet; all arguments but ``seed`` are per-jet arrays of the same length."""
     with np.errstate(over="ignore"):
-        h = _mix(np.full(len(index), seed, dtype=np.uint64))
+        h = splitmix64(np.full(len(index), seed, dtype=np.uint64))
         for key in (run, lumi, event, index):
-            h = _mix(h ^ np.asarray(key).astype(np.uint64))
+            h = splitmix64(h ^ np.asarray(key).astype(np.uint64))
         u1 = ((h >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
-        u2 = (_mix(h) >> np.uint64(11)).astype(np.float64) * 2.0**-53
+        u2 = (splitmix64(h) >> np.uint64(11)).astype(np.float64) * 2.0**-53
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
 
 

@@ -10,7 +10,6 @@ the torch-vs-ONNX Runtime parity check passed: a failed export writes nothing.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -28,9 +27,9 @@ from torch import nn
 
 from .._version import __version__
 from ..errors import InvalidArgumentError, InvalidInputFileError, ModelSpecMismatchError, ParityError
-from ..infer import KEYS, model_inputs_for
+from ..infer import KEYS, model_inputs_for, training_sample_of
 from ..infer._metadata import ONNX_FORMAT
-from ..io import atomic_folder, plan_outputs
+from ..io import atomic_folder, file_sha256, plan_outputs
 from ..models import Checkpoint, load_checkpoint, model_inputs
 from ._card import model_card
 from ._parity import DEFAULT_TOLERANCE, ParityReport, run_parity
@@ -111,14 +110,6 @@ def _drop_build_paths(proto: onnx.ModelProto) -> None:
     clean_nodes(proto.graph.node)
     for fn in proto.functions:
         clean_nodes(fn.node)
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @contextlib.contextmanager
@@ -242,7 +233,7 @@ def export_model(
         outputs = [{"name": "probabilities", "shape": ["batch", len(ck.labels)],
                     "meaning": f"class probabilities for labels {ck.labels} (softmax)"}]
         weights = ck.weights_sha256
-        source_ref = {"name": source.name, "sha256": _sha256_file(source)} if source else {"name": "<in memory>",
+        source_ref = {"name": source.name, "sha256": file_sha256(source)} if source else {"name": "<in memory>",
                                                                                            "sha256": ""}
         meta = {
             KEYS["format"]: ONNX_FORMAT,
@@ -261,6 +252,9 @@ def export_model(
             KEYS["library_version"]: __version__,
             KEYS["parity"]: json.dumps({"max_abs_diff": report.max_abs_diff, "tolerance": tolerance,
                                         "padding_invariance_max_diff": report.padding_invariance_max_diff}),
+            # the training files (names + sha256) and, for a k-fold model, its rule, k and index: what scoring checks
+            KEYS["training_sample"]: json.dumps(training_sample_of(ck.meta.get("training_data"))),
+            **({KEYS["fold"]: json.dumps(ck.meta["fold"])} if isinstance(ck.meta.get("fold"), dict) else {}),
         }
         proto = onnx.load(str(onnx_path))
         _drop_build_paths(proto)
@@ -272,7 +266,7 @@ def export_model(
             "name": name, "version": version, "architecture": ck.architecture,
             "spec": {"name": spec.name, "version": spec.version, "fingerprint": spec.fingerprint()},
             "labels": ck.labels, "score_label": ck.score_label, "inputs": inputs, "outputs": outputs,
-            "opset": opset, "weights_sha256": weights, "source_checkpoint": source_ref, "onnx_sha256": _sha256_file(onnx_path),
+            "opset": opset, "weights_sha256": weights, "source_checkpoint": source_ref, "onnx_sha256": file_sha256(onnx_path),
             "parity": {"max_abs_diff": report.max_abs_diff, "tolerance": tolerance,
                        "padding_invariance_max_diff": report.padding_invariance_max_diff},
             "hepfm_root_version": __version__,

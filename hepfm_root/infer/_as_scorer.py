@@ -2,9 +2,10 @@
 
 Every entry point that takes "a model" (``define_score``, ``write_score_friend``,
 ``skim_and_score``, ``ScoreWrapper``/``add_scores``, ``hepfm evaluate``) accepts the
-same three things: a ready :class:`Scorer`, an export folder, or a model file
-(``model.onnx`` / ``model.pt``), and builds the scorer here, so a new scoring option
-is added once.
+same things: a ready :class:`Scorer`, an export folder, a model file
+(``model.onnx`` / ``model.pt``), or a k-fold set (a folder holding ``folds.json``, or a
+``*folds.json`` manifest: a :class:`FoldScorer`), and builds the scorer here, so a new
+scoring option is added once.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import os
 
 from ..errors import InvalidArgumentError
+from ._folds import is_fold_set
+from ._foldscorer import FoldScorer
 from ._scorer import Backend, Scorer
 
 __all__ = ["as_scorer"]
@@ -28,7 +31,7 @@ def as_scorer(
     same rule in every entry point, so an option is never silently dropped).
 
     Args:
-        model: a :class:`Scorer`, an export folder, or a ``model.onnx`` / ``model.pt`` path.
+        model: a :class:`Scorer`, an export folder, a ``model.onnx`` / ``model.pt`` path, or a fold set.
         backend, device, batch_size: passed to :class:`Scorer` for a path.
         where: the caller, named in messages (e.g. ``"define_score"``).
 
@@ -54,4 +57,6 @@ file path, got int
     if not isinstance(model, (str, os.PathLike)):
         raise InvalidArgumentError(
             f"{where}: model must be a Scorer, an export folder or a model file path, got {type(model).__name__}")
+    if is_fold_set(model):  # a folder with folds.json, or a *folds.json file: the k-fold set, scored out of fold
+        return FoldScorer(model, backend=backend, device=device, batch_size=batch_size)
     return Scorer(model, backend=backend, device=device, batch_size=batch_size)

@@ -33,6 +33,8 @@ KEYS = {
     "source_checkpoint_sha256": "hepfm.source_checkpoint_sha256",
     "library_version": "hepfm.library_version",
     "parity": "hepfm.parity",
+    "fold": "hepfm.fold",                      # k-fold models only: {"rule", "k", "index"} (JSON)
+    "training_sample": "hepfm.training_sample",  # [{"label", "name", "sha256"}] of the training files (JSON)
 }
 
 
@@ -106,6 +108,10 @@ class ModelInfo:
     architecture: str = ""
     weights_sha256: str = ""
     provenance: dict[str, Any] = field(default_factory=dict)
+    fold: dict[str, Any] | None = None
+    """For one model of a k-fold set: ``{"rule", "k", "index"}`` as its card records them (else None)."""
+    training_sample: list[dict[str, str]] = field(default_factory=list)
+    """The files the model was trained on: ``{"label", "name", "sha256"}`` (empty where not recorded)."""
 
     @property
     def score_index(self) -> int:
@@ -139,6 +145,8 @@ class ModelInfo:
             provenance={k: meta[v] for k, v in KEYS.items()
                         if k in ("source_checkpoint", "source_checkpoint_sha256", "library_version", "parity")
                         and v in meta},
+            fold=_json(meta, "fold", dict, where) if KEYS["fold"] in meta else None,
+            training_sample=(_json(meta, "training_sample", list, where) if KEYS["training_sample"] in meta else []),
         )
         info.check_self_consistent(where)
         return info

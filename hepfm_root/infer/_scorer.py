@@ -21,6 +21,7 @@ from ..errors import InvalidArgumentError, InvalidInputFileError, ModelSpecMisma
 from ..spec import FeatureSpec
 from ..tensors import Tensors, tensorize
 from ._backends import OrtBackend, TorchBackend
+from ._folds import training_sample_of
 from ._metadata import ModelInfo, input_arrays, model_inputs_for
 
 __all__ = ["Scorer"]
@@ -105,6 +106,9 @@ class Scorer:
         probs = scorer.predict(tensors)        # (N, n_labels) probabilities; NaN rows where not selected
     """
 
+    #: Whether scoring reads the events' identity (``Tensors.keys``): a k-fold set does (``FoldScorer``).
+    needs_keys = False
+
     def __init__(
         self, model: str | os.PathLike, *, backend: Backend = "auto", device: str = "auto",
         batch_size: int | None = None, threads: int | None = None, precision: str = "fp32",
@@ -158,6 +162,7 @@ class Scorer:
             name=str(ck.meta.get("name", path.stem)), version=str(ck.meta.get("version", "")),
             architecture=ck.architecture, weights_sha256=ck.weights_sha256,
             provenance={"source_checkpoint": str(path)},
+            fold=ck.meta.get("fold"), training_sample=training_sample_of(ck.meta.get("training_data")),
         )
 
     # ---- what the model is ----------------------------------------------------------

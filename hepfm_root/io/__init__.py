@@ -3,6 +3,7 @@
 from ._atomic import MARKER, atomic_folder, atomic_output, atomic_outputs, plan_outputs, remove_stale_temporaries
 from ._check import CheckedInput, check_input
 from ._fileset import DatasetFiles, parse_fileset
+from ._hash import file_sha256
 from ._ntuple import BranchLayout, NtupleWriter, layout_of
 from ._open import EventsInput, check_root_file, open_events
 from ._read import Chunk, iter_tensors
@@ -28,6 +29,7 @@ __all__ = [
     "atomic_outputs",
     "check_input",
     "check_root_file",
+    "file_sha256",
     "iter_tensors",
     "layout_of",
     "open_events",

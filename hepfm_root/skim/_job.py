@@ -56,7 +56,7 @@ from ..errors import (
     NonFiniteInputError,
     OutputError,
 )
-from ..infer import Scorer, as_scorer, score_views
+from ..infer import FoldScorer, Scorer, as_scorer, score_views, trained_on
 from ..io import NtupleWriter, atomic_outputs, check_input, layout_of, open_events, plan_outputs
 from ..io._ntuple import BranchLayout
 from ..spec import EVENT_KEYS, Resolution
@@ -300,10 +300,24 @@ def skim_and_score(
             "models": [{**s.describe(), "branch": n} for s, n in zip(scorers, names, strict=True)],
             "selection": opts.selection, "friend": opts.friend, "hepfm_root_version": __version__,
             "corrections": _describe(corrector, variations), "branches": out_names,
+            "warnings": _training_sample_warnings(scorers, names, [i.path for i in good]),
         }
         tmps[-1].write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     summary["summary_path"] = str(summary_path)
     return summary
+
+
+def _training_sample_warnings(scorers: list[Scorer], names: list[str], paths: list[Path]) -> list[str]:
+    """One warning per single (non-fold) model scoring files it was trained on (same name and sha256)."""
+    out = []
+    for s, n in zip(scorers, names, strict=True):
+        seen = [] if isinstance(s, FoldScorer) else trained_on(s.info.training_sample, list(paths))  # a fold set scores out of fold
+        if seen:
+            out.append(f"model {s.info.name or s.path} (branch {n}) was trained on {', '.join(Path(p).name for p in seen)} "
+                       "(same name and sha256): its scores of those events are biased; score them with a k-fold set "
+                       "(hepfm finetune --folds)")
+            log.warning("%s", out[-1])
+    return out
 
 
 #: Errors that mean "this input file is bad" when raised while reading it (exit code 3 family).

@@ -33,9 +33,9 @@ from ..errors import (
     ModelSpecMismatchError,
     first_line,
 )
-from ..io import check_root_file, iter_tensors, open_events, read_tensors
+from ..io import check_root_file, file_sha256, iter_tensors, open_events, read_tensors
 from ..models import check_spec_matches
-from ..spec import FeatureSpec, load_spec
+from ..spec import EVENT_KEYS, FeatureSpec, load_spec
 from ._jet_truth import JET_TRUTH_BRANCHES, jet_truth_labels
 from ._truth import GENPART_BRANCHES, truth_targets
 
@@ -71,6 +71,8 @@ class EventData:
     provenance: dict[str, Any] = field(default_factory=dict)
     constituents: np.ndarray | None = None
     constituent_mask: np.ndarray | None = None
+    keys: dict[str, np.ndarray] = field(default_factory=dict)
+    """Event identity per row (``run``, ``luminosityBlock``, ``event`` where the input has them), for k-fold splits."""
 
     def __len__(self) -> int:
         return len(self.objects)
@@ -99,13 +101,14 @@ class EventData:
             return self
         return EventData(self.objects, self.mask, self.targets, self.spec, self.label_names, self.provenance,
                          np.ascontiguousarray(self.constituents[:, :, :n]),
-                         np.ascontiguousarray(self.constituent_mask[:, :, :n]))
+                         np.ascontiguousarray(self.constituent_mask[:, :, :n]), self.keys)
 
     def take(self, index: np.ndarray) -> EventData:
         return EventData(self.objects[index], self.mask[index], {k: v[index] for k, v in self.targets.items()},
                          self.spec, self.label_names, self.provenance,
                          None if self.constituents is None else self.constituents[index],
-                         None if self.constituent_mask is None else self.constituent_mask[index])
+                         None if self.constituent_mask is None else self.constituent_mask[index],
+                         {k: v[index] for k, v in self.keys.items()})
 
     def split(self, fraction: float, seed: int) -> tuple[EventData, EventData]:
         """(rest, held-out ``fraction``), split at random with ``seed``."""
@@ -135,7 +138,9 @@ class EventData:
         cmask = None if first.constituent_mask is None else np.concatenate([p.constituent_mask for p in parts])
         return EventData(np.concatenate([p.objects for p in parts]), np.concatenate([p.mask for p in parts]),
                          {k: np.concatenate([p.targets[k] for p in parts]) for k in keys}, first.spec,
-                         first.label_names, first.provenance, cons, cmask)
+                         first.label_names, first.provenance, cons, cmask,
+                         {k: np.concatenate([p.keys[k] for p in parts]) for k in first.keys
+                          if all(k in p.keys for p in parts)})
 
 
 def _is_tensor_file(path: Path) -> bool:
@@ -151,7 +156,8 @@ def _chunk(t: Any, k: np.ndarray, targets: dict[str, np.ndarray], spec: FeatureS
     cons = getattr(t, "constituents", None)
     cmask = getattr(t, "constituent_mask", None)
     return EventData(t.objects[k], t.mask[k], targets, spec, constituents=None if cons is None else cons[k],
-                     constituent_mask=None if cmask is None else cmask[k])
+                     constituent_mask=None if cmask is None else cmask[k],
+                     keys={n: np.asarray(v)[k] for n, v in t.keys.items() if n in EVENT_KEYS})
 
 
 def _read_file(path: Path, spec: FeatureSpec, *, selection: str, min_objects: int, truth: bool, jet_truth: bool,
@@ -269,7 +275,8 @@ def load_events(
         if labelled:
             part.targets["label"] = np.full(n, y, dtype=np.int64)
         parts.append(part)
-        prov[label or "unlabelled"] = {"files": [f.name for f in files], "events": n}
+        prov[label or "unlabelled"] = {"files": [f.name for f in files], "sha256": [file_sha256(f) for f in files],
+                                       "events": n}
         log.info("%s: %d events from %d file(s)", label or "input", n, len(files))
     data = EventData.concatenate(parts)
     data.label_names = list(groups) if labelled else []

@@ -51,7 +51,8 @@ from ._data import EventData, load_events
 from ._loop import History, TrainConfig, config_dict, fit, resolve_device, validate
 from ._tasks import TASKS, Classification, Task, make_task
 
-__all__ = ["finetune", "finetune_model", "pretrain", "task_metrics"]
+__all__ = ["FinetuneSetup", "finetune", "finetune_inputs", "finetune_model", "prepare_finetune", "pretrain",
+           "task_metrics", "train_finetune"]
 
 log = logging.getLogger(__name__)
 
@@ -255,18 +256,32 @@ def finetune_model(
     return model, hist
 
 
-def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: bool = False,
-             on_epoch: EpochCallback | None = None,
-             inputs: Sequence[str | os.PathLike] = ()) -> tuple[Checkpoint, dict[str, Any]]:
-    """Finetune (or train from scratch) an event classifier as configured; save checkpoint + card.
+@dataclasses.dataclass
+class FinetuneSetup:
+    """Everything a finetuning run needs before training: read once, shared by the k models of a fold set."""
 
-    ``inputs``: further files the checkpoint must not replace (the config file itself).
-    """
-    base = Path(base)
-    out = base / cfg.output if not Path(cfg.output).is_absolute() else Path(cfg.output)
+    cfg: FinetuneConfig
+    backbone: Checkpoint | None
+    spec: FeatureSpec
+    data: EventData
+    labels: list[str]
+    score_label: str
+    augment: Augmentation
+    tcfg: TrainConfig
+    event_head: dict[str, Any] | None
+    val_data: EventData | None = None    # data.validation: the separate validation set, when given
+
+
+def finetune_inputs(cfg: FinetuneConfig, base: Path) -> tuple[list[Path], Path | None]:
+    """The files a finetuning run reads (data, starting checkpoint), for the output-safety check."""
     start = None if not cfg.checkpoint else Path(cfg.checkpoint) if Path(cfg.checkpoint).is_absolute() else base / cfg.checkpoint
-    plan_save(out, [*_files(cfg.data.resolved(base)), *_files(cfg.data.resolved_validation(base) or {}),
-                    *([start] if start else []), *inputs], overwrite=overwrite)  # before any read
+    return [*_files(cfg.data.resolved(base)), *_files(cfg.data.resolved_validation(base) or {}),
+            *([start] if start else [])], start
+
+
+def prepare_finetune(cfg: FinetuneConfig, base: Path) -> FinetuneSetup:
+    """Load the backbone and the labelled data, and settle the model and training settings (no training)."""
+    _, start = finetune_inputs(cfg, base)
     backbone = None
     if start is not None:
         backbone = load_checkpoint(start)
@@ -286,8 +301,6 @@ def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: b
                        max_events_per_class=cfg.data.max_events_per_class)
     if cfg.data.max_constituents:
         data = data.truncate_constituents(cfg.data.max_constituents)
-    train, test = (data.split(cfg.data.test_fraction, cfg.train.seed + 7) if cfg.data.test_fraction
-                   else (data, None))
     val_sources = cfg.data.resolved_validation(base)
     val_data = None if val_sources is None else load_events(
         val_sources, spec, selection=cfg.data.selection, min_objects=cfg.data.min_objects,
@@ -303,26 +316,42 @@ def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: b
     if event_head is not None and (backbone.architecture if backbone else arch) not in CONSTITUENT_ARCHITECTURES[:3]:
         raise InvalidConfigError(f"event_head needs a jet backbone ({', '.join(CONSTITUENT_ARCHITECTURES[:3])}), got "
                          f"{backbone.architecture if backbone else arch!r}")
-    n_out = 2 if event_head is not None else len(labels)   # a scratch jet backbone keeps a 2-class jet head
-    options = fit_image_scales(arch, train, cfg.model.options, cfg.model.size, spec) if backbone is None else {}
-    architecture = (arch, model_config(arch, spec, n_out, size=cfg.model.size, **(options or cfg.model.options)))
     augment = Augmentation.for_spec(spec, rotate_phi=cfg.augment.rotate_phi,
                                     max_rapidity_shift=cfg.augment.max_rapidity_shift)
-    tcfg = cfg.train.to_config()
-    model, hist = finetune_model(backbone, train, cfg.strategy, tcfg, architecture=architecture,
-                                 augment=augment if augment.active else None, score_index=labels.index(score_label),
-                                 on_epoch=on_epoch, event_head=event_head, val_data=val_data)
+    return FinetuneSetup(cfg, backbone, spec, data, labels, score_label, augment, cfg.train.to_config(), event_head,
+                         val_data)
+
+
+def train_finetune(setup: FinetuneSetup, train: EventData, test: EventData | None, *,
+                   on_epoch: EpochCallback | None = None, meta: dict[str, Any] | None = None) -> tuple[Checkpoint, dict[str, Any]]:
+    """Train one classifier of ``setup`` on ``train`` (validation: ``data.validation``, else a split of ``train``),
+    measure it on ``test``.
+
+    Returns the checkpoint (not saved) and its metrics; ``meta`` is added to the card.
+    """
+    cfg, backbone, labels, score_label, spec = setup.cfg, setup.backbone, setup.labels, setup.score_label, setup.spec
+    arch = cfg.model.architecture
+    n_out = 2 if setup.event_head is not None else len(labels)   # a scratch jet backbone keeps a 2-class jet head
+    options = fit_image_scales(arch, train, cfg.model.options, cfg.model.size, spec) if backbone is None else {}
+    architecture = (arch, model_config(arch, spec, n_out, size=cfg.model.size, **(options or cfg.model.options)))
+    model, hist = finetune_model(backbone, train, cfg.strategy, setup.tcfg, architecture=architecture,
+                                 augment=setup.augment if setup.augment.active else None,
+                                 score_index=labels.index(score_label), on_epoch=on_epoch, event_head=setup.event_head,
+                                 val_data=setup.val_data)
+    val_data = setup.val_data
     metrics: dict[str, Any] = {"validation": hist.summary()}
     if val_data is not None:
         metrics["validation"]["events"] = len(val_data)
         metrics["validation"]["separate_set"] = val_data.provenance
     if test is not None:
         metrics["test"] = task_metrics(model, test, Classification(score_index=labels.index(score_label)))
-    meta = {
+    data = setup.data
+    card = {
         "name": cfg.name,
         "description": cfg.description or f"Event classifier {' vs '.join(labels)} ({cfg.strategy}).",
-        "finetuning": {"strategy": cfg.strategy, "data": data.provenance, "events": len(data), "event_head": event_head,
-                       "augmentation": cfg.augment.model_dump(), "train_config": config_dict(tcfg),
+        "finetuning": {"strategy": cfg.strategy, "data": data.provenance, "events": len(data),
+                       "event_head": setup.event_head, "augmentation": cfg.augment.model_dump(),
+                       "train_config": config_dict(setup.tcfg),
                        **({"model_size": cfg.model.size} if backbone is None else {})},  # else: the backbone's
         "pretrained_from": None if backbone is None else {
             "checkpoint": Path(cfg.checkpoint or "").name, "task": backbone.task,
@@ -332,9 +361,27 @@ def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: b
         "intended_use": f"Scoring events selected by spec {spec.name!r}: P({score_label}).",
         "limitations": "Trained on the events listed under training data only (generated events with an emulated "
                        "detector unless stated otherwise); performance on other samples or real data is not established.",
+        **(meta or {}),
     }
-    saved_arch = "jet_event_model" if event_head is not None else (backbone.architecture if backbone else arch)
+    saved_arch = "jet_event_model" if setup.event_head is not None else (backbone.architecture if backbone else arch)
     ck = Checkpoint.from_model(model, saved_arch, spec, labels,
-                               score_label=score_label, example=_example(data, tcfg.seed), meta=meta)
+                               score_label=score_label, example=_example(data, setup.tcfg.seed), meta=card)
+    return ck, metrics
+
+
+def finetune(cfg: FinetuneConfig, *, base: str | os.PathLike = ".", overwrite: bool = False,
+             on_epoch: EpochCallback | None = None,
+             inputs: Sequence[str | os.PathLike] = ()) -> tuple[Checkpoint, dict[str, Any]]:
+    """Finetune (or train from scratch) an event classifier as configured; save checkpoint + card.
+
+    ``inputs``: further files the checkpoint must not replace (the config file itself).
+    """
+    base = Path(base)
+    out = base / cfg.output if not Path(cfg.output).is_absolute() else Path(cfg.output)
+    plan_save(out, [*finetune_inputs(cfg, base)[0], *inputs], overwrite=overwrite)  # before any read
+    setup = prepare_finetune(cfg, base)
+    train, test = (setup.data.split(cfg.data.test_fraction, cfg.train.seed + 7) if cfg.data.test_fraction
+                   else (setup.data, None))
+    ck, metrics = train_finetune(setup, train, test, on_epoch=on_epoch)
     ck.save(out, overwrite=overwrite)
     return ck, metrics

@@ -114,6 +114,10 @@ CASES: list[tuple[str, str, str]] = [
     ("finetune", "missing config", "finetune {missing}.yaml"),
     ("finetune", "config that is a list", "finetune {spec_list}"),
     ("finetune", "text file as --from checkpoint", "finetune {finetune_cfg} --from {text} -o {out}/f.pt"),
+    ("finetune", "--folds 1", "finetune {finetune_cfg} --folds 1 -o {out}/f.pt"),
+    ("finetune", "--fold-rule without --folds", "finetune {finetune_cfg} --fold-rule hash -o {out}/f.pt"),
+    ("skim-and-score", "fold manifest missing a fold", "skim-and-score {tt} --model {bad_folds} -o {out}/s.root"),
+    ("export", "fold manifest missing a fold", "export {bad_folds} -o {out}/e"),
     # export
     ("export", "missing checkpoint", "export {missing}.pt -o {out}/e"),
     ("export", "text file as checkpoint", "export {text_pt} -o {out}/e"),
@@ -188,6 +192,9 @@ def corpus(tmp_path_factory, sample) -> dict[str, Path]:
     write("spec_list.json", "[1, 2, 3]")
     write("config_unknown_key.yaml", "schema_version: 1\nbogus_key: 1\n")
     write("fileset_list.json", json.dumps([str(tt)]))
+    write("bad.folds.json", json.dumps({"schema_version": 1, "rule": "event_mod", "k": 2,  # fold 1 missing
+                                        "folds": [{"index": 0, "path": "f0.pt", "weights_sha256": "0" * 64}]}))
+    p["bad_folds"] = base / "bad.folds.json"
     write("pretrain_cfg.yaml", f"schema_version: 1\nname: p\nspec: six_object\ntask: masked_type\noutput: p.pt\n"
           f"data:\n  files: [{base / 'no_such_data.root'}]\ntrain: {{epochs: 1}}\n")
     write("finetune_cfg.yaml", f"schema_version: 1\nname: f\nstrategy: finetune\noutput: f.pt\n"

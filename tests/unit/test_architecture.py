@@ -73,7 +73,8 @@ PUBLIC = {
     "train": [
         "Augmentation", "Classification", "EventData", "FeatureLayout", "FinetuneConfig", "History", "JetTagging",
         "MAEReconstruction", "MaskedType", "Multilabel", "PretrainConfig", "RECIPES", "TASKS", "TASK_ALIASES", "Task",
-        "TrainConfig", "finetune", "finetune_model", "fit", "jet_truth_labels", "load_config", "load_events",
+        "TrainConfig", "finetune", "finetune_folds", "finetune_model", "fit", "jet_truth_labels", "load_config",
+        "load_events",
         "make_task", "parse_config", "pretrain", "resolve_device", "task_metrics", "truth_targets",
     ],
     "models": [
@@ -83,8 +84,8 @@ PUBLIC = {
         "pairwise_features", "weights_sha256", "with_new_head",
     ],
     "export": [
-        "DEFAULT_OPSET", "DEFAULT_TOLERANCE", "ExportResult", "ParityReport", "export_model", "model_card",
-        "read_card_header", "run_parity",
+        "DEFAULT_OPSET", "DEFAULT_TOLERANCE", "ExportResult", "FoldExportResult", "ParityReport", "export_fold_set",
+        "export_model", "model_card", "read_card_header", "run_parity",
     ],
     "generate": [
         "EVENTS_PER_BLOCK", "EmulationConfig", "GenerationSummary", "PROCESSES", "Process", "UNAVAILABLE", "generate",
@@ -94,8 +95,9 @@ PUBLIC = {
         "SelectionError", "SelectionExpression", "SkimOptions", "skim_and_score",
     ],
     "infer": [
-        "BackendUnavailableError", "KEYS", "ModelInfo", "SESSIONS_CREATED", "SESSION_THREADS", "Scorer", "as_scorer",
-        "inference_threads", "model_inputs_for", "score_views",
+        "BackendUnavailableError", "FOLD_RULES", "FoldManifest", "FoldScorer", "KEYS", "ModelInfo", "SESSIONS_CREATED",
+        "SESSION_THREADS", "Scorer", "as_scorer", "fold_of", "inference_threads", "is_fold_set", "load_manifest",
+        "model_inputs_for", "score_views", "trained_on", "training_sample_of",
     ],
     "cli": [
         "EXIT", "cli", "main",

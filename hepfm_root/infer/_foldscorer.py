@@ -1,0 +1,163 @@
+"""``FoldScorer``: a k-fold set scored out of fold — each event by the model that did not see it.
+
+A :class:`~hepfm_root.infer.Scorer` (a subclass: accepted wherever a model is, through
+:func:`~hepfm_root.infer.as_scorer`), built from a manifest (``folds.json``, see
+``_folds.py``).  On construction every fold's model is opened (metadata only; inference
+sessions stay lazy, per process, and are dropped when pickled) and checked against the
+manifest: its weights hash, and the rule, k and fold index its card records.  All folds
+must share spec and labels.  ``predict`` computes each event's fold from
+``tensors.keys`` and runs each fold's model only on its own events, in one pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidArgumentError, ModelSpecMismatchError
+from ..tensors import Tensors
+from ._folds import FoldManifest, fold_of, load_manifest, manifest_path
+from ._scorer import Backend, Rejected, Scorer
+
+__all__ = ["FoldBackends", "FoldScorer", "fold_set_sha256"]
+
+
+def fold_set_sha256(manifest: FoldManifest) -> str:
+    """The fold set's identity: SHA-256 of ``"rule:k:hash0,hash1,..."`` (the folds' weights hashes, in order).
+
+    Example:
+        >>> m = FoldManifest(rule="hash", k=2, folds=[{"index": i, "path": f"f{i}", "weights_sha256": str(i) * 64}
+        ...                                           for i in range(2)])
+        >>> fold_set_sha256(m)[:12]
+        '2afab4561b86'
+    """
+    text = f"{manifest.rule}:{manifest.k}:" + ",".join(f.weights_sha256 for f in manifest.folds)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class FoldBackends:
+    """The backends of a fold set's models, as one: what the per-process scorer cache keys on and warms.
+
+    ``settings`` (public, deterministic) is every fold backend's settings; ``session()``
+    creates each fold's session.  It does not run inference itself: :class:`FoldScorer`
+    routes events to the folds' own scorers.
+    """
+
+    def __init__(self, scorers: list[Scorer]) -> None:
+        self._scorers = scorers
+        self.name = scorers[0].backend.name
+        self.settings = repr([sorted((k, repr(v)) for k, v in vars(s.backend).items()
+                                     if not k.startswith("_") and k != "providers") for s in scorers])
+
+    def session(self) -> None:
+        for s in self._scorers:
+            b: Any = s.backend
+            b.session() if hasattr(b, "session") else b.model()
+
+    def run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        raise InvalidArgumentError("a fold set routes each event to its fold's model: call FoldScorer.predict")
+
+
+class FoldScorer(Scorer):
+    """Score each event with the fold model that was trained without it.
+
+    Args:
+        manifest: ``folds.json`` (or a ``X.folds.json`` beside checkpoints), or the folder holding ``folds.json``.
+        backend, device, batch_size, threads, precision, optimization: as :class:`Scorer`, for every fold.
+
+    Raises:
+        ModelSpecMismatchError: the manifest is invalid, a fold's weights hash differs from the
+            manifest's, a fold's card records another rule, k or index, or the folds differ in
+            spec, labels or score label (exit 4).
+        InvalidInputFileError: a fold's model file is missing or unloadable (exit 3).
+
+    Example::
+
+        scorer = FoldScorer("exports/ttH_folds/0.1")            # folds.json inside
+        scores = scorer.score(tensorize(events, scorer.spec))   # tensors must carry run/lumi/event keys
+    """
+
+    #: Scoring needs the events' identity (``Tensors.keys``); callers that drop keys must keep them.
+    needs_keys = True
+
+    def __init__(
+        self, manifest: str | os.PathLike, *, backend: Backend = "auto", device: str = "auto",
+        batch_size: int | None = None, threads: int | None = None, precision: str = "fp32",
+        optimization: str = "all",
+    ) -> None:
+        path = manifest_path(manifest)
+        if path is None:
+            raise InvalidArgumentError(f"{manifest}: not a fold set (expected a folds.json or a folder holding one)")
+        self.manifest = m = load_manifest(path)
+        self.path = path
+        where = f"fold manifest {path}"
+        self.folds: list[Scorer] = []
+        for entry in m.folds:
+            s = Scorer(path.parent / entry.path, backend=backend, device=device, batch_size=batch_size,
+                       threads=threads, precision=precision, optimization=optimization)
+            if s.info.weights_sha256 != entry.weights_sha256:
+                raise ModelSpecMismatchError(
+                    f"{where}: fold {entry.index} ({entry.path}) has weights {s.info.weights_sha256[:12]}, the manifest "
+                    f"states {entry.weights_sha256[:12]}")
+            want = {"rule": m.rule, "k": m.k, "index": entry.index}
+            got = s.info.fold
+            if not isinstance(got, dict) or {x: got.get(x) for x in want} != want:
+                raise ModelSpecMismatchError(
+                    f"{where}: fold {entry.index} ({entry.path}) records fold {got} in its card, the manifest says {want}")
+            if self.folds:
+                first = self.folds[0].info
+                for what, a, b in (("spec", first.spec.fingerprint(), s.info.spec.fingerprint()),
+                                   ("labels", first.labels, s.info.labels),
+                                   ("score label", first.score_label, s.info.score_label)):
+                    if a != b:
+                        raise ModelSpecMismatchError(
+                            f"{where}: fold {entry.index} ({entry.path}) has {what} {str(b)[:60]}, fold 0 has "
+                            f"{str(a)[:60]}; all folds must share spec and labels")
+            self.folds.append(s)
+        self.batch_size = self.folds[0].batch_size
+        self.backend = FoldBackends(self.folds)  # type: ignore[assignment]
+        base = self.folds[0].info
+        self.info = dataclasses.replace(
+            base, name=m.name or base.name, weights_sha256=fold_set_sha256(m), fold=None,
+            training_sample=[f.model_dump() for f in m.training_sample] or base.training_sample,
+            provenance={"fold_rule": m.rule, "k": m.k, "folds": [f.path for f in m.folds]})
+
+    def __repr__(self) -> str:
+        return (f"FoldScorer({str(self.path)!r}, rule={self.manifest.rule!r}, k={self.manifest.k}, "
+                f"spec={self.spec.name!r}, labels={self.labels}, score={self.info.score_label!r})")
+
+    def describe(self) -> dict[str, Any]:
+        """As :meth:`Scorer.describe`, plus the rule, k and each fold's path and weights hash."""
+        return {**super().describe(), "fold_rule": self.manifest.rule, "k": self.manifest.k,
+                "folds": [{"path": f.path, "weights_sha256": f.weights_sha256} for f in self.manifest.folds]}
+
+    def fold_of(self, tensors: Tensors) -> np.ndarray:
+        """The fold of each row of ``tensors`` (from ``tensors.keys``)."""
+        return fold_of(tensors.keys, self.manifest.rule, self.manifest.k, where=f"the tensors scored by {self.path}")
+
+    def predict(self, tensors: Tensors, *, rejected: Rejected = "nan") -> np.ndarray:
+        """Probabilities ``(N, n_labels)``: row ``i`` from the model of fold ``fold_of(event i)``.
+
+        As :meth:`Scorer.predict` otherwise: NaN rows where the spec rejects the event (never
+        computed) unless ``rejected="score"``.
+
+        Raises:
+            BranchNotFoundError: ``tensors.keys`` lacks a key the fold rule reads (exit 3).
+            ModelSpecMismatchError: the tensors were built with another spec.
+        """
+        if rejected not in ("nan", "score"):
+            raise InvalidArgumentError(f"FoldScorer.predict(rejected=) = {rejected!r}; expected 'nan' or 'score'")
+        self.info.check_tensors(tensors, str(self.path))
+        out = np.full((len(tensors), len(self.labels)), np.nan, dtype=np.float32)
+        fold = self.fold_of(tensors)
+        wanted = np.ones(len(tensors), bool) if rejected == "score" else np.asarray(tensors.selected, bool)
+        for i, scorer in enumerate(self.folds):
+            rows = np.flatnonzero(wanted & (fold == i))
+            if len(rows):
+                out[rows] = scorer.predict(tensors.take(rows), rejected="score")
+        return out
+

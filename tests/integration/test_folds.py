@@ -1,0 +1,202 @@
+"""k-fold sets end to end: `hepfm finetune --folds`, scoring out of fold, the guards.
+
+A 2-fold set of tiny object transformers (1 epoch) is trained once on the real DY and tt̄
+samples; it is scored on a generated tt̄ sample and on its own training files.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+
+import numpy as np
+import pytest
+import uproot
+import yaml
+from click.testing import CliRunner
+
+from hepfm_root.cli import cli
+from hepfm_root.coffea import add_scores
+from hepfm_root.errors import InvalidInputFileError, ModelSpecMismatchError
+from hepfm_root.infer import FoldScorer, Scorer, as_scorer, fold_of
+from hepfm_root.skim import SkimOptions, skim_and_score
+from hepfm_root.spec import EVENT_KEYS
+from hepfm_root.tensors import tensorize
+
+pytestmark = [pytest.mark.train, pytest.mark.usefixtures("one_torch_thread")]
+
+K = 2
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def fold_set(tmp_path_factory, sample):
+    d = tmp_path_factory.mktemp("folds")
+    (d / "out").mkdir()
+    cfg = {"name": "kf", "strategy": "scratch", "spec": "event_graph",
+           "model": {"architecture": "object_transformer", "size": "tiny"},
+           "data": {"classes": {"dy": [str(sample("nano_dy.root"))], "tt": [str(sample("nano_tt_v12.root"))]}},
+           "train": {"epochs": 1, "batch_size": 64, "lr": 3e-3, "seed": 0, "device": "cpu"}, "output": "out/kf.pt"}
+    (d / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    r = run("finetune", d / "cfg.yaml", "--folds", K, "--fold-rule", "hash")
+    assert r.exit_code == 0, r.output
+    return d / "out" / "kf.folds.json"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    from hepfm_root.generate import generate
+
+    path = tmp_path_factory.mktemp("gen") / "ttbar_semilep.root"
+    generate("ttbar_semilep", 200, path, seed=5, jobs=1)
+    return path
+
+
+def test_cards_and_manifest_record_rule_k_index_and_the_training_files(fold_set, sample):
+    m = json.loads(fold_set.read_text())
+    assert (m["rule"], m["k"], [f["path"] for f in m["folds"]]) == ("hash", K, ["kf.fold0.pt", "kf.fold1.pt"])
+    assert {f["name"] for f in m["training_sample"]} == {"nano_dy.root", "nano_tt_v12.root"}
+    events = []
+    for i in range(K):
+        card = json.loads((fold_set.parent / f"kf.fold{i}.card.json").read_text())
+        assert {k: card["fold"][k] for k in ("rule", "k", "index")} == {"rule": "hash", "k": K, "index": i}
+        assert card["weights_sha256"] == m["folds"][i]["weights_sha256"]
+        assert card["training_data"]["classes"]["dy"]["sha256"][0] == m["training_sample"][0]["sha256"]
+        events.append(card["fold"]["events"])
+    # every training event is in exactly one fold: the held-out folds add up to the training sample
+    assert sum(events) == card["finetuning"]["events"] and min(events) > 0
+    r = run("inspect", fold_set)
+    assert r.exit_code == 0 and "k-fold set: rule hash, k = 2; fold 0: kf.fold0.pt, fold 1: kf.fold1.pt" in r.output
+
+
+def test_each_event_is_scored_by_the_model_that_did_not_see_it(fold_set, generated, sample):
+    scorer = as_scorer(fold_set)
+    assert isinstance(scorer, FoldScorer) and scorer.spec.name == "event_graph"
+    folds = [Scorer(fold_set.parent / f"kf.fold{i}.pt") for i in range(K)]
+    for path in (generated, sample("nano_tt_v12.root")):
+        t = tensorize(uproot.open(path)["Events"].arrays(), scorer.spec)
+        got = scorer.score(t)
+        fold = fold_of(t.keys, "hash", K)
+        by_hand = np.full(len(t), np.nan, np.float32)
+        for i, s in enumerate(folds):
+            rows = np.flatnonzero(t.selected & (fold == i))
+            by_hand[rows] = s.score(t.take(rows))
+        assert np.isnan(got).sum() == (~t.selected).sum() and t.selected.sum() > 20
+        np.testing.assert_array_equal(got, by_hand)
+        # and not by the other model: the two folds disagree on these events
+        other = np.where(fold == 0, folds[1].score(t), folds[0].score(t))
+        assert not np.array_equal(got[t.selected], other[t.selected])
+    again = pickle.loads(pickle.dumps(scorer))
+    np.testing.assert_array_equal(again.score(t), got)
+
+
+@pytest.fixture(scope="module")
+def skimmed(fold_set, generated, tmp_path_factory):
+    out = tmp_path_factory.mktemp("skim") / "skim.root"
+    summary = skim_and_score([generated], [fold_set], out, SkimOptions(keep=list(EVENT_KEYS), branch_names=["s"]))
+    return summary, uproot.open(out)["Events"].arrays(library="np")
+
+
+def test_skim_and_score_and_add_scores_agree_bit_for_bit(fold_set, generated, skimmed):
+    summary, skim = skimmed
+    assert summary["warnings"] == [] and summary["models"][0]["k"] == K and summary["models"][0]["fold_rule"] == "hash"
+    coffea = np.asarray(add_scores(uproot.open(generated)["Events"].arrays(), str(fold_set), missing="nan"))
+    np.testing.assert_array_equal(skim["s"], coffea)
+    assert np.isfinite(skim["s"]).sum() > 20
+
+
+@pytest.mark.slow  # dask graph + NanoEvents: ~15 s on a shared machine
+def test_dask_add_scores_reads_the_event_keys_and_agrees_bit_for_bit(fold_set, generated, skimmed):
+    import dask_awkward as dak
+    from coffea.nanoevents import NanoAODSchema, NanoEventsFactory
+
+    events = NanoEventsFactory.from_root({str(generated): "Events"}, schemaclass=NanoAODSchema, mode="dask").events()
+    lazy = add_scores(events, str(fold_set), missing="nan")
+    (columns,) = dak.necessary_columns(lazy).values()
+    assert set(EVENT_KEYS) <= set(columns)
+    np.testing.assert_array_equal(np.asarray(lazy.compute()), skimmed[1]["s"])
+
+
+@pytest.mark.slow  # ROOT's JIT of the spec's C++: ~1 min on a shared machine
+def test_define_score_agrees_with_skim_and_score_bit_for_bit(fold_set, generated, skimmed):
+    import ROOT
+
+    from hepfm_root.rdf import define_score
+
+    _, skim = skimmed
+    rdf = define_score(ROOT.RDataFrame("Events", str(generated)), str(fold_set), "s").AsNumpy(["event", "s"])
+    assert np.array_equal(skim["event"], rdf["event"])
+    np.testing.assert_array_equal(skim["s"], rdf["s"])
+
+
+def test_single_model_on_its_training_sample_is_flagged_in_the_summary(fold_set, generated, sample, tmp_path):
+    one = fold_set.parent / "kf.fold0.pt"
+    train_file = sample("nano_tt_v12.root")
+    s = skim_and_score([train_file], [one], tmp_path / "a.root", SkimOptions(keep=["event"], branch_names=["s"]))
+    assert len(s["warnings"]) == 1 and "trained on nano_tt_v12.root" in s["warnings"][0]
+    s = skim_and_score([generated], [one], tmp_path / "b.root", SkimOptions(keep=["event"], branch_names=["s"]))
+    assert s["warnings"] == []
+    s = skim_and_score([train_file], [fold_set], tmp_path / "c.root", SkimOptions(keep=["event"], branch_names=["s"]))
+    assert s["warnings"] == []  # a fold set scores its training sample out of fold
+
+
+def _edited(fold_set, tmp_path, edit):
+    d = tmp_path / "set"
+    shutil.copytree(fold_set.parent, d)
+    m = json.loads((d / fold_set.name).read_text())
+    edit(m)
+    (d / fold_set.name).write_text(json.dumps(m))
+    return d / fold_set.name
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda m: m.update(rule="event_mod"), "records fold"),                          # cards say hash
+    (lambda m: m["folds"][1].update(weights_sha256="0" * 64), "the manifest states"),  # wrong hash
+    (lambda m: m.update(k=3), "k = 3 needs folds"),                                  # wrong k
+    (lambda m: m.update(k=1, folds=m["folds"][:1]), "k"),                            # a fold missing
+])
+def test_hand_edited_manifest_is_refused_with_exit_4_on_one_line(fold_set, generated, tmp_path, edit, message):
+    bad = _edited(fold_set, tmp_path, edit)
+    with pytest.raises(ModelSpecMismatchError, match=message):
+        as_scorer(bad)
+    r = run("skim-and-score", generated, "--model", bad, "-o", tmp_path / "o.root")
+    assert r.exit_code == 4, r.output
+    assert len(r.output.strip().splitlines()) == 1 and "fold manifest" in r.output
+
+
+def test_missing_fold_file_is_refused(fold_set, tmp_path):
+    bad = _edited(fold_set, tmp_path, lambda m: None)
+    (bad.parent / "kf.fold1.pt").unlink()
+    with pytest.raises(InvalidInputFileError, match="kf.fold1.pt"):
+        as_scorer(bad)
+
+
+@pytest.mark.slow
+def test_exported_fold_set_scores_as_the_checkpoints(fold_set, generated, tmp_path):
+    r = run("export", fold_set, "-o", tmp_path / "exports" / "kf" / "0.1")
+    assert r.exit_code == 0, r.output
+    folder = tmp_path / "exports" / "kf" / "0.1"
+    m = json.loads((folder / "folds.json").read_text())
+    assert [f["path"] for f in m["folds"]] == ["fold0", "fold1"] and m["rule"] == "hash"
+    onnx, torch = as_scorer(folder), as_scorer(fold_set)
+    assert [f.backend.name for f in onnx.folds] == ["onnxruntime"] * K
+    assert [f.info.fold["index"] for f in onnx.folds] == [0, 1]
+    t = tensorize(uproot.open(generated)["Events"].arrays(), onnx.spec)
+    np.testing.assert_allclose(onnx.score(t), torch.score(t), atol=1e-5)
+
+
+def test_folds_of_different_labels_are_refused(fold_set, tmp_path):
+    from hepfm_root.models import load_checkpoint
+
+    d = tmp_path / "set"
+    shutil.copytree(fold_set.parent, d)
+    ck = load_checkpoint(d / "kf.fold1.pt")
+    ck.labels = ["bkg", "sig"]
+    ck.score_label = "sig"
+    ck.save(d / "kf.fold1.pt", overwrite=True)   # same weights and fold record, other labels
+    with pytest.raises(ModelSpecMismatchError, match="all folds must share spec and labels"):
+        as_scorer(d / fold_set.name)

@@ -28,7 +28,8 @@ _SCORERS: dict[tuple[Any, ...], Scorer] = {}
 
 def _key(scorer: Scorer) -> tuple[Any, ...]:
     b = scorer.backend
-    settings = tuple(sorted((k, repr(v)) for k, v in vars(b).items() if not k.startswith("_") and k not in ("providers", "used_threads")))
+    runtime = ("providers", "used_threads")   # filled in when the session is made: not what defines the model
+    settings = tuple(sorted((k, repr(v)) for k, v in vars(b).items() if not k.startswith("_") and k not in runtime))
     return (type(b).__name__, str(scorer.path), scorer.info.weights_sha256, scorer.batch_size, settings)
 
 

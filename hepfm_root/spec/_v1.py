@@ -391,6 +391,37 @@ class FeatureSpec(_Strict):
         """The era the working points are taken at (None: the spec has no working points)."""
         return None if self.working_points is None else self.working_points.era
 
+    def working_point_values(self) -> dict[str, dict[str, float]]:
+        """Working point -> tagger -> value at this spec's era (taggers without a value left out).
+
+        What models and outputs record next to the fingerprint, so a reader sees the numbers.
+
+        Example:
+            >>> from hepfm_root.spec import load_spec
+            >>> load_spec("six_object").working_point_values()
+            {'btag_medium': {'btagDeepFlavB': 0.2783, 'btagDeepB': 0.4168}}
+        """
+        wp = self.working_points
+        if wp is None:
+            return {}
+        return {name: {t: eras[wp.era] for t, eras in taggers.items() if wp.era in eras}
+                for name, taggers in wp.values.items()}
+
+    def provenance(self) -> dict[str, Any]:
+        """Name, version, fingerprint and, with working points, the era and their values (for cards, summaries).
+
+        Example:
+            >>> from hepfm_root.spec import load_spec
+            >>> sorted(load_spec("six_object").provenance())
+            ['era', 'fingerprint', 'name', 'version', 'working_points']
+            >>> sorted(load_spec("jet_constituents").provenance())
+            ['fingerprint', 'name', 'version']
+        """
+        out: dict[str, Any] = {"name": self.name, "version": self.version, "fingerprint": self.fingerprint()}
+        if self.working_points is not None:
+            out.update(era=self.era, working_points=self.working_point_values())
+        return out
+
     def with_era(self, era: str | None) -> FeatureSpec:
         """This spec bound to ``era``; unchanged for ``None`` or a spec without working points.
 

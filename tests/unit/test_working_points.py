@@ -149,3 +149,25 @@ def test_old_exports_keep_their_spec_json_and_fingerprint():
         assert json.loads(spec.to_json()) == json.loads(text) and spec.era is None
     card = json.loads((EXPORTS / "six_object_heavy_higgs_vs_ttbar" / "0.2" / "model.card.json").read_text())
     assert spec_from_dict(card["spec"]).fingerprint() == card["spec_fingerprint"] == SIX_1_0
+
+
+def test_cli_names_the_era_once_and_reports_tagger_and_value(sample, tmp_path):
+    from click.testing import CliRunner
+
+    from hepfm_root.cli import cli
+    from hepfm_root.io import read_tensors
+
+    tt = str(sample("nano_tt_v12.root"))
+    r = CliRunner().invoke(cli, ["spec", "validate", "six_object", "--against", tt, "--era", "2022EE"])
+    assert r.exit_code == 0, r.output
+    assert "working point btag_medium: tagger btagDeepFlavB, value 0.3196 (era 2022EE)" in r.output
+    assert "btag btag_medium = 0.3196 (btagDeepFlavB, era 2022EE)" in r.output  # per block, in the report
+    r = CliRunner().invoke(cli, ["spec", "validate", "six_object", "--against", tt])
+    assert r.exit_code == 0 and "tagger btagDeepFlavB, value 0.2783 (era 2018)" in r.output
+    r = CliRunner().invoke(cli, ["spec", "validate", "six_object", "--era", "2022ee"])
+    assert r.exit_code == 2 and "did you mean '2022EE'?" in r.output
+    out = tmp_path / "t.npz"
+    r = CliRunner().invoke(cli, ["tensorize", tt, "--spec", "six_object", "--era", "2017", "-o", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    written, _ = read_tensors(out)
+    assert written.spec.era == "2017" and written.spec == load_spec("six_object", era="2017")

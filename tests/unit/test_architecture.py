@@ -29,6 +29,7 @@ LAYERS = {
     "skim": 6,     # no torch: infer + io + tensors
     "rdf": 6,      # spec -> generated C++ for RDataFrame; define_score uses infer; ROOT only inside functions, never torch
     "export": 7,
+    "processors": 8,  # the checkout's processors/ folder (a wheel carries it here): public API only, never cli
     "coffea": 6,   # add_scores / ScoreWrapper: spec, tensors, io, infer; never torch
     "evaluate": 6,  # metrics, bootstrap, plots (matplotlib lazily), CKA; io + infer (lazily); never torch
     "cli": 9,
@@ -111,6 +112,7 @@ PUBLIC = {
         "ENVIRONMENT_ERRNOS", "environment_exit_code",  # the one errno set of the environment's OSErrors
     ]),
     "samples": ["COFFEA_SDIST", "SampleFetchError", "cache_dir", "fetch_samples", "list_samples", "sample_path"],
+    "processors": ["HistogramProcessor", "ObjectCut", "SkimProcessor", "TensorFileProcessor"],  # processors/ of the repo
 }
 
 

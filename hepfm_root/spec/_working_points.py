@@ -24,7 +24,9 @@ Example:
     >>> wp.value("btag_medium", "btagPNetB", where="Jet of nano.root")
     Traceback (most recent call last):
     ...
-    hepfm_root.errors.InvalidSpecError: working point 'btag_medium' has no value for tagger btagPNetB in era 2018 (Jet of nano.root); the spec has btagDeepFlavB for eras 2018; name another era (--era) or add btagPNetB to working_points.values.btag_medium
+    hepfm_root.errors.InvalidSpecError: working point 'btag_medium' has no value for tagger btagPNetB
+    in era 2018 (Jet of nano.root); the spec has btagDeepFlavB for eras 2018; name another era (--era)
+    or add btagPNetB to working_points.values.btag_medium
 """
 
 from __future__ import annotations

@@ -94,6 +94,14 @@ def fileset(tmp_path_factory, sample_dir):
                                               "metadata": {"xsec": 1.0}}}
 
 
+def test_processors_are_installed_as_hepfm_root_processors_with_a_pinned_api():
+    import hepfm_root.processors as processors  # the repository's processors/ folder (ARCHITECTURE.md)
+
+    assert dir(processors) == ["HistogramProcessor", "ObjectCut", "SkimProcessor", "TensorFileProcessor"]
+    assert processors.HistogramProcessor.__module__ == "hepfm_root.processors.histograms"
+    assert Path(processors.__file__).parent.name == "processors"
+
+
 def _selection():
     from hepfm_root.processors import ObjectCut
 
@@ -320,7 +328,6 @@ def test_processors_refuse_bad_arguments_naming_them(sample, tmp_path, scorer):
 
 def test_run_script_on_a_fileset_json(fileset, bad_files, tmp_path, capsys):
     from coffea.util import load
-
     from hepfm_root.processors.run import main
 
     fs = {**fileset, "dy": [*fileset["dy"]["files"], str(bad_files["empty"])]}

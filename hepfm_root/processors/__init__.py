@@ -17,9 +17,11 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from ..errors import MissingDependencyError
+
 _FOLDER = Path(__file__).resolve().parents[2] / "processors"
 if not (_FOLDER / "__init__.py").is_file():
-    raise ImportError(f"hepfm_root.processors: expected the processors folder at {_FOLDER} (a source checkout), "
+    raise MissingDependencyError(f"hepfm_root.processors: expected the processors folder at {_FOLDER} (a source checkout), "
                       "or an installed wheel, which carries it inside hepfm_root")
 _spec = importlib.util.spec_from_file_location(__name__, _FOLDER / "__init__.py", submodule_search_locations=[str(_FOLDER)])
 assert _spec is not None and _spec.loader is not None

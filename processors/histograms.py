@@ -24,7 +24,7 @@ Example::
 
     from coffea.processor import Runner, FuturesExecutor
     from hepfm_root.coffea import check_fileset, runner_fileset
-    from processors import HistogramProcessor, ObjectCut
+    from hepfm_root.processors import HistogramProcessor, ObjectCut
 
     proc = HistogramProcessor({"hh": "exports/six_object_heavy_higgs_vs_ttbar/0.1"},
                               selection=[ObjectCut("Jet", min_count=4, pt_min=25.0, abs_eta_max=2.5)])

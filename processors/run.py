@@ -1,6 +1,6 @@
-"""Run :class:`~processors.HistogramProcessor` over a fileset JSON, locally or on a Dask cluster.
+"""Run :class:`~hepfm_root.processors.HistogramProcessor` over a fileset JSON, locally or on a Dask cluster.
 
-    python3 -m processors.run fileset.json --model hh=exports/six_object_heavy_higgs_vs_ttbar/0.1 \\
+    python3 -m hepfm_root.processors.run fileset.json --model hh=exports/six_object_heavy_higgs_vs_ttbar/0.1 \\
         --executor dask --workers 2 --step-size 100000 -o scores.coffea
 
 ``fileset.json``: ``{"ttbar": ["a.root", "b.root"], "dy": {"files": {"c.root": "Events"}, "metadata": {...}}}``.
@@ -20,11 +20,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("processors.run")
+log = logging.getLogger("hepfm_root.processors.run")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python3 -m processors.run", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python3 -m hepfm_root.processors.run", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("fileset", type=Path)
     ap.add_argument("--model", action="append", required=True, metavar="NAME=PATH", help="repeatable")

@@ -14,7 +14,7 @@ Output, per dataset::
 Example::
 
     from coffea.processor import Runner, FuturesExecutor
-    from processors import ObjectCut, SkimProcessor
+    from hepfm_root.processors import ObjectCut, SkimProcessor
 
     proc = SkimProcessor({"hh": "exports/six_object_heavy_higgs_vs_ttbar/0.1"}, skim_dir="skims",
                          keep=["Jet_pt", "Jet_eta", "MET_*"], selection=[ObjectCut("Jet", min_count=4, pt_min=25.0)])

@@ -13,7 +13,7 @@ Output, per dataset::
 Example::
 
     from coffea.processor import Runner, IterativeExecutor
-    from processors import ObjectCut, TensorFileProcessor
+    from hepfm_root.processors import ObjectCut, TensorFileProcessor
 
     proc = TensorFileProcessor("six_object", tensor_dir="tensors", labels={"ttbar": "ttbar", "hh": "signal"},
                                selection=[ObjectCut("Jet", min_count=4, pt_min=25.0)])

@@ -16,7 +16,7 @@ from rich.console import Console
 from ..errors import HepfmError, environment_exit_code
 from ..io._signals import Terminated, terminate_on_signals
 
-__all__ = ["EXIT", "one_line", "run_command", "stderr"]
+__all__ = ["EXIT", "era_option", "one_line", "run_command", "stderr"]
 
 #: The exit codes of ``hepfm``, as documentation (README, ``hepfm -h``): the code of an error is
 #: read from its class (``HepfmError.exit_code``), never from this table.
@@ -35,6 +35,13 @@ BROKEN_PIPE = 141
 
 stderr = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+#: ``--era``, the one way a command names the data-taking era of its job (the spec's working points).
+era_option = click.option(
+    "--era", default=None, metavar="ERA",
+    help="Data-taking era whose working points the spec's cuts use (e.g. 2017, 2022EE; default: the spec's own era). "
+    "Specs without working points ignore it.")
 
 
 def one_line(text: str) -> str:

@@ -8,7 +8,7 @@ import click
 
 from ..io import open_events
 from ..spec import builtin_specs, load_spec, resolve
-from ._common import run_command
+from ._common import era_option, run_command
 
 
 @click.group("spec")
@@ -28,10 +28,11 @@ def spec_list() -> None:
 @spec_group.command("show")
 @click.argument("spec")
 @click.option("--json", "as_json", is_flag=True, help="Print the canonical JSON instead of a summary.")
+@era_option
 @run_command
-def spec_show(spec: str, as_json: bool) -> None:
+def spec_show(spec: str, as_json: bool, era: str | None) -> None:
     """Print SPEC (a built-in name or a YAML/JSON file)."""
-    s = load_spec(spec)
+    s = load_spec(spec, era=era)
     if as_json:
         click.echo(json.dumps(json.loads(s.to_json()), indent=2))
         return
@@ -47,6 +48,9 @@ def spec_show(spec: str, as_json: bool) -> None:
         )
         click.echo(f"  rows {rows.start}-{rows.stop - 1}: {b.name} <- {srcs}, by {b.sort_by} desc")
     click.echo(f"  features: {', '.join(s.feature_names)}")
+    for name, taggers in s.working_point_values().items():
+        values = ", ".join(f"{t} {v}" for t, v in taggers.items()) or "no tagger has a value"
+        click.echo(f"  working point {name} (era {s.era}): {values}")
     if s.selection.min_objects:
         click.echo("  selection: " + ", ".join(f"{k} >= {v}" for k, v in s.selection.min_objects.items()))
     if s.constituents is not None:
@@ -61,14 +65,23 @@ def spec_show(spec: str, as_json: bool) -> None:
 @click.argument("spec")
 @click.option("--against", "against", type=click.Path(), help="Check the spec against this NanoAOD file.")
 @click.option("--tree", default="Events", show_default=True, help="Tree name in --against.")
+@era_option
 @run_command
-def spec_validate(spec: str, against: str | None, tree: str) -> None:
-    """Validate SPEC; with --against, resolve every branch it needs in a file."""
-    s = load_spec(spec)
-    click.echo(f"spec {s.name} v{s.version}: valid (fingerprint {s.fingerprint()[:12]})")
+def spec_validate(spec: str, against: str | None, tree: str, era: str | None) -> None:
+    """Validate SPEC; with --against, resolve every branch it needs in a file.
+
+    The report names the collection and branch of every field and, for a working-point cut,
+    the tagger found in the file and the value chosen for it in the era.
+    """
+    s = load_spec(spec, era=era)
+    at = f", working points of era {s.era}" if s.era is not None else ""
+    click.echo(f"spec {s.name} v{s.version}: valid (fingerprint {s.fingerprint()[:12]}{at})")
     if against:
         with open_events(against, tree) as inp:
             res = resolve(s, inp.branch_names(), where=inp.where)
             for line in res.report():
                 click.echo(line)
+            for name, taggers in res.working_points().items():
+                for tagger, value in taggers.items():
+                    click.echo(f"working point {name}: tagger {tagger}, value {value} (era {s.era})")
             click.echo(f"OK: {len(res.branches())} branches resolved in {inp.where} ({inp.num_entries} entries)")

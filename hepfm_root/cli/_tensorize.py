@@ -8,13 +8,14 @@ import click
 
 from ..io import iter_tensors, open_events, open_tensor_writer, plan_outputs, tensor_file_format
 from ..spec import load_spec, resolve
-from ._common import Timer, run_command
+from ._common import Timer, era_option, run_command
 from ._progress import progress
 
 
 @click.command("tensorize")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("--spec", "spec_name", required=True, help="Built-in spec name or YAML/JSON spec file.")
+@era_option
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="Output tensor file: .root (tree 'Tensors') or .npz (numpy, the same arrays); the extension decides.")
 @click.option("--tree", default="Events", show_default=True, help="Input tree (TTree or RNTuple).")
@@ -27,7 +28,7 @@ from ._progress import progress
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 @run_command
 def tensorize_cmd(
-    inputs: tuple[str, ...], spec_name: str, output: str, tree: str, step_size: int,
+    inputs: tuple[str, ...], spec_name: str, era: str | None, output: str, tree: str, step_size: int,
     all_events: bool, on_nonfinite: str, overwrite: bool, quiet: bool,
 ) -> None:
     """Build the tensors of SPEC for every event of INPUTS and write them to OUTPUT.
@@ -38,7 +39,7 @@ def tensorize_cmd(
     """
     tensor_file_format(output)  # the extension first: a wrong one fails before anything else (exit 2)
     plan_outputs([output], [*inputs, *([spec_name] if os.path.exists(spec_name) else [])], overwrite=overwrite)  # first
-    spec = load_spec(spec_name)
+    spec = load_spec(spec_name, era=era)  # the era is part of the spec the tensor file records
     total = 0
     for path in inputs:  # open and resolve every input first: a bad file fails before any work
         with open_events(path, tree) as inp:

@@ -264,7 +264,7 @@ def export_model(
         (tmp / "spec.json").write_text(json.dumps(json.loads(spec.to_json()), indent=2) + "\n")
         header = {
             "name": name, "version": version, "architecture": ck.architecture,
-            "spec": {"name": spec.name, "version": spec.version, "fingerprint": spec.fingerprint()},
+            "spec": spec.provenance(),  # with working points: the era and their values too
             "labels": ck.labels, "score_label": ck.score_label, "inputs": inputs, "outputs": outputs,
             "opset": opset, "weights_sha256": weights, "source_checkpoint": source_ref, "onnx_sha256": file_sha256(onnx_path),
             "parity": {"max_abs_diff": report.max_abs_diff, "tolerance": tolerance,

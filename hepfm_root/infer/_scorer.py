@@ -184,7 +184,9 @@ class Scorer:
         return {"path": str(self.path), "backend": self.backend.name, "name": self.info.name,
                 "version": self.info.version, "spec": self.spec.name, "spec_fingerprint": self.spec.fingerprint(),
                 "labels": self.labels, "score_label": self.info.score_label,
-                "weights_sha256": self.info.weights_sha256}
+                "weights_sha256": self.info.weights_sha256,
+                # the era and working-point values the model's spec cuts at (absent without working points)
+                **{k: v for k, v in self.spec.provenance().items() if k in ("era", "working_points")}}
 
     # ---- scoring ------------------------------------------------------------------
 

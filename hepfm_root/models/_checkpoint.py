@@ -125,6 +125,8 @@ class Checkpoint:
             "score_label": self.score_label if self.task == "classification" else None,
             "spec": json.loads(self.spec.to_json()),
             "spec_fingerprint": self.spec.fingerprint(),
+            **({"spec_era": self.spec.era, "working_points": self.spec.working_point_values()}
+               if self.spec.era is not None else {}),
             "weights_sha256": self.weights_sha256,
             "hepfm_root_version": __version__,
             **{k: v for k, v in self.meta.items() if k not in {"format", "architecture", "config"}},

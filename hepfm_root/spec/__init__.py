@@ -7,11 +7,21 @@ Example:
 """
 
 from ._load import SCHEMAS, builtin_specs, load_spec, spec_from_dict
-from ._resolve import EVENT_KEY_DTYPES, EVENT_KEYS, FieldSource, Resolution, SourceResolution, resolve
+from ._resolve import (
+    EVENT_KEY_DTYPES,
+    EVENT_KEYS,
+    FieldSource,
+    Resolution,
+    SourceResolution,
+    WorkingPointChoice,
+    resolve,
+)
 from ._v1 import DERIVED_FIELDS, Block, Constituents, Cut, Feature, FeatureSpec, Selection, Source
+from ._working_points import ERAS, WorkingPoints
 
 __all__ = [
     "DERIVED_FIELDS",
+    "ERAS",
     "EVENT_KEYS",
     "EVENT_KEY_DTYPES",
     "SCHEMAS",
@@ -25,6 +35,8 @@ __all__ = [
     "Selection",
     "Source",
     "SourceResolution",
+    "WorkingPointChoice",
+    "WorkingPoints",
     "builtin_specs",
     "load_spec",
     "resolve",

@@ -53,21 +53,28 @@ def spec_from_dict(data: Any, *, origin: str = "<dict>") -> FeatureSpec:
         raise InvalidSpecError(f"spec {origin} is invalid: {validation_summary(err)}") from None
 
 
-def load_spec(spec: FeatureSpec | dict | str | os.PathLike) -> FeatureSpec:
+def load_spec(spec: FeatureSpec | dict | str | os.PathLike, *, era: str | None = None) -> FeatureSpec:
     """Return a :class:`FeatureSpec` from a spec, a dict, a built-in name or a file path.
 
     Files ending in ``.json`` are read as JSON, anything else as YAML (JSON is
-    valid YAML too).
+    valid YAML too).  ``era`` binds the spec's working points to that era
+    (:meth:`FeatureSpec.with_era`; ``None`` keeps the spec's own era).
 
     Example:
         >>> load_spec("six_object").name
         'six_object'
+        >>> load_spec("six_object", era="2017").era
+        '2017'
         >>> load_spec("six_objects")
         Traceback (most recent call last):
         ...
         hepfm_root.errors.SpecNotFoundError: no spec 'six_objects': not a built-in
         (event_graph, jet_constituents, six_object) nor a file; did you mean 'six_object'?
     """
+    return _load(spec).with_era(era)
+
+
+def _load(spec: FeatureSpec | dict | str | os.PathLike) -> FeatureSpec:
     if isinstance(spec, FeatureSpec):
         return spec
     if isinstance(spec, dict):

@@ -14,10 +14,11 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..errors import BranchNotFoundError, CollectionNotFoundError
-from ._v1 import DERIVED_FIELDS, FeatureSpec, Source
+from ..errors import BranchNotFoundError, CollectionNotFoundError, InvalidSpecError
+from ._v1 import DERIVED_FIELDS, Cut, FeatureSpec, Source
 
-__all__ = ["EVENT_KEYS", "EVENT_KEY_DTYPES", "FieldSource", "Resolution", "SourceResolution", "resolve"]
+__all__ = ["EVENT_KEYS", "EVENT_KEY_DTYPES", "FieldSource", "Resolution", "SourceResolution", "WorkingPointChoice",
+           "resolve"]
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +41,33 @@ class FieldSource:
 
 
 @dataclass(frozen=True)
+class WorkingPointChoice:
+    """The value a working-point cut took on one input: which tagger, which era, which number."""
+
+    name: str      # working point, e.g. 'btag_medium'
+    field: str     # logical field of the cut, e.g. 'btag'
+    tagger: str    # branch suffix the field resolved to, e.g. 'btagDeepFlavB'
+    era: str
+    value: float
+
+    def describe(self) -> str:
+        return f"{self.field} {self.name} = {self.value} ({self.tagger}, era {self.era})"
+
+
+@dataclass(frozen=True)
 class SourceResolution:
-    """The resolved collection of one source and the origin of each field it needs."""
+    """The resolved collection of one source, the origin of each field it needs, and its cuts.
+
+    ``cuts`` are the source's cuts with every working point replaced by its value for this
+    input (``working_points`` says which); both tensor paths apply exactly these.
+    """
 
     collection: str | None  # None: optional source absent from this input
     singleton: bool
     type_id: int
     fields: dict[str, FieldSource] = field(default_factory=dict)
+    cuts: tuple[Cut, ...] = ()
+    working_points: tuple[WorkingPointChoice, ...] = ()
 
     @property
     def present(self) -> bool:
@@ -64,6 +85,8 @@ class Resolution:
         constituents: the constituent collection's resolution (None without constituents).
         link: resolution of the link collection (fields ``parent_index``, ``candidate_index``).
         event_keys: the event-identity branches present (subset of ``run, luminosityBlock, event``).
+
+    ``spec.era`` is the era its working points were taken at.
     """
 
     spec: FeatureSpec
@@ -87,15 +110,16 @@ class Resolution:
     def key(self) -> tuple:
         """A hashable key equal for two resolutions that read the same branches the same way.
 
-        It covers the spec (its fingerprint) and every source's collection, singleton flag,
-        type id and field origins, not ``where`` (a description only): caches of generated
-        code key on it.
+        It covers the spec (its fingerprint, era included) and every source's collection, singleton
+        flag, type id, field origins and resolved cut values, not ``where`` (a description only):
+        caches of generated code key on it.
         """
         def src(s: SourceResolution | None) -> tuple:
             if s is None:
                 return ()
             fields = tuple(sorted((k, v.branch, v.default) for k, v in s.fields.items()))
-            return (s.collection, s.singleton, s.type_id, fields)
+            cuts = tuple((c.field, c.op, c.value) for c in s.cuts)
+            return (s.collection, s.singleton, s.type_id, fields, cuts)
 
         blocks = tuple((name, tuple(src(s) for s in srcs)) for name, srcs in self.blocks.items())
         return (self.spec.fingerprint(), blocks, src(self.constituents), src(self.link), self.event_keys)
@@ -111,16 +135,35 @@ class Resolution:
                 out.update(f.branch for f in s.fields.values() if f.branch)
         return sorted(out)
 
+    def working_points(self) -> dict[str, dict[str, float]]:
+        """Working point -> tagger -> value, as chosen on this input (empty without working points).
+
+        Example:
+            >>> from hepfm_root.spec import load_spec
+            >>> names = [f"{c}_{f}" for c in ("Electron", "Muon", "Jet") for f in ("pt", "eta", "phi", "mass")]
+            >>> res = resolve(load_spec("six_object"), names + ["MET_pt", "MET_phi", "Jet_btagDeepFlavB"])
+            >>> res.working_points()
+            {'btag_medium': {'btagDeepFlavB': 0.2783}}
+        """
+        out: dict[str, dict[str, float]] = {}
+        for srcs in self.blocks.values():
+            for s in srcs:
+                for c in s.working_points:
+                    out.setdefault(c.name, {})[c.tagger] = c.value
+        return out
+
     def report(self) -> list[str]:
-        """Human-readable lines: which collection and branch each name resolved to."""
-        lines = [f"spec {self.spec.name!r} v{self.spec.version} on {self.where}:"]
+        """Human-readable lines: which collection and branch each name resolved to, which working point value."""
+        era = f" (working points of era {self.spec.era})" if self.spec.era is not None else ""
+        lines = [f"spec {self.spec.name!r} v{self.spec.version} on {self.where}{era}:"]
         for bname, srcs in self.blocks.items():
             for s, src in zip(srcs, self.spec.block(bname).sources, strict=True):
                 if not s.present:
                     lines.append(f"  {bname}: {'/'.join(src.collection)} absent (optional source, no objects)")
                     continue
                 fields = ", ".join(f"{k}={v.describe()}" for k, v in sorted(s.fields.items()))
-                lines.append(f"  {bname}: {s.collection} [{fields}]")
+                wps = "".join(f"; {c.describe()}" for c in s.working_points)
+                lines.append(f"  {bname}: {s.collection} [{fields}]{wps}")
         if self.constituents is not None and self.link is not None:
             fields = ", ".join(f"{k}={v.describe()}" for k, v in sorted(self.constituents.fields.items()))
             lines.append(f"  constituents: {self.constituents.collection} [{fields}]")
@@ -159,7 +202,7 @@ def resolve(spec: FeatureSpec, branches: Iterable[str], *, where: str = "the inp
         for i, src in enumerate(block.sources):
             resolved.append(
                 _resolve_source(
-                    src.collection, src, needs[(block.name, i)], spec.object_types.index(src.type),
+                    spec, src.collection, src, needs[(block.name, i)], spec.object_types.index(src.type),
                     available, collections, where, singleton=src.singleton, optional=src.optional,
                 )
             )
@@ -168,7 +211,7 @@ def resolve(spec: FeatureSpec, branches: Iterable[str], *, where: str = "the inp
     cons = link = None
     if spec.constituents is not None:
         c = spec.constituents
-        cons = _resolve_source(c.collection, c, needs[("constituents", 0)], -1, available, collections, where)
+        cons = _resolve_source(spec, c.collection, c, needs[("constituents", 0)], -1, available, collections, where)
         link_coll = _pick_collection(c.link, available, collections, where, optional=False)
         link_fields = {
             "parent_index": _pick_field(link_coll, "parent_index", c.link_parent_index, {}, available, where),
@@ -256,6 +299,7 @@ def _pick_field(
 
 
 def _resolve_source(
+    spec: FeatureSpec,
     candidates: list[str],
     src: Source | object,
     needed: set[str],
@@ -276,4 +320,27 @@ def _resolve_source(
         name: _pick_field(coll, name, src.branch_candidates(name), defaults, available, where)  # type: ignore[attr-defined]
         for name in sorted(needed)
     }
-    return SourceResolution(coll, singleton, type_id, fields)
+    cuts, choices = _bind_cuts(spec, coll, getattr(src, "cuts", []), fields, where)
+    return SourceResolution(coll, singleton, type_id, fields, cuts, choices)
+
+
+def _bind_cuts(
+    spec: FeatureSpec, coll: str, cuts: list[Cut], fields: dict[str, FieldSource], where: str
+) -> tuple[tuple[Cut, ...], tuple[WorkingPointChoice, ...]]:
+    """The cuts with each working point replaced by its value for the tagger this input has."""
+    out, choices = [], []
+    for cut in cuts:
+        if cut.working_point is None:
+            out.append(cut)
+            continue
+        wp = spec.working_points
+        assert wp is not None  # the schema checks that a named working point exists
+        branch = fields[cut.field].branch
+        if branch is None:
+            raise InvalidSpecError(f"cut {cut.describe()!r} of {coll} in {where}: field {cut.field!r} comes from a "
+                                   "default, not a tagger branch; a working point needs the tagger's branch")
+        tagger = branch[len(coll) + 1:]
+        value = wp.value(cut.working_point, tagger, where=f"{branch} in {where}")
+        out.append(Cut(field=cut.field, op=cut.op, value=value))
+        choices.append(WorkingPointChoice(cut.working_point, cut.field, tagger, wp.era, value))
+    return tuple(out), tuple(choices)

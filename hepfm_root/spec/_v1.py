@@ -28,9 +28,10 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_serializer, model_validator
 
-from ..errors import BlockNotFoundError, InvalidSpecError
+from ..errors import BlockNotFoundError, InvalidSpecError, closest
+from ._working_points import WorkingPoints
 
 __all__ = [
     "DERIVED_FIELDS",
@@ -103,20 +104,47 @@ Candidates = Annotated[
 ]
 
 
+def _omit_none(handler: Any, model: BaseModel, keys: tuple[str, ...]) -> dict:
+    # Optional keys added to schema 1 are written only when set: every spec without them
+    # (each exported model made before them) keeps its canonical JSON and fingerprint.
+    out = handler(model)
+    for k in keys:
+        if out.get(k) is None:
+            out.pop(k, None)
+    return out
+
+
 class Cut(_Strict):
-    """A cut on one logical field of an object: ``field op value``.
+    """A cut on one logical field of an object: ``field op value``, or ``field op working_point``.
 
     Example:
         >>> Cut(field="pt", op=">", value=20).describe()
         'pt > 20.0'
+        >>> Cut(field="btag", op=">=", working_point="btag_medium").describe()
+        'btag >= btag_medium'
     """
 
     field: str = Field(description="Logical field (e.g. 'pt', 'abs_eta', 'btag').", pattern=_NAME)
     op: Literal[">", ">=", "<", "<=", "==", "!="] = Field(description="Comparison operator.")
-    value: float = Field(description="Right-hand side, in the field's units (GeV for momenta).")
+    value: float | None = Field(default=None, description="Right-hand side, in the field's units (GeV for momenta).")
+    working_point: str | None = Field(
+        default=None, pattern=_NAME,
+        description="Instead of 'value': a name in the spec's working_points, whose value is chosen by "
+        "the tagger the field resolves to and the spec's era (block sources only).",
+    )
+
+    @model_validator(mode="after")
+    def _one_rhs(self) -> Cut:
+        if (self.value is None) == (self.working_point is None):
+            raise ValueError(f"cut on {self.field!r}: give exactly one of 'value' and 'working_point'")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> dict:
+        return _omit_none(handler, self, ("value", "working_point"))
 
     def describe(self) -> str:
-        return f"{self.field} {self.op} {self.value}"
+        return f"{self.field} {self.op} {self.working_point if self.value is None else self.value}"
 
 
 class Source(_Strict):
@@ -289,6 +317,12 @@ class FeatureSpec(_Strict):
     features: list[Feature] = Field(min_length=1, max_length=MAX_FEATURES, description="Per-object features (columns).")
     selection: Selection = Field(default_factory=Selection, description="Event selection.")
     constituents: Constituents | None = Field(default=None, description="Optional constituent tensor.")
+    working_points: WorkingPoints | None = Field(
+        default=None, description="Per-tagger, per-era cut values that cuts name (e.g. b-tag medium), and the era.")
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> dict:
+        return _omit_none(handler, self, ("working_points",))
 
     @model_validator(mode="after")
     def _cross_check(self) -> FeatureSpec:
@@ -319,8 +353,91 @@ class FeatureSpec(_Strict):
             if len(parent.sources) != 1 or parent.sources[0].singleton:
                 raise ValueError(f"constituents.parent {c.parent!r} must have exactly one jagged source")
             _unique_columns(c.features, self.object_types, "constituents.features")
+        self._check_working_points()
         self._check_cost()
         return self
+
+    def _check_working_points(self) -> None:
+        """Cuts name existing working points, on read fields of block sources; tables name listed taggers."""
+        wp = self.working_points
+        names = sorted(wp.values) if wp is not None else []
+        if self.constituents is not None and any(c.working_point for c in self.constituents.cuts):
+            raise ValueError("constituents.cuts: working_point applies to block sources only; give a value")
+        candidates: dict[str, set[str]] = {}
+        for b in self.blocks:
+            for s in b.sources:
+                for c in s.cuts:
+                    if c.working_point is None:
+                        continue
+                    if c.working_point not in names:
+                        near = closest(c.working_point, names)
+                        hint = f"; did you mean {near[0]!r}?" if near else ""
+                        raise ValueError(f"block {b.name!r}: cut {c.describe()!r} names working point "
+                                         f"{c.working_point!r}; working_points.values has {names}{hint}")
+                    if c.field in DERIVED_FIELDS:
+                        raise ValueError(f"block {b.name!r}: cut {c.describe()!r}: a working point cuts a field "
+                                         f"read from a branch, not the derived field {c.field!r}")
+                    candidates.setdefault(c.working_point, set()).update(s.branch_candidates(c.field))
+        for name, taggers in (wp.values.items() if wp is not None else ()):
+            for tagger in taggers:
+                if name in candidates and tagger not in candidates[name]:
+                    near = closest(tagger, sorted(candidates[name]))
+                    hint = f"; did you mean {near[0]!r}?" if near else ""
+                    raise ValueError(f"working_points.values.{name}: tagger {tagger!r} is not a branch candidate of "
+                                     f"the fields its cuts read ({sorted(candidates[name])}){hint}")
+
+    @property
+    def era(self) -> str | None:
+        """The era the working points are taken at (None: the spec has no working points)."""
+        return None if self.working_points is None else self.working_points.era
+
+    def working_point_values(self) -> dict[str, dict[str, float]]:
+        """Working point -> tagger -> value at this spec's era (taggers without a value left out).
+
+        What models and outputs record next to the fingerprint, so a reader sees the numbers.
+
+        Example:
+            >>> from hepfm_root.spec import load_spec
+            >>> load_spec("six_object").working_point_values()
+            {'btag_medium': {'btagDeepFlavB': 0.2783, 'btagDeepB': 0.4168}}
+        """
+        wp = self.working_points
+        if wp is None:
+            return {}
+        return {name: {t: eras[wp.era] for t, eras in taggers.items() if wp.era in eras}
+                for name, taggers in wp.values.items()}
+
+    def provenance(self) -> dict[str, Any]:
+        """Name, version, fingerprint and, with working points, the era and their values (for cards, summaries).
+
+        Example:
+            >>> from hepfm_root.spec import load_spec
+            >>> sorted(load_spec("six_object").provenance())
+            ['era', 'fingerprint', 'name', 'version', 'working_points']
+            >>> sorted(load_spec("jet_constituents").provenance())
+            ['fingerprint', 'name', 'version']
+        """
+        out: dict[str, Any] = {"name": self.name, "version": self.version, "fingerprint": self.fingerprint()}
+        if self.working_points is not None:
+            out.update(era=self.era, working_points=self.working_point_values())
+        return out
+
+    def with_era(self, era: str | None) -> FeatureSpec:
+        """This spec bound to ``era``; unchanged for ``None`` or a spec without working points.
+
+        The era is content: a spec at another era has another fingerprint.
+
+        Example:
+            >>> from hepfm_root.spec import load_spec
+            >>> six = load_spec("six_object")
+            >>> six.era, six.with_era("2022").era, six.with_era("2018") == six
+            ('2018', '2022', True)
+        """
+        if era is None or self.working_points is None or str(era) == self.era:
+            return self  # a spec without working points reads no era-dependent value
+        self.working_points.check_era(str(era), where=f"spec {self.name!r}")
+        wp = self.working_points.model_copy(update={"era": str(era)})
+        return type(self).model_validate({**self.model_dump(mode="json"), "working_points": wp.model_dump(mode="json")})
 
     def _check_cost(self) -> None:
         """Refuse a spec whose tensors one event (or one default chunk) could not afford."""

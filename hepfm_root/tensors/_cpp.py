@@ -181,7 +181,7 @@ def _source_loop(
 ) -> list[str]:
     """C++ statements collecting one source's passing objects into ``part``, sorted and truncated."""
     block = spec.blocks[bi]
-    cuts = block.sources[si].cuts
+    cuts = src.cuts  # working points already replaced by this input's values (as the numpy path)
     slot = {f: i for i, f in enumerate(fields)}
     branched = [(f, src.fields[f].branch) for f in fields if f in src.fields and src.fields[f].branch]
     missing = [f for f in fields if f not in src.fields]
@@ -362,6 +362,9 @@ def generate(spec: FeatureSpec, res: Resolution, on_nonfinite: str = "raise") ->
     """
     if on_nonfinite not in ("raise", "drop"):
         raise InvalidSpecError(f"on_nonfinite={on_nonfinite!r}; expected 'raise' or 'drop'")
+    if res.spec != spec:  # its cut values (working points) belong to another spec or era
+        raise InvalidSpecError(f"resolution of {res.where} was made for spec {res.spec.name!r} (era {res.spec.era}), "
+                               f"not for {spec.name!r} (era {spec.era})")
     _check_resolution(res)
     args = _Args()
     body: list[str] = []

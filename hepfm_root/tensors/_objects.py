@@ -189,8 +189,8 @@ def gather_block(
     """Dense ``(N, max_objects)`` arrays of the block's objects, sorted and padded."""
     n, k = cols.n_events, block.max_objects
     parts = [
-        _gather_source(FlatSource(cols, res, n, on_nonfinite), fields, block, src.cuts, n)
-        for src, res in zip(block.sources, resolved, strict=True)
+        _gather_source(FlatSource(cols, res, n, on_nonfinite), fields, block, list(res.cuts), n)
+        for res in resolved
         if res.present
     ]
     if not parts:

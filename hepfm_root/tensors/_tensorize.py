@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, InvalidSpecError
 from ..spec import FeatureSpec, Resolution, load_spec, resolve
 from ..spec._resolve import EVENT_KEYS
 from ._columns import Columns, as_columns
@@ -144,6 +144,9 @@ def tensorize(
     cols: Columns = as_columns(events, where=where)
     if resolution is None:
         resolution = resolve(spec, cols.names, where=cols.where)
+    elif resolution.spec != spec:  # e.g. resolved at another era: its cut values are not this spec's
+        raise InvalidSpecError(f"resolution of {resolution.where} was made for spec {resolution.spec.name!r} "
+                               f"(era {resolution.spec.era}), not for {spec.name!r} (era {spec.era}); resolve this spec")
     n = cols.n_events
     objects = np.full((n, spec.n_objects, spec.n_features), spec.pad_value, dtype=np.float32)
     mask = np.zeros((n, spec.n_objects), dtype=bool)

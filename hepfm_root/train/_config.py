@@ -167,7 +167,7 @@ class PretrainConfig(_Common):
     """``hepfm pretrain``: a backbone trained on a pretraining task."""
 
     kind: Literal["pretrain"] = "pretrain"
-    spec: str = Field(description="Feature spec: built-in name or file.")
+    spec: str = Field(description="Feature spec: built-in name or file (a relative path beside the config first).")
     # The names of train.TASKS (a test keeps them equal); 'multiclass' is read as 'classification'.
     task: Literal["classification", "masked_type", "multilabel", "jet_tagging", "mae_reconstruction"] = Field(
         description="classification (of the data's classes; old spelling 'multiclass') / masked_type / multilabel: "

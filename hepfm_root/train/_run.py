@@ -113,6 +113,17 @@ def _files(sources: Any) -> list[Path]:
     return [Path(f) for f in sources]
 
 
+def _spec_source(spec: str, base: str | os.PathLike) -> str:
+    """A config's ``spec``: a file beside the config first (as data and output), else as given (name or path).
+
+    Example:
+        >>> _spec_source("six_object", ".")
+        'six_object'
+    """
+    beside = Path(base) / spec
+    return str(beside) if not Path(spec).is_absolute() and beside.is_file() else spec
+
+
 def pretrain(cfg: PretrainConfig, *, base: str | os.PathLike = ".", overwrite: bool = False,
              on_epoch: EpochCallback | None = None,
              inputs: Sequence[str | os.PathLike] = ()) -> tuple[Checkpoint, dict[str, Any]]:
@@ -123,7 +134,7 @@ def pretrain(cfg: PretrainConfig, *, base: str | os.PathLike = ".", overwrite: b
     out = Path(base) / cfg.output if not Path(cfg.output).is_absolute() else Path(cfg.output)
     sources = cfg.data.resolved(Path(base))
     plan_save(out, [*_files(sources), *inputs], overwrite=overwrite)  # before any read: the checkpoint is no input
-    spec = load_spec(cfg.spec)
+    spec = load_spec(_spec_source(cfg.spec, base))
     kind = TASKS[cfg.task]                  # the config's names are the registry's (tested)
     if "label" in kind.needs and not isinstance(sources, dict):
         raise InvalidConfigError(f"{cfg.task} pretraining needs data.classes (class -> files)")
@@ -287,7 +298,7 @@ def prepare_finetune(cfg: FinetuneConfig, base: Path) -> FinetuneSetup:
         backbone = load_checkpoint(start)
     elif cfg.strategy != "scratch":
         raise InvalidArgumentError(f"strategy {cfg.strategy!r} needs a pretrained checkpoint (--from)")
-    spec: FeatureSpec = load_spec(cfg.spec) if cfg.spec else (backbone.spec if backbone else None)  # type: ignore[assignment]
+    spec: FeatureSpec = load_spec(_spec_source(cfg.spec, base)) if cfg.spec else (backbone.spec if backbone else None)  # type: ignore[assignment]
     if spec is None:
         raise InvalidConfigError("finetuning from scratch without a checkpoint needs 'spec'")
     if backbone is not None:

@@ -148,7 +148,7 @@ def main() -> None:
     from hepfm_root import Tensors, tensorize
     from hepfm_root.coffea import check_fileset, runner_fileset
     from hepfm_root.infer import Scorer
-    from processors import HistogramProcessor, ObjectCut
+    from hepfm_root.processors import HistogramProcessor, ObjectCut
 
     NanoAODSchema.warn_missing_crossrefs = False
     path = args.input

@@ -16,7 +16,7 @@ from _files import SHIPPED_MODEL
 from click.testing import CliRunner
 from onnx import TensorProto, helper, numpy_helper
 
-from hepfm_root import load_spec, tensorize
+from hepfm_root import tensorize
 from hepfm_root.cli import EXIT, cli
 from hepfm_root.errors import ModelSpecMismatchError
 from hepfm_root.infer import KEYS, Scorer
@@ -78,7 +78,7 @@ def test_a_graph_that_matches_its_spec_is_accepted_and_scores_one_row_per_event(
     import uproot
 
     scorer = Scorer(build(tmp_path / "good.onnx"))
-    t = tensorize(uproot.open(sample("nano_tt_v12.root"))["Events"].arrays(), load_spec("six_object"))
+    t = tensorize(uproot.open(sample("nano_tt_v12.root"))["Events"].arrays(), scorer.spec)  # the shipped metadata: six_object 1.0
     probs = scorer.predict(t)
     assert probs.shape == (len(t), 2) and np.allclose(probs[t.selected].sum(axis=1), 1, atol=1e-5)
     assert np.isnan(probs[~t.selected]).all()

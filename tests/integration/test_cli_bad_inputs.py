@@ -51,6 +51,8 @@ CASES: list[tuple[str, str, str]] = [
     ("spec validate", "spec with an unknown key", "spec validate {spec_unknown_key}"),
     ("spec validate", "spec that is a list", "spec validate {spec_list}"),
     ("spec validate", "empty file", "spec validate {empty}"),
+    ("spec validate", "unknown --era", "spec validate six_object --era 2022ee --against {tt}"),
+    ("spec show", "unknown --era", "spec show six_object --era 2025"),
     # samples
     ("samples list", "extra argument", "samples list surplus"),
     ("samples path", "unknown sample", "samples path nano_tt_v99.root"),
@@ -78,6 +80,7 @@ CASES: list[tuple[str, str, str]] = [
     ("tensorize", "output under a file", "tensorize {tt} --spec six_object -o {blocker}/t.root"),
     ("tensorize", "output in a missing folder", "tensorize {tt} --spec six_object -o {missing}/t.root"),
     ("tensorize", "bad --step-size", "tensorize {tt} --spec six_object --step-size 0 -o {out}/t.root"),
+    ("tensorize", "unknown --era", "tensorize {tt} --spec six_object --era 1999 -o {out}/t.root"),
     # skim-and-score
     ("skim-and-score", "missing input", "skim-and-score {missing}.root --model {model} -o {out}/s.root"),
     ("skim-and-score", "non-ROOT input", "skim-and-score {text} --model {model} -o {out}/s.root"),

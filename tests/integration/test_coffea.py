@@ -94,14 +94,22 @@ def fileset(tmp_path_factory, sample_dir):
                                               "metadata": {"xsec": 1.0}}}
 
 
+def test_processors_are_installed_as_hepfm_root_processors_with_a_pinned_api():
+    import hepfm_root.processors as processors  # the repository's processors/ folder (ARCHITECTURE.md)
+
+    assert dir(processors) == ["HistogramProcessor", "ObjectCut", "SkimProcessor", "TensorFileProcessor"]
+    assert processors.HistogramProcessor.__module__ == "hepfm_root.processors.histograms"
+    assert Path(processors.__file__).parent.name == "processors"
+
+
 def _selection():
-    from processors import ObjectCut
+    from hepfm_root.processors import ObjectCut
 
     return [ObjectCut("Jet", min_count=3, pt_min=20.0, abs_eta_max=2.5)]
 
 
 def _processor(**kw):
-    from processors import HistogramProcessor
+    from hepfm_root.processors import HistogramProcessor
 
     return HistogramProcessor({"hh": str(MODEL)}, selection=_selection(), **kw)
 
@@ -209,7 +217,7 @@ def test_tensor_file_processor_writes_labelled_tensor_files(fileset, tmp_path, s
     from coffea.processor import IterativeExecutor, Runner
 
     from hepfm_root.io import read_tensors
-    from processors import TensorFileProcessor
+    from hepfm_root.processors import TensorFileProcessor
 
     proc = TensorFileProcessor(scorer.spec, tensor_dir=tmp_path, labels={"ttbar": "ttbar", "dy": "dy"},
                                selection=_selection())
@@ -242,7 +250,7 @@ def test_skim_processor_writes_skims_with_scores(fileset, tmp_path, scorer):
     import uproot
     from coffea.processor import IterativeExecutor, Runner
 
-    from processors import SkimProcessor
+    from hepfm_root.processors import SkimProcessor
 
     proc = SkimProcessor({"hh": str(MODEL)}, skim_dir=tmp_path / "skims", keep=["Jet_pt", "Jet_eta", "MET_*"],
                          selection=_selection())
@@ -292,7 +300,7 @@ def test_chunk_of_names_dataset_file_tree_and_range_of_runner_chunks(fileset):
 
 
 def test_per_chunk_processors_refuse_dask_events_and_name_the_runner(sample, tmp_path, scorer):
-    from processors import SkimProcessor, TensorFileProcessor
+    from hepfm_root.processors import SkimProcessor, TensorFileProcessor
 
     events = NanoEventsFactory.from_root({str(sample("nano_tt_v12.root")): "Events"}, schemaclass=NanoAODSchema,
                                          mode="dask", metadata={"dataset": "tt"}).events()
@@ -304,7 +312,7 @@ def test_per_chunk_processors_refuse_dask_events_and_name_the_runner(sample, tmp
 
 
 def test_processors_refuse_bad_arguments_naming_them(sample, tmp_path, scorer):
-    from processors import HistogramProcessor, SkimProcessor, TensorFileProcessor
+    from hepfm_root.processors import HistogramProcessor, SkimProcessor, TensorFileProcessor
 
     with pytest.raises(InvalidArgumentError, match="at least one model"):
         HistogramProcessor({})
@@ -323,8 +331,7 @@ def test_processors_refuse_bad_arguments_naming_them(sample, tmp_path, scorer):
 
 def test_run_script_on_a_fileset_json(fileset, bad_files, tmp_path, capsys):
     from coffea.util import load
-
-    from processors.run import main
+    from hepfm_root.processors.run import main
 
     fs = {**fileset, "dy": [*fileset["dy"]["files"], str(bad_files["empty"])]}
     (tmp_path / "fileset.json").write_text(__import__("json").dumps(fs))

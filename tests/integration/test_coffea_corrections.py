@@ -24,7 +24,7 @@ def test_processor_fills_one_category_per_variation_with_weights(sample, tmp_pat
     from coffea.nanoevents import NanoAODSchema
     from coffea.processor import IterativeExecutor, Runner
 
-    from processors import HistogramProcessor
+    from hepfm_root.processors import HistogramProcessor
 
     NanoAODSchema.warn_missing_crossrefs = False
     cfg = jerc_config(sample)
@@ -62,7 +62,7 @@ def test_processor_with_corrections_refuses_dask_events_naming_the_runner(sample
     from coffea.nanoevents import NanoAODSchema, NanoEventsFactory
 
     from hepfm_root.errors import InvalidArgumentError
-    from processors import HistogramProcessor
+    from hepfm_root.processors import HistogramProcessor
 
     NanoAODSchema.warn_missing_crossrefs = False
     proc = HistogramProcessor({"hh": str(MODEL)}, corrections=jerc_config(sample), variations=["jes_Total_up"])

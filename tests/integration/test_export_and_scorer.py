@@ -67,6 +67,11 @@ def test_export_writes_self_describing_artifacts(exported, checkpoint):
     assert dims == [["batch", "objects", 9], ["batch", "objects"]]  # dynamic batch and object axes
     card = read_card_header((folder / "README.md").read_text())
     assert card["labels"] == ["tt", "ttH", "ttW"] and card["parity"]["max_abs_diff"] <= 1e-5
+    # the working points the model's spec cuts at: the era and the value per tagger, next to the fingerprint
+    assert card["spec"]["era"] == "2018" and card["spec"]["working_points"] == {
+        "btag_medium": {"btagDeepFlavB": 0.2783, "btagDeepB": 0.4168}}
+    described = Scorer(folder).describe()
+    assert described["era"] == "2018" and described["working_points"] == card["spec"]["working_points"]
     assert "## Limitations" in (folder / "README.md").read_text()
     assert json.loads((folder / "spec.json").read_text()) == json.loads(load_spec("six_object").to_json())
 

@@ -94,6 +94,11 @@ SPEC_FIELDS = {
     "features.name": ("six_object", ["features", 0, "name"]),
     "features.field": ("six_object", ["features", 0, "field"]),
     "selection.min_objects{key}": ("six_object", ["selection", "min_objects", "{bjet}"]),
+    "cuts.working_point": ("six_object", ["blocks", 2, "sources", 0, "cuts", 2, "working_point"]),
+    "working_points.era": ("six_object", ["working_points", "era"]),
+    "working_points.values{name}": ("six_object", ["working_points", "values", "{btag_medium}"]),
+    "working_points.values{tagger}": ("six_object", ["working_points", "values", "btag_medium", "{btagDeepFlavB}"]),
+    "working_points.values{era}": ("six_object", ["working_points", "values", "btag_medium", "btagDeepFlavB", "{2018}"]),
     "constituents.parent": ("jet_constituents", ["constituents", "parent"]),
     "constituents.collection[]": ("jet_constituents", ["constituents", "collection", 0]),
     "constituents.link[]": ("jet_constituents", ["constituents", "link", 0]),
@@ -109,6 +114,7 @@ NUMBER_FIELDS = {
     "cuts.value": ["blocks", 0, "sources", 0, "cuts", 0, "value"],
     "defaults{value}": ["blocks", 1, "sources", 0, "defaults", "eta"],
     "features.floor": ["features", 0, "floor"],
+    "working_points.values{value}": ["working_points", "values", "btag_medium", "btagDeepFlavB", "2018"],
 }
 
 
@@ -301,7 +307,8 @@ def _same_scores(cols: dict, name: str, reference: dict) -> None:
     np.testing.assert_array_equal(got, want)
 
 
-MODEL_SPEC_FIELDS = [f for f in sorted(SPEC_FIELDS) if SPEC_FIELDS[f][0] == "six_object"]
+#: The shipped model embeds six_object 1.0, which has no working points (their fields are refused at load above).
+MODEL_SPEC_FIELDS = [f for f in sorted(SPEC_FIELDS) if SPEC_FIELDS[f][0] == "six_object" and "working_point" not in f]
 
 
 @pytest.mark.parametrize("field", MODEL_SPEC_FIELDS)

@@ -124,7 +124,8 @@ def test_resolution_key_is_hashable_equal_for_the_same_binding_and_differs_when_
     spec = load_spec("six_object")
     a = resolve(spec, NAMES, where="a.root")
     b = resolve(spec, list(reversed(NAMES)), where="b.root")  # same branches, another file
-    other_tagger = resolve(spec, [n for n in NAMES if n != "Jet_btagDeepFlavB"] + ["Jet_btagUParTAK4B"])
+    other_tagger = resolve(spec, [n for n in NAMES if n != "Jet_btagDeepFlavB"] + ["Jet_btagDeepB"])
+    other_era = resolve(spec.with_era("2017"), NAMES, where="a.root")
     assert hash(a.key) == hash(b.key) and a.key == b.key
-    assert a.key != other_tagger.key
+    assert a.key != other_tagger.key and a.key != other_era.key
     assert {a.key: 1}[b.key] == 1

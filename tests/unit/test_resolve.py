@@ -16,25 +16,26 @@ def names(*collections: str, extra: tuple[str, ...] = ()) -> list[str]:
 
 
 def test_met_alias_and_tagger_fallback_are_reported():
-    branches = names("Electron", "Muon", "Jet", extra=("PFMET_pt", "PFMET_phi", "Jet_btagUParTAK4B"))
-    res = resolve(load_spec("six_object"), branches, where="Events of v15.root")
+    branches = names("Electron", "Muon", "Jet", extra=("PFMET_pt", "PFMET_phi", "Jet_btagPNetB"))
+    res = resolve(load_spec("six_object", era="2022"), branches, where="Events of v15.root")
     assert res.blocks["met"][0].collection == "PFMET"
-    assert res.blocks["bjet"][0].fields["btag"].branch == "Jet_btagUParTAK4B"
+    assert res.blocks["bjet"][0].fields["btag"].branch == "Jet_btagPNetB"
     assert res.blocks["met"][0].fields["eta"].default == 0.0
     report = "\n".join(res.report())
-    assert "met: PFMET" in report and "btag=Jet_btagUParTAK4B" in report
+    assert "met: PFMET" in report and "btag=Jet_btagPNetB" in report
+    assert "btag btag_medium = 0.245 (btagPNetB, era 2022)" in report  # the fallback tagger's own working point
     assert res.event_keys == ("run", "luminosityBlock", "event")
-    assert "Jet_btagUParTAK4B" in res.branches() and "PFMET_pt" in res.branches()
+    assert "Jet_btagPNetB" in res.branches() and "PFMET_pt" in res.branches()
 
 
 def test_no_tagger_at_all_names_file_collection_and_candidates():
-    branches = names("Electron", "Muon", "Jet", extra=("MET_pt", "MET_phi", "Jet_btagRobustParTAK4B"))
+    branches = names("Electron", "Muon", "Jet", extra=("MET_pt", "MET_phi", "Jet_btagCSVV2"))
     with pytest.raises(BranchNotFoundError) as info:
         resolve(load_spec("six_object"), branches, where="Events of nano_v16.root")
     msg = str(info.value)
     assert "'Jet_btagDeepFlavB' not in Events of nano_v16.root" in msg
     assert "Jet_btagUParTAK4B" in msg and "Jet_btagPNetB" in msg  # the candidates
-    assert "did you mean 'Jet_btagRobustParTAK4B'" in msg  # the nearest existing branch
+    assert "did you mean 'Jet_btagCSVV2'" in msg  # the nearest existing branch
     assert isinstance(info.value, KeyError)
 
 

@@ -9,6 +9,7 @@ Example:
 from ._load import SCHEMAS, builtin_specs, load_spec, spec_from_dict
 from ._resolve import EVENT_KEY_DTYPES, EVENT_KEYS, FieldSource, Resolution, SourceResolution, resolve
 from ._v1 import DERIVED_FIELDS, Block, Constituents, Cut, Feature, FeatureSpec, Selection, Source
+from ._v2 import ColumnScaling, EventFeature, FeatureSpecV2, Scaling, event_features_of, scaling_of
 
 __all__ = [
     "DERIVED_FIELDS",
@@ -16,18 +17,24 @@ __all__ = [
     "EVENT_KEY_DTYPES",
     "SCHEMAS",
     "Block",
+    "ColumnScaling",
     "Constituents",
     "Cut",
+    "EventFeature",
     "Feature",
     "FeatureSpec",
+    "FeatureSpecV2",
     "FieldSource",
     "Resolution",
+    "Scaling",
     "Selection",
     "Source",
     "SourceResolution",
     "builtin_specs",
+    "event_features_of",
     "load_spec",
     "resolve",
+    "scaling_of",
     "spec_from_dict",
 ]
 

@@ -6,6 +6,7 @@ from ._fileset import DatasetFiles, parse_fileset
 from ._ntuple import BranchLayout, NtupleWriter, layout_of
 from ._open import EventsInput, check_root_file, open_events
 from ._read import Chunk, iter_tensors
+from ._scaling_fit import RunningMoments, fit_scaling, write_spec
 from ._signals import Terminated, terminate_on_signals
 from ._tensorfile import TensorFileWriter
 from ._tensorformat import TENSOR_FORMATS, open_tensor_writer, read_tensors, tensor_file_format
@@ -21,6 +22,7 @@ __all__ = [
     "EventsInput",
     "NpzTensorWriter",
     "NtupleWriter",
+    "RunningMoments",
     "TensorFileWriter",
     "Terminated",
     "atomic_folder",
@@ -28,6 +30,7 @@ __all__ = [
     "atomic_outputs",
     "check_input",
     "check_root_file",
+    "fit_scaling",
     "iter_tensors",
     "layout_of",
     "open_events",
@@ -38,6 +41,7 @@ __all__ = [
     "remove_stale_temporaries",
     "tensor_file_format",
     "terminate_on_signals",
+    "write_spec",
 ]
 
 

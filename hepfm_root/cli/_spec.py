@@ -48,6 +48,11 @@ def spec_show(spec: str, as_json: bool) -> None:
         )
         click.echo(f"  rows {rows.start}-{rows.stop - 1}: {b.name} <- {srcs}, by {b.sort_by} desc")
     click.echo(f"  features: {', '.join(s.feature_names)}")
+    if s.n_event_features:
+        click.echo(f"  event_features tensor: (N, {s.n_event_features}) {s.dtype}: {', '.join(s.event_feature_names)}")
+    scaling = getattr(s, "scaling", None)
+    if scaling is not None:
+        click.echo(f"  scaling: {len(scaling.features)} object and {len(scaling.event_features)} event column(s)")
     if s.selection.min_objects:
         click.echo("  selection: " + ", ".join(f"{k} >= {v}" for k, v in s.selection.min_objects.items()))
     if s.constituents is not None:

@@ -45,7 +45,6 @@ from ._v1 import (
     MAX_CUTS,
     MAX_FEATURES,
     NAME_PATTERN,
-    OBJECT_TRANSFORMS,
     Block,
     Candidates,
     Cut,

@@ -41,9 +41,9 @@ from dataclasses import dataclass
 from .._cpp_text import check_identifier, cpp_string
 from ..errors import InvalidSpecError
 from ..spec import ColumnScaling, Cut, Feature, FeatureSpec, Resolution, SourceResolution, scaling_of
+from ._cpp_events import event_feature_lines, nonfinite_throw
 from ._cuts import CUT_OPS
 from ._derived import field_cpp
-from ._cpp_events import event_feature_lines, nonfinite_throw
 from ._kernels import CPP_KERNELS
 from ._kernels import cpp_double as _lit
 from ._scaling import standardise_cpp

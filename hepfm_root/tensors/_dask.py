@@ -46,8 +46,9 @@ def touch_resolved(events: Any, spec: FeatureSpec, where: str) -> None:
 def tensors_to_awkward(t: Tensors) -> ak.Array:
     """Tensors as one awkward record per event (regular inner dimensions).
 
-    Fields: ``objects`` (absent without object features), ``object_mask`` (not ``mask``, which awkward reserves), ``selected``, ``count_<block>``, with
-    constituents ``constituents`` and ``constituent_mask``, and with event features ``event_features``.
+    Fields: ``objects`` (absent without object features), ``object_mask`` (not ``mask``, which awkward
+    reserves), ``selected``, ``count_<block>``, with constituents ``constituents`` and
+    ``constituent_mask``, and with event features ``event_features``.
     """
     fields: dict[str, Any] = {}
     if t.spec.n_features:  # a spec with event features only has no object tensor

@@ -78,6 +78,8 @@ class ScoreWrapper:
         args = [ak.from_numpy(t.objects), ak.from_numpy(t.mask), ak.from_numpy(t.selected)]
         if t.constituents is not None:
             args += [ak.from_numpy(t.constituents), ak.from_numpy(t.constituent_mask)]
+        if t.event_features is not None:  # schema version 2: always the last argument
+            args.append(ak.from_numpy(t.event_features))
         # a k-fold set routes events by identity: the keys travel as keyword arguments (run=, luminosityBlock=, event=)
         return tuple(args), {k: ak.from_numpy(v) for k, v in t.keys.items()}
 
@@ -90,9 +92,11 @@ class ScoreWrapper:
         if mask.shape != objects.shape[:2] or selected.shape != objects.shape[:1]:
             raise ModelSpecMismatchError(
                 f"mask {mask.shape} / selected {selected.shape} do not match objects {objects.shape}")
-        if (spec.constituents is not None) != bool(cons):
+        want_extra = 2 * (spec.constituents is not None) + (spec.n_event_features > 0)
+        if len(cons) != want_extra:
             raise ModelSpecMismatchError(
-                f"spec {spec.name!r} {'needs' if spec.constituents is not None else 'has no'} constituents")
+                f"spec {spec.name!r} takes {want_extra} array(s) after selected (constituents and their mask, then "
+                f"event features, where the spec has them), got {len(cons)}")
 
     def numpy_call(self, objects: np.ndarray, mask: np.ndarray, selected: np.ndarray, *cons: np.ndarray,
                    **keys: np.ndarray) -> np.ndarray:
@@ -101,8 +105,10 @@ class ScoreWrapper:
         ``keys``: the event identity (``run=``, ``luminosityBlock=``, ``event=``), which a k-fold set needs.
         """
         scorer = shared_scorer(self.scorer)
+        extra = [np.asarray(c) for c in cons]
+        events = np.asarray(extra.pop(), np.float32) if scorer.spec.n_event_features else None
         t = Tensors(np.asarray(objects, np.float32), np.asarray(mask, bool), np.asarray(selected, bool), {}, scorer.spec,
-                    *(np.asarray(c) for c in cons), keys={k: np.asarray(v) for k, v in keys.items()})
+                    *extra, keys={k: np.asarray(v) for k, v in keys.items()}, event_features=events)
         probs = scorer.predict(t)  # NaN rows (never computed) where not selected
         return probs[:, scorer.labels.index(self.label)]
 

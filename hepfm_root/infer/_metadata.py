@@ -43,13 +43,25 @@ _ORT_TYPES = {"float32": "tensor(float)", "bool": "tensor(bool)"}
 
 
 def model_inputs_for(spec: FeatureSpec) -> list[dict[str, Any]]:
-    """Input tensors a model of this spec reads: name, shape, dtype and meaning."""
-    out = [
-        {"name": "objects", "shape": ["batch", spec.n_objects, spec.n_features], "dtype": "float32",
-         "meaning": f"object features {spec.feature_names}; padded rows hold {spec.pad_value}"},
-        {"name": "mask", "shape": ["batch", spec.n_objects], "dtype": "bool",
-         "meaning": "True for real objects, False for padding"},
-    ]
+    """Input tensors a model of this spec reads: name, shape, dtype and meaning.
+
+    ``objects``/``mask`` when the spec has object features, ``constituents``/``constituent_mask``
+    with constituents, ``event_features`` with event features (schema version 2); a spec with only
+    event features (a BDT's inputs) gives ``event_features`` alone.
+
+    Example:
+        >>> from hepfm_root.spec import load_spec
+        >>> [(i["name"], i["shape"]) for i in model_inputs_for(load_spec("event_bdt"))]
+        [('event_features', ['batch', 11])]
+    """
+    out: list[dict[str, Any]] = []
+    if spec.n_features:
+        out += [
+            {"name": "objects", "shape": ["batch", spec.n_objects, spec.n_features], "dtype": "float32",
+             "meaning": f"object features {spec.feature_names}; padded rows hold {spec.pad_value}"},
+            {"name": "mask", "shape": ["batch", spec.n_objects], "dtype": "bool",
+             "meaning": "True for real objects, False for padding"},
+        ]
     if spec.constituents is not None:
         k = spec.block(spec.constituents.parent).max_objects
         c = spec.constituents.max_constituents
@@ -59,15 +71,20 @@ def model_inputs_for(spec: FeatureSpec) -> list[dict[str, Any]]:
             {"name": "constituent_mask", "shape": ["batch", k, c], "dtype": "bool",
              "meaning": "True for real constituents"},
         ]
+    if spec.n_event_features:
+        out.append({"name": "event_features", "shape": ["batch", spec.n_event_features], "dtype": "float32",
+                    "meaning": f"event features {spec.event_feature_names}"})
     return out
 
 
 def input_arrays(tensors: Any) -> dict[str, Any]:
-    """Model input arrays of a :class:`~hepfm_root.tensors.Tensors` by input name."""
-    out = {"objects": tensors.objects, "mask": tensors.mask}
+    """Model input arrays of a :class:`~hepfm_root.tensors.Tensors` by input name (as :func:`model_inputs_for`)."""
+    out = {"objects": tensors.objects, "mask": tensors.mask} if tensors.spec.n_features else {}
     if tensors.constituents is not None:
         out["constituents"] = tensors.constituents
         out["constituent_mask"] = tensors.constituent_mask
+    if getattr(tensors, "event_features", None) is not None:
+        out["event_features"] = tensors.event_features
     return out
 
 

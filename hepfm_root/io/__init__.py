@@ -7,6 +7,7 @@ from ._hash import file_sha256
 from ._ntuple import BranchLayout, NtupleWriter, layout_of
 from ._open import EventsInput, check_root_file, open_events
 from ._read import Chunk, iter_tensors
+from ._scaling_fit import RunningMoments, fit_scaling, write_spec
 from ._signals import Terminated, terminate_on_signals
 from ._tensorfile import TensorFileWriter
 from ._tensorformat import TENSOR_FORMATS, open_tensor_writer, read_tensors, tensor_file_format
@@ -22,6 +23,7 @@ __all__ = [
     "EventsInput",
     "NpzTensorWriter",
     "NtupleWriter",
+    "RunningMoments",
     "TensorFileWriter",
     "Terminated",
     "atomic_folder",
@@ -30,6 +32,7 @@ __all__ = [
     "check_input",
     "check_root_file",
     "file_sha256",
+    "fit_scaling",
     "iter_tensors",
     "layout_of",
     "open_events",
@@ -40,6 +43,7 @@ __all__ = [
     "remove_stale_temporaries",
     "tensor_file_format",
     "terminate_on_signals",
+    "write_spec",
 ]
 
 

@@ -38,6 +38,10 @@ def column_types(spec: FeatureSpec) -> dict[str, Any]:
         c = spec.constituents.max_constituents
         types["constituents"] = (np.float32, (k, c, len(spec.constituent_feature_names)))
         types["constituent_mask"] = (np.bool_, (k, c))
+    if spec.n_event_features:
+        types["event_features"] = (np.float32, (spec.n_event_features,))
+    if not spec.n_features:  # event features only: no object tensor (a zero-size branch cannot be stored)
+        del types["objects"]
     return types
 
 
@@ -65,6 +69,7 @@ def file_meta(spec: FeatureSpec, inputs: list[str], n_events: int, extra: dict[s
         "spec_fingerprint": spec.fingerprint(),
         "feature_names": spec.feature_names,
         "constituent_feature_names": spec.constituent_feature_names,
+        **({"event_feature_names": spec.event_feature_names} if spec.n_event_features else {}),
         "inputs": inputs,
         "n_events": n_events,
         **extra,
@@ -75,8 +80,9 @@ def tensors_from_columns(a: dict[str, np.ndarray], spec: FeatureSpec) -> Tensors
     """Rebuild :class:`Tensors` from the columns of a tensor file (either format)."""
     counts = {b.name: a[f"count_{b.name}"].astype(np.int64) for b in spec.blocks}
     keys = {k: a[k] for k in (*EVENT_KEYS, "entry", "file_index")}
+    objects = a["objects"] if spec.n_features else np.zeros((len(a["selected"]), spec.n_objects, 0), np.float32)
     return Tensors(
-        a["objects"], a["object_mask"], a["selected"], counts, spec,
-        a.get("constituents"), a.get("constituent_mask"), keys,
+        objects, a["object_mask"], a["selected"], counts, spec,
+        a.get("constituents"), a.get("constituent_mask"), keys, a.get("event_features"),
     )
 

@@ -5,12 +5,13 @@ Layout (one TTree ``Tensors``, one entry per event):
 =====================  ==================================  =============================
 branch                 type                                 meaning
 =====================  ==================================  =============================
-``objects``            ``float[n_objects][n_features]``     object features
+``objects``            ``float[n_objects][n_features]``     object features (absent without object features)
 ``object_mask``        ``bool[n_objects]``                  real (True) or padded rows
 ``selected``           ``bool``                             passes the spec's selection
 ``count_<block>``      ``int``                              objects passing the block cuts
 ``constituents``       ``float[k][C][F]`` (if the spec has)  constituent features
 ``constituent_mask``   ``bool[k][C]``
+``event_features``     ``float[n_event_features]``          event features (schema version 2, if the spec has)
 ``run`` …              as in the input                      event identity, when present
 ``entry``              ``long``                             entry number in its input file
 ``file_index``         ``int``                              index into the ``inputs`` list

@@ -101,8 +101,9 @@ def read_npz_tensors(path: str | os.PathLike) -> tuple[Tensors, dict[str, Any]]:
     try:  # the reading boundary: a truncated archive or garbled metadata names the file
         # Our own file object: np.load leaks the one it opens when the archive is damaged.
         with open(p, "rb") as fileobj, np.load(fileobj, allow_pickle=False) as z:
-            if "hepfm_spec" not in z.files or "objects" not in z.files:
-                raise InvalidInputFileError(f"{p} is not a hepfm tensor file: expected arrays 'hepfm_spec' and 'objects'")
+            if "hepfm_spec" not in z.files or "object_mask" not in z.files:
+                raise InvalidInputFileError(
+                    f"{p} is not a hepfm tensor file: expected arrays 'hepfm_spec' and 'object_mask'")
             spec = spec_from_dict(json.loads(str(z["hepfm_spec"][()])), origin=f"hepfm_spec of {p.name}")
             meta = json.loads(str(z["hepfm_meta"][()]))
             columns = column_types(spec)

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from ..errors import BranchTypeError
-from ..spec import Resolution
+from ..spec import FieldSource, Resolution, SourceResolution
 
 __all__ = ["check_column_types"]
 
@@ -52,6 +52,14 @@ def _expected(resolution: Resolution) -> dict[str, tuple[str, str]]:
             if fs.branch:
                 out[fs.branch] = (kind, f"{what}, {'singleton' if src.singleton else 'collection'} "
                                         f"{src.collection}, field {field_name!r}")
+    for name, origin in resolution.event_features.items():
+        if isinstance(origin, FieldSource) and origin.branch:
+            out[origin.branch] = ("scalar", f"event feature {name!r}, branch")
+        elif isinstance(origin, SourceResolution):
+            for field_name, fs in origin.fields.items():
+                if fs.branch:
+                    out[fs.branch] = ("array", f"event feature {name!r}, collection {origin.collection}, "
+                                               f"field {field_name!r}")
     return out
 
 

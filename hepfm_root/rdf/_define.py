@@ -87,6 +87,8 @@ def define_objects(
     * ``{prefix}selected``: ``bool``, the spec's selection;
     * with constituents: ``{prefix}constituents`` (``n_parent * max_constituents *
       n_constituent_features`` floats) and ``{prefix}constituent_mask``;
+    * with event features (schema version 2): ``{prefix}event_features``, ``ROOT::RVec<float>`` of
+      ``n_event_features`` — equal to the awkward path's ``Tensors.event_features[i]``;
     * ``{prefix}tensors``: the struct the others are read from (internal).
 
     Under ``ROOT.EnableImplicitMT`` the columns are still per event, but entries
@@ -162,4 +164,6 @@ def defined_columns(spec: FeatureSpec, prefix: str) -> dict[str, str]:
     fields = ["tensors", "objects", "mask", "selected"]
     if spec.constituents is not None:
         fields += ["constituents", "constituent_mask"]
+    if spec.n_event_features:
+        fields.append("event_features")
     return {f: f"{prefix}{f}" for f in fields}

@@ -116,6 +116,8 @@ def _score_chunk(arrays: Any, spec: Any, cols: list[str], scorer: Any) -> tuple[
         kw["constituents"] = _fixed(arrays[cols[3]], (n_par, n_con, len(spec.constituent_feature_names)),
                                     np.float32, cols[3])
         kw["constituent_mask"] = _fixed(arrays[cols[4]], (n_par, n_con), bool, cols[4])
+    if spec.n_event_features:  # the last column (defined_columns)
+        kw["event_features"] = _fixed(arrays[cols[-1]], (spec.n_event_features,), np.float32, cols[-1])
     keys = [np.asarray(arrays[k]).astype(np.uint64) for k in EVENT_KEYS]
     tensors = Tensors(
         objects=_fixed(arrays[cols[0]], (spec.n_objects, spec.n_features), np.float32, cols[0]),

@@ -17,6 +17,7 @@ from ._resolve import (
     resolve,
 )
 from ._v1 import DERIVED_FIELDS, Block, Constituents, Cut, Feature, FeatureSpec, Selection, Source
+from ._v2 import ColumnScaling, EventFeature, FeatureSpecV2, Scaling, event_features_of, scaling_of
 from ._working_points import ERAS, WorkingPoints
 
 __all__ = [
@@ -26,20 +27,26 @@ __all__ = [
     "EVENT_KEY_DTYPES",
     "SCHEMAS",
     "Block",
+    "ColumnScaling",
     "Constituents",
     "Cut",
+    "EventFeature",
     "Feature",
     "FeatureSpec",
+    "FeatureSpecV2",
     "FieldSource",
     "Resolution",
+    "Scaling",
     "Selection",
     "Source",
     "SourceResolution",
     "WorkingPointChoice",
     "WorkingPoints",
     "builtin_specs",
+    "event_features_of",
     "load_spec",
     "resolve",
+    "scaling_of",
     "spec_from_dict",
 ]
 

@@ -13,12 +13,13 @@ import yaml
 
 from ..errors import InvalidSpecError, SpecNotFoundError, closest, validation_summary
 from ._v1 import FeatureSpec
+from ._v2 import FeatureSpecV2
 
 __all__ = ["SCHEMAS", "builtin_specs", "load_spec", "spec_from_dict"]
 
 #: schema_version -> model class.  A new schema version adds an entry (and a
 #: migration if old artifacts must keep loading); nothing else dispatches.
-SCHEMAS: dict[int, type[FeatureSpec]] = {1: FeatureSpec}
+SCHEMAS: dict[int, type[FeatureSpec]] = {1: FeatureSpec, 2: FeatureSpecV2}
 
 _BUILTIN = resources.files(__package__) / "builtin"
 
@@ -28,7 +29,7 @@ def builtin_specs() -> list[str]:
 
     Example:
         >>> builtin_specs()
-        ['event_graph', 'jet_constituents', 'six_object']
+        ['event_bdt', 'event_graph', 'jet_constituents', 'six_object']
     """
     return sorted(p.name[: -len(".yaml")] for p in _BUILTIN.iterdir() if p.name.endswith(".yaml"))
 
@@ -69,7 +70,7 @@ def load_spec(spec: FeatureSpec | dict | str | os.PathLike, *, era: str | None =
         Traceback (most recent call last):
         ...
         hepfm_root.errors.SpecNotFoundError: no spec 'six_objects': not a built-in
-        (event_graph, jet_constituents, six_object) nor a file; did you mean 'six_object'?
+        (event_bdt, event_graph, jet_constituents, six_object) nor a file; did you mean 'six_object'?
     """
     return _load(spec).with_era(era)
 

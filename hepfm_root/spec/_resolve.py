@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from ..errors import BranchNotFoundError, CollectionNotFoundError, InvalidSpecError
 from ._v1 import DERIVED_FIELDS, Cut, FeatureSpec, Source
+from ._v2 import event_features_of
 
 __all__ = ["EVENT_KEYS", "EVENT_KEY_DTYPES", "FieldSource", "Resolution", "SourceResolution", "WorkingPointChoice",
            "resolve"]
@@ -85,6 +86,8 @@ class Resolution:
         constituents: the constituent collection's resolution (None without constituents).
         link: resolution of the link collection (fields ``parent_index``, ``candidate_index``).
         event_keys: the event-identity branches present (subset of ``run, luminosityBlock, event``).
+        event_features: event feature name -> its origin: a :class:`FieldSource` (kind ``branch``),
+            a :class:`SourceResolution` (a collection reduced), or None (a block's kept objects).
 
     ``spec.era`` is the era its working points were taken at.
     """
@@ -95,6 +98,7 @@ class Resolution:
     constituents: SourceResolution | None
     link: SourceResolution | None
     event_keys: tuple[str, ...]
+    event_features: dict[str, FieldSource | SourceResolution | None] = field(default_factory=dict)
 
     def block_fields(self, name: str) -> tuple[str, ...]:
         """The logical base fields the objects of block ``name`` carry: every source's, sorted.
@@ -122,7 +126,12 @@ class Resolution:
             return (s.collection, s.singleton, s.type_id, fields, cuts)
 
         blocks = tuple((name, tuple(src(s) for s in srcs)) for name, srcs in self.blocks.items())
-        return (self.spec.fingerprint(), blocks, src(self.constituents), src(self.link), self.event_keys)
+        key = (self.spec.fingerprint(), blocks, src(self.constituents), src(self.link), self.event_keys)
+        if not self.event_features:
+            return key
+        events = tuple((name, (o.branch, o.default) if isinstance(o, FieldSource) else src(o))
+                       for name, o in self.event_features.items())
+        return (*key, events)
 
     def branches(self) -> list[str]:
         """Every branch this spec reads from the input (sorted, without counters)."""
@@ -133,6 +142,11 @@ class Resolution:
         for s in (self.constituents, self.link):
             if s is not None:
                 out.update(f.branch for f in s.fields.values() if f.branch)
+        for o in self.event_features.values():
+            if isinstance(o, FieldSource) and o.branch:
+                out.add(o.branch)
+            elif isinstance(o, SourceResolution):
+                out.update(f.branch for f in o.fields.values() if f.branch)
         return sorted(out)
 
     def working_points(self) -> dict[str, dict[str, float]]:
@@ -169,6 +183,12 @@ class Resolution:
             lines.append(f"  constituents: {self.constituents.collection} [{fields}]")
             links = ", ".join(f"{k}={v.describe()}" for k, v in sorted(self.link.fields.items()))
             lines.append(f"  link: {self.link.collection} [{links}]")
+        for name, o in self.event_features.items():
+            if isinstance(o, FieldSource):
+                lines.append(f"  event feature {name}: {o.describe()}")
+            elif isinstance(o, SourceResolution):
+                fields = ", ".join(f"{k}={v.describe()}" for k, v in sorted(o.fields.items()))
+                lines.append(f"  event feature {name}: {o.collection} [{fields}]")
         return lines
 
 
@@ -219,8 +239,17 @@ def resolve(spec: FeatureSpec, branches: Iterable[str], *, where: str = "the inp
         }
         link = SourceResolution(link_coll, False, -1, link_fields)
 
+    events: dict[str, FieldSource | SourceResolution | None] = {}
+    for ef in event_features_of(spec):
+        if ef.kind == "branch":
+            events[ef.name] = _pick_branch(ef.name, ef.branch, ef.default, available, where)  # type: ignore[arg-type]
+        elif ef.collection is not None:
+            needed = {b for f in ef.base_fields() for b in _base_fields(f)}
+            events[ef.name] = _resolve_source(spec, ef.collection, ef, needed, -1, available, collections, where)
+        else:
+            events[ef.name] = None  # a block's kept objects: the block's resolution
     keys = tuple(k for k in EVENT_KEYS if k in available)
-    res = Resolution(spec, where, blocks, cons, link, keys)
+    res = Resolution(spec, where, blocks, cons, link, keys, events)
     for line in res.report():
         log.debug(line)
     return res
@@ -244,6 +273,7 @@ def _needed_fields(spec: FeatureSpec) -> dict[tuple[str, int], set[str]]:
         if f.field is not None:
             feature_fields |= _base_fields(f.field)
     parent_extra: set[str] = set()
+    block_extra: dict[str, set[str]] = {}
     if spec.constituents is not None:
         c = spec.constituents
         cfields = _base_fields(c.sort_by)
@@ -258,9 +288,13 @@ def _needed_fields(spec: FeatureSpec) -> dict[tuple[str, int], set[str]]:
                 if f.relative:
                     parent_extra |= _base_fields(f.field)
         needs[("constituents", 0)] = cfields
+    for ef in event_features_of(spec):
+        if ef.block is not None:
+            for f in ef.base_fields():
+                block_extra.setdefault(ef.block, set()).update(_base_fields(f))
     for block in spec.blocks:
         for i, src in enumerate(block.sources):
-            wanted = set(feature_fields) | _base_fields(block.sort_by)
+            wanted = set(feature_fields) | _base_fields(block.sort_by) | block_extra.get(block.name, set())
             for cut in src.cuts:
                 wanted |= _base_fields(cut.field)
             if spec.constituents is not None and block.name == spec.constituents.parent:
@@ -296,6 +330,18 @@ def _pick_field(
         candidates=[f"{coll}_{s}" for s in suffixes],
         available=sorted(b for b in available if b.startswith(f"{coll}_")),
     )
+
+
+def _pick_branch(
+    name: str, candidates: list[str], default: float | None, available: set[str], where: str
+) -> FieldSource:
+    """The first present scalar branch of an event feature, else its default, else an error."""
+    for b in candidates:
+        if b in available:
+            return FieldSource(b)
+    if default is not None:
+        return FieldSource(None, float(default))
+    raise BranchNotFoundError(candidates[0], where=where, candidates=list(candidates), available=sorted(available))
 
 
 def _resolve_source(

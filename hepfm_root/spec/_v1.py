@@ -35,13 +35,21 @@ from ._working_points import WorkingPoints
 
 __all__ = [
     "DERIVED_FIELDS",
+    "NAME_PATTERN",
+    "OBJECT_TRANSFORMS",
     "Block",
+    "Candidates",
     "Constituents",
     "Cut",
     "Feature",
     "FeatureSpec",
+    "Name",
     "Selection",
     "Source",
+    "StrictModel",
+    "column_names",
+    "one_hot_categories",
+    "unique_columns",
 ]
 
 #: Fields computed from the four-vector (or the source's type) instead of read.
@@ -60,11 +68,11 @@ OBJECT_TRANSFORMS = ("value", "log", "log1p", "sin", "cos", "abs", "step", "one_
 #: Transforms that compare a constituent with its parent object.
 RELATIVE_TRANSFORMS = ("delta", "delta_phi", "log_ratio", "delta_r")
 
-_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 #: one_hot categories are compared as doubles in C++: integers a double holds exactly.
 _EXACT_INT = 2**53
 
-Name = Annotated[str, Field(pattern=_NAME)]
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 
 
 def _check_version(v: str) -> str:
@@ -88,7 +96,9 @@ MAX_COLUMNS = 1024     # columns of a tensor after one_hot expansion
 MAX_ROWS = 4096        # rows of the object tensor (sum of the blocks' max_objects)
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
+    """Base of every spec model: unknown keys refused, frozen, finite numbers only."""
+
     # allow_inf_nan=False: every number of a spec is finite (the C++ path prints them as literals).
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -114,7 +124,7 @@ def _omit_none(handler: Any, model: BaseModel, keys: tuple[str, ...]) -> dict:
     return out
 
 
-class Cut(_Strict):
+class Cut(StrictModel):
     """A cut on one logical field of an object: ``field op value``, or ``field op working_point``.
 
     Example:
@@ -124,11 +134,11 @@ class Cut(_Strict):
         'btag >= btag_medium'
     """
 
-    field: str = Field(description="Logical field (e.g. 'pt', 'abs_eta', 'btag').", pattern=_NAME)
+    field: str = Field(description="Logical field (e.g. 'pt', 'abs_eta', 'btag').", pattern=NAME_PATTERN)
     op: Literal[">", ">=", "<", "<=", "==", "!="] = Field(description="Comparison operator.")
     value: float | None = Field(default=None, description="Right-hand side, in the field's units (GeV for momenta).")
     working_point: str | None = Field(
-        default=None, pattern=_NAME,
+        default=None, pattern=NAME_PATTERN,
         description="Instead of 'value': a name in the spec's working_points, whose value is chosen by "
         "the tagger the field resolves to and the spec's era (block sources only).",
     )
@@ -147,7 +157,7 @@ class Cut(_Strict):
         return f"{self.field} {self.op} {self.working_point if self.value is None else self.value}"
 
 
-class Source(_Strict):
+class Source(StrictModel):
     """One NanoAOD collection feeding a block."""
 
     collection: Candidates = Field(
@@ -157,7 +167,7 @@ class Source(_Strict):
         default=False,
         description="True for one-per-event records such as MET (branches 'MET_pt', no 'nMET').",
     )
-    type: str = Field(pattern=_NAME, description="Object type name; must be listed in the spec's object_types.")
+    type: str = Field(pattern=NAME_PATTERN, description="Object type name; must be listed in the spec's object_types.")
     cuts: list[Cut] = Field(default_factory=list, max_length=MAX_CUTS,
                             description="All must pass for an object to be kept.")
     fields: dict[Name, Candidates] = Field(
@@ -179,20 +189,20 @@ class Source(_Strict):
         return list(self.fields.get(field, [field]))
 
 
-class Block(_Strict):
+class Block(StrictModel):
     """A group of tensor rows: merged sources, sorted, truncated and padded."""
 
-    name: str = Field(description="Block name, used in selections and by constituents.", pattern=_NAME)
+    name: str = Field(description="Block name, used in selections and by constituents.", pattern=NAME_PATTERN)
     sources: list[Source] = Field(min_length=1, max_length=MAX_SOURCES, description="Collections merged into this block.")
     max_objects: int = Field(ge=1, le=1024, description="Rows reserved for this block (padding if fewer).")
     sort_by: str = Field(
         default="pt",
-        pattern=_NAME,
+        pattern=NAME_PATTERN,
         description="Logical field to sort by, descending. Ties keep source order, then input order.",
     )
 
 
-class Selection(_Strict):
+class Selection(StrictModel):
     """Event selection.  An event is *selected* when every condition holds."""
 
     min_objects: dict[Name, int] = Field(
@@ -202,7 +212,7 @@ class Selection(_Strict):
     )
 
 
-class Feature(_Strict):
+class Feature(StrictModel):
     """One output feature (or, for ``one_hot``, one group of columns).
 
     Shorthand strings are accepted in YAML: ``log_pt``, ``log1p_mass``,
@@ -213,7 +223,7 @@ class Feature(_Strict):
         {'name': 'log_pt', 'transform': 'log', 'field': 'pt'}
     """
 
-    name: str = Field(description="Column name (one_hot columns get '_<category>' appended).", pattern=_NAME)
+    name: str = Field(description="Column name (one_hot columns get '_<category>' appended).", pattern=NAME_PATTERN)
     transform: Literal[
         "value", "log", "log1p", "sin", "cos", "abs", "step", "one_hot",
         "delta", "delta_phi", "log_ratio", "delta_r",
@@ -223,7 +233,7 @@ class Feature(_Strict):
         "constituents only: delta: x - parent.x; delta_phi: wrapped to [-pi, pi); "
         "log_ratio: ln(max(x / parent.x, floor)); delta_r: sqrt(deta^2 + dphi^2) to the parent."
     )
-    field: str | None = Field(default=None, pattern=_NAME, description="Logical field the transform reads.")
+    field: str | None = Field(default=None, pattern=NAME_PATTERN, description="Logical field the transform reads.")
     threshold: float | None = Field(default=None, description="For 'step'.")
     categories: list[Annotated[int, Field(ge=-_EXACT_INT, le=_EXACT_INT)]] | None = Field(
         default=None, max_length=MAX_CATEGORIES,
@@ -263,10 +273,10 @@ class Feature(_Strict):
         return self.transform in RELATIVE_TRANSFORMS
 
 
-class Constituents(_Strict):
+class Constituents(StrictModel):
     """Per-object constituent lists (PFNano ``PFCands`` linked through ``JetPFCands``)."""
 
-    parent: str = Field(pattern=_NAME, description="Block whose objects own the constituents (single jagged source).")
+    parent: str = Field(pattern=NAME_PATTERN, description="Block whose objects own the constituents (single jagged source).")
     collection: Candidates = Field(default=["PFCands"], description="Constituent collection.")
     link: Candidates = Field(default=["JetPFCands"], description="Link collection: one row per (parent, candidate).")
     link_parent_index: Candidates = Field(
@@ -277,7 +287,7 @@ class Constituents(_Strict):
         description="Link field: index of the candidate within its event (renamed across PFNano versions).",
     )
     max_constituents: int = Field(default=100, ge=1, le=4096, description="Rows per parent (padding if fewer).")
-    sort_by: str = Field(default="pt", pattern=_NAME, description="Logical field to sort by, descending.")
+    sort_by: str = Field(default="pt", pattern=NAME_PATTERN, description="Logical field to sort by, descending.")
     cuts: list[Cut] = Field(default_factory=list, max_length=MAX_CUTS,
                             description="All must pass for a candidate to be kept.")
     fields: dict[Name, Candidates] = Field(default_factory=dict, description="As in Source.fields.")
@@ -288,7 +298,7 @@ class Constituents(_Strict):
         return list(self.fields.get(field, [field]))
 
 
-class FeatureSpec(_Strict):
+class FeatureSpec(StrictModel):
     """A versioned feature spec (schema version 1).
 
     Example:
@@ -301,7 +311,7 @@ class FeatureSpec(_Strict):
     """
 
     schema_version: Literal[1] = Field(description="Version of this schema; the loader dispatches on it.")
-    name: str = Field(pattern=_NAME, description="Spec name, e.g. 'six_object'.")
+    name: str = Field(pattern=NAME_PATTERN, description="Spec name, e.g. 'six_object'.")
     version: Annotated[str, AfterValidator(_check_version)] = Field(
         default="1.0", description="Version of this spec's content, e.g. '1.0' (numbers only; bump on any change)."
     )
@@ -344,7 +354,7 @@ class FeatureSpec(_Strict):
         for block in self.selection.min_objects:
             if block not in names:
                 raise ValueError(f"selection.min_objects names block {block!r}; blocks are {names}")
-        _unique_columns(self.features, self.object_types, "features")
+        unique_columns(self.features, self.object_types, "features")
         if self.constituents is not None:
             c = self.constituents
             parent = next((b for b in self.blocks if b.name == c.parent), None)
@@ -352,7 +362,7 @@ class FeatureSpec(_Strict):
                 raise ValueError(f"constituents.parent {c.parent!r} is not a block; blocks are {names}")
             if len(parent.sources) != 1 or parent.sources[0].singleton:
                 raise ValueError(f"constituents.parent {c.parent!r} must have exactly one jagged source")
-            _unique_columns(c.features, self.object_types, "constituents.features")
+            unique_columns(c.features, self.object_types, "constituents.features")
         self._check_working_points()
         self._check_cost()
         return self
@@ -480,17 +490,26 @@ class FeatureSpec(_Strict):
     @property
     def feature_names(self) -> list[str]:
         """Column names of the object tensor, one_hot groups expanded."""
-        return _column_names(self.features, self.object_types)
+        return column_names(self.features, self.object_types)
 
     @property
     def n_features(self) -> int:
         return len(self.feature_names)
 
     @property
+    def event_feature_names(self) -> list[str]:
+        """Column names of the event-feature tensor (none in schema version 1; see ``_v2``)."""
+        return []
+
+    @property
+    def n_event_features(self) -> int:
+        return 0
+
+    @property
     def constituent_feature_names(self) -> list[str]:
         if self.constituents is None:
             return []
-        return _column_names(self.constituents.features, self.object_types)
+        return column_names(self.constituents.features, self.object_types)
 
     def block(self, name: str) -> Block:
         for b in self.blocks:
@@ -524,7 +543,7 @@ def one_hot_categories(feature: Feature, object_types: list[str]) -> list[int]:
     raise InvalidSpecError(f"feature {feature.name!r}: one_hot of {feature.field!r} needs explicit 'categories'")
 
 
-def _column_names(features: list[Feature], object_types: list[str]) -> list[str]:
+def column_names(features: list[Feature], object_types: list[str]) -> list[str]:
     names: list[str] = []
     for f in features:
         if f.transform != "one_hot":
@@ -538,9 +557,9 @@ def _column_names(features: list[Feature], object_types: list[str]) -> list[str]
     return names
 
 
-def _unique_columns(features: list[Feature], object_types: list[str], where: str) -> None:
+def unique_columns(features: list[Feature], object_types: list[str], where: str) -> None:
     try:
-        names = _column_names(features, object_types)
+        names = column_names(features, object_types)
     except ValueError as err:
         raise InvalidSpecError(f"{where}: {err}") from None
     dup = sorted({n for n in names if names.count(n) > 1})

@@ -40,11 +40,13 @@ from dataclasses import dataclass
 
 from .._cpp_text import check_identifier, cpp_string
 from ..errors import InvalidSpecError
-from ..spec import Cut, Feature, FeatureSpec, Resolution, SourceResolution
+from ..spec import ColumnScaling, Cut, Feature, FeatureSpec, Resolution, SourceResolution, scaling_of
+from ._cpp_events import event_feature_lines, nonfinite_throw
 from ._cuts import CUT_OPS
-from ._derived import DERIVED
+from ._derived import field_cpp
 from ._kernels import CPP_KERNELS
 from ._kernels import cpp_double as _lit
+from ._scaling import standardise_cpp
 from ._transforms import TRANSFORMS
 
 __all__ = ["Compiled", "feature_exprs", "field_expr", "generate"]
@@ -68,12 +70,6 @@ class Compiled:
     def call(self) -> str:
         """C++ expression calling the function on the dataframe's columns."""
         return f"{self.namespace}::compute({', '.join(self.args)})"
-
-
-def _nonfinite_throw(names: str) -> str:
-    message = (f"NonFiniteInputError: NaN or infinite value in one of the branches {names}; "
-               "expected finite numbers (pass on_nonfinite='drop' to drop such objects)")
-    return f"throw std::runtime_error({cpp_string(message)});"
 
 
 def _by_key_desc(var: str, typ: str) -> str:
@@ -110,8 +106,7 @@ def field_expr(name: str, get: Callable[[str], str], type_id: str) -> str:
         >>> field_expr("abs_eta", {"eta": "o.v[0]"}.__getitem__, "o.type_id")
         'std::abs(o.v[0])'
     """
-    entry = DERIVED.get(name)
-    return get(name) if entry is None else entry.cpp(get, type_id)
+    return field_cpp(name, get, type_id)
 
 
 def feature_exprs(
@@ -147,6 +142,7 @@ _PRELUDE = """\
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -160,6 +156,7 @@ namespace {ns} {{
     bool selected = false;
     ROOT::RVec<float> constituents;        // n_parent * max_constituents * n_features
     ROOT::RVec<bool> constituent_mask;     // n_parent * max_constituents
+    ROOT::RVec<float> event_features;      // n_event_features (schema version 2)
 }};
 """
 
@@ -210,7 +207,7 @@ def _source_loop(
         finite = " && ".join(f"std::isfinite(o.v[{slot[f]}])" for f, _ in branched)
         lines.append(f"            if (!({finite})) {{")
         if on_nonfinite == "raise":
-            lines.append("                " + _nonfinite_throw(", ".join(b for _, b in branched)))
+            lines.append("                " + nonfinite_throw(", ".join(b for _, b in branched)))
         else:
             lines.append("                continue;")
         lines.append("            }")
@@ -236,6 +233,7 @@ def _source_loop(
 def _write_features(
     features: list[Feature], object_types: list[str], get: Callable[[str], str], type_id: str,
     out: str, base: str, parent: Callable[[str], str] | None = None, parent_type: str = "",
+    scales: list[ColumnScaling | None] | None = None,
 ) -> list[str]:
     lines, col = [], 0
     for f in features:
@@ -246,6 +244,7 @@ def _write_features(
                 assert parent is not None
                 lines.append(f"            const double p = {field_expr(f.field, parent, parent_type)};")
         for expr in feature_exprs(f, get, object_types, parent):
+            expr = standardise_cpp(expr, scales[col] if scales is not None else None)
             lines.append(f"            {out}[{base} + {col}] = static_cast<float>({expr});  // {cpp_string(f.name)}")
             col += 1
         lines.append("        }")
@@ -297,7 +296,7 @@ def _constituents(spec: FeatureSpec, res: Resolution, args: _Args, parent_bi: in
         lines += [
             "        for (long long ci = 0; ci < n_cand; ++ci) {",
             "            Cand cd;",
-            "            if (!load(ci, cd)) " + _nonfinite_throw(names),
+            "            if (!load(ci, cd)) " + nonfinite_throw(names),
             "        }",
         ]
     lines += [
@@ -370,6 +369,8 @@ def generate(spec: FeatureSpec, res: Resolution, on_nonfinite: str = "raise") ->
     body: list[str] = []
     structs: list[str] = []
     nf = spec.n_features
+    scaling = scaling_of(spec)
+    scales = [scaling.features.get(c) if scaling is not None else None for c in spec.feature_names]
     row0 = 0
     for bi, block in enumerate(spec.blocks):
         fields = res.block_fields(block.name)
@@ -398,7 +399,8 @@ def generate(spec: FeatureSpec, res: Resolution, on_nonfinite: str = "raise") ->
             f"        out.mask[{row0} + j] = true;",
             f"        const std::size_t base = ({row0} + j) * {nf};",
         ]
-        body += _write_features(spec.features, spec.object_types, get, "o.type_id", "out.objects", "base")
+        body += _write_features(spec.features, spec.object_types, get, "o.type_id", "out.objects", "base",
+                                scales=scales)
         body.append("    }")
         row0 += block.max_objects
     conds = [f"count{[b.name for b in spec.blocks].index(name)} >= {m}" for name, m in spec.selection.min_objects.items()]
@@ -406,6 +408,7 @@ def generate(spec: FeatureSpec, res: Resolution, on_nonfinite: str = "raise") ->
     if spec.constituents is not None:
         parent_bi = [b.name for b in spec.blocks].index(spec.constituents.parent)
         body += _constituents(spec, res, args, parent_bi, on_nonfinite)
+    body += event_feature_lines(spec, res, args, on_nonfinite)
 
     branch_args = list(args.names.items())
     key = "\n".join([spec.fingerprint(), on_nonfinite, *structs, *body, repr(branch_args)])

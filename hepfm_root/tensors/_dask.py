@@ -46,19 +46,22 @@ def touch_resolved(events: Any, spec: FeatureSpec, where: str) -> None:
 def tensors_to_awkward(t: Tensors) -> ak.Array:
     """Tensors as one awkward record per event (regular inner dimensions).
 
-    Fields: ``objects``, ``object_mask`` (not ``mask``, which awkward reserves), ``selected``, ``count_<block>`` and, with
-    constituents, ``constituents`` and ``constituent_mask``.
+    Fields: ``objects`` (absent without object features), ``object_mask`` (not ``mask``, which awkward
+    reserves), ``selected``, ``count_<block>``, with constituents ``constituents`` and
+    ``constituent_mask``, and with event features ``event_features``.
     """
-    fields: dict[str, Any] = {
-        "objects": ak.from_numpy(t.objects, regulararray=True),
-        "object_mask": ak.from_numpy(t.mask, regulararray=True),
-        "selected": ak.from_numpy(t.selected),
-    }
+    fields: dict[str, Any] = {}
+    if t.spec.n_features:  # a spec with event features only has no object tensor
+        fields["objects"] = ak.from_numpy(t.objects, regulararray=True)
+    fields["object_mask"] = ak.from_numpy(t.mask, regulararray=True)
+    fields["selected"] = ak.from_numpy(t.selected)
     for k, v in t.counts.items():
         fields[f"count_{k}"] = ak.from_numpy(v.astype(np.int64))
     if t.constituents is not None:
         fields["constituents"] = ak.from_numpy(t.constituents, regulararray=True)
         fields["constituent_mask"] = ak.from_numpy(t.constituent_mask, regulararray=True)
+    if t.event_features is not None:
+        fields["event_features"] = ak.from_numpy(t.event_features, regulararray=True)
     return ak.zip(fields, depth_limit=1)
 
 
@@ -70,9 +73,10 @@ def _empty_tensors(spec: FeatureSpec) -> Tensors:
         c = spec.constituents.max_constituents
         cons = np.zeros((0, k, c, len(spec.constituent_feature_names)), np.float32)
         cmask = np.zeros((0, k, c), bool)
+    events = np.zeros((0, spec.n_event_features), np.float32) if spec.n_event_features else None
     return Tensors(
         np.zeros((0, n_obj, nf), np.float32), np.zeros((0, n_obj), bool), np.zeros(0, bool),
-        {b.name: np.zeros(0, np.int64) for b in spec.blocks}, spec, cons, cmask,
+        {b.name: np.zeros(0, np.int64) for b in spec.blocks}, spec, cons, cmask, {}, events,
     )
 
 

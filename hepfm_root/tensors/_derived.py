@@ -33,7 +33,7 @@ import numpy as np
 
 from ._kernels import energy
 
-__all__ = ["DERIVED", "Derived", "field_values"]
+__all__ = ["DERIVED", "Derived", "field_cpp", "field_values"]
 
 
 @dataclass(frozen=True)
@@ -80,3 +80,9 @@ def field_values(name: str, get: Callable[[str], np.ndarray], type_id: np.ndarra
     """Value (float64) of a logical field: a derived one from :data:`DERIVED`, else ``get(name)``."""
     entry = DERIVED.get(name)
     return get(name) if entry is None else entry.numpy(get, type_id)
+
+
+def field_cpp(name: str, get: Callable[[str], str], type_id: str) -> str:
+    """C++ (double) of a logical field: a derived one from :data:`DERIVED`, else ``get(name)``."""
+    entry = DERIVED.get(name)
+    return get(name) if entry is None else entry.cpp(get, type_id)

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import InvalidSpecError
 
-__all__ = ["CPP_KERNELS", "cpp_double", "delta_r", "energy", "wrap_phi"]
+__all__ = ["CPP_KERNELS", "cpp_double", "delta_r", "energy", "inv_mass", "pt_of", "wrap_phi"]
 
 _TWO_PI = 2.0 * np.pi
 
@@ -46,7 +46,18 @@ def delta_r(eta: np.ndarray, phi: np.ndarray, peta: np.ndarray, pphi: np.ndarray
     return np.sqrt(deta * deta + dphi * dphi)
 
 
-#: The same three functions in C++ (declared inside the generated namespace).
+def inv_mass(px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Mass of a summed four-vector: ``sqrt(max(e^2 - (px^2 + py^2 + pz^2), 0))``."""
+    m2 = e * e - (px * px + py * py + pz * pz)
+    return np.sqrt(np.maximum(m2, 0.0))
+
+
+def pt_of(px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """Transverse momentum of a summed four-vector: ``sqrt(px^2 + py^2)``."""
+    return np.sqrt(px * px + py * py)
+
+
+#: The same functions in C++ (declared inside the generated namespace).
 CPP_KERNELS = """\
 inline double wrap_phi(double d) {
     #pragma clang fp contract(off)
@@ -63,6 +74,15 @@ inline double delta_r(double eta, double phi, double peta, double pphi) {
     const double deta = eta - peta;
     const double dphi = wrap_phi(phi - pphi);
     return std::sqrt(deta * deta + dphi * dphi);
+}
+inline double inv_mass(double px, double py, double pz, double e) {
+    #pragma clang fp contract(off)
+    const double m2 = e * e - (px * px + py * py + pz * pz);
+    return std::sqrt(std::max(m2, 0.0));
+}
+inline double pt_of(double px, double py) {
+    #pragma clang fp contract(off)
+    return std::sqrt(px * px + py * py);
 }
 """
 

@@ -9,11 +9,13 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import InvalidArgumentError, InvalidSpecError
-from ..spec import FeatureSpec, Resolution, load_spec, resolve
+from ..spec import FeatureSpec, Resolution, load_spec, resolve, scaling_of
 from ..spec._resolve import EVENT_KEYS
 from ._columns import Columns, as_columns
 from ._constituents import build_constituents
+from ._events import event_feature_tensor
 from ._objects import gather_block
+from ._scaling import standardise
 from ._transforms import feature_columns
 
 __all__ = ["Tensors", "tensorize"]
@@ -26,13 +28,15 @@ class Tensors:
     """Tensors of one batch of events, aligned with the input (one row per event).
 
     Attributes:
-        objects: ``(N, n_objects, n_features)`` features; padded rows hold ``spec.pad_value``.
+        objects: ``(N, n_objects, n_features)`` features; padded rows hold ``spec.pad_value``
+            (``n_features`` is 0 for a spec with event features only: no object tensor is a model input).
         mask: ``(N, n_objects)``, True for real objects.
         selected: ``(N,)``, True for events that pass the spec's selection.
         counts: block name -> ``(N,)`` objects passing the block's cuts (before truncation).
         constituents: ``(N, n_parent, max_constituents, n_constituent_features)`` or None.
         constituent_mask: ``(N, n_parent, max_constituents)`` or None.
         keys: event identity (``run``, ``luminosityBlock``, ``event``) where the input has it.
+        event_features: ``(N, n_event_features)`` per-event features (schema version 2), or None.
         spec: the spec that made them.
     """
 
@@ -44,9 +48,10 @@ class Tensors:
     constituents: np.ndarray | None = None
     constituent_mask: np.ndarray | None = None
     keys: dict[str, np.ndarray] = field(default_factory=dict)
+    event_features: np.ndarray | None = None
 
     def __len__(self) -> int:
-        return len(self.objects)
+        return len(self.selected)
 
     @property
     def feature_names(self) -> list[str]:
@@ -55,6 +60,8 @@ class Tensors:
     def arrays(self) -> dict[str, np.ndarray]:
         """Every array by name (``objects``, ``object_mask``, ``selected``, ``count_<block>``, keys …)."""
         out = {"objects": self.objects, "object_mask": self.mask, "selected": self.selected}
+        if self.event_features is not None:
+            out["event_features"] = self.event_features
         out.update({f"count_{k}": v for k, v in self.counts.items()})
         if self.constituents is not None:
             out["constituents"] = self.constituents
@@ -76,6 +83,7 @@ class Tensors:
             None if self.constituents is None else self.constituents[index],
             None if self.constituent_mask is None else self.constituent_mask[index],
             {k: v[index] for k, v in self.keys.items()},
+            None if self.event_features is None else self.event_features[index],
         )
 
     @staticmethod
@@ -96,6 +104,7 @@ class Tensors:
             {k: cat(lambda p, k=k: p.counts[k]) for k in first.counts}, first.spec,
             cat(lambda p: p.constituents), cat(lambda p: p.constituent_mask),
             {k: cat(lambda p, k=k: p.keys[k]) for k in first.keys if all(k in p.keys for p in parts)},
+            cat(lambda p: p.event_features),
         )
 
 
@@ -152,6 +161,8 @@ def tensorize(
     mask = np.zeros((n, spec.n_objects), dtype=bool)
     counts: dict[str, np.ndarray] = {}
     gathered = {}
+    scaling = scaling_of(spec)
+    scales = [scaling.features.get(c) if scaling is not None else None for c in spec.feature_names]
     for block, rows in zip(spec.blocks, spec.row_slices().values(), strict=True):
         g = gather_block(cols, block, resolution.blocks[block.name], resolution.block_fields(block.name), on_nonfinite)
         gathered[block.name] = g
@@ -162,7 +173,7 @@ def tensorize(
         col = 0
         for f in spec.features:
             for values in feature_columns(f, g.get, spec.object_types):
-                fm[col] = values
+                fm[col] = standardise(values, scales[col])
                 col += 1
         np.copyto(fm, objects.dtype.type(spec.pad_value), where=~g.valid[None])
         objects[:, rows, :] = fm.transpose(1, 2, 0)
@@ -176,5 +187,6 @@ def tensorize(
     if spec.constituents is not None:
         cons, cmask = build_constituents(cols, spec, resolution, gathered[spec.constituents.parent], on_nonfinite)
 
+    events = event_feature_tensor(cols, spec, resolution, gathered, on_nonfinite)
     keys = {k: cols.flat(k) for k in EVENT_KEYS if with_keys and k in resolution.event_keys and k in cols}
-    return Tensors(objects, mask, selected, counts, spec, cons, cmask, keys)
+    return Tensors(objects, mask, selected, counts, spec, cons, cmask, keys, events)

@@ -107,7 +107,23 @@ SPEC_FIELDS = {
     "constituents.sort_by": ("jet_constituents", ["constituents", "sort_by"]),
     "constituents.features.name": ("jet_constituents", ["constituents", "features", 0, "name"]),
     "constituents.features.field": ("jet_constituents", ["constituents", "features", 0, "field"]),
+    "event_features.name": ("event_bdt", ["event_features", 0, "name"]),
+    "event_features.branch[]": ("event_bdt", ["event_features", 1, "branch", 0]),
+    "event_features.collection[]": ("event_bdt", ["event_features", 0, "collection", 0]),
+    "event_features.block": ("event_bdt", ["event_features", 4, "block"]),
+    "event_features.field": ("event_bdt", ["event_features", 4, "field"]),
+    "event_features.cuts.field": ("event_bdt", ["event_features", 0, "cuts", 0, "field"]),
+    "event_features.fields{key}": ("event_bdt", ["event_features", 3, "fields", "{btag}"]),
+    "event_features.fields[]": ("event_bdt", ["event_features", 3, "fields", "btag", 0]),
+    "constituents.cuts.field": ("jet_constituents+extras", ["constituents", "cuts", 0, "field"]),
+    "constituents.fields{key}": ("jet_constituents+extras", ["constituents", "fields", "{pt}"]),
+    "constituents.fields[]": ("jet_constituents+extras", ["constituents", "fields", "pt", 0]),
+    "constituents.defaults{key}": ("jet_constituents+extras", ["constituents", "defaults", "{puppiWeight}"]),
+    "scaling.features{key}": ("event_graph+scaling", ["scaling", "features", "{eta}"]),
+    "scaling.event_features{key}": ("event_bdt+scaling", ["scaling", "event_features", "{HT}"]),
 }
+#: String fields that may hold any text: they never enter code (tested below) or only as a literal.
+FREE_TEXT_FIELDS = {"description", "reference", "scaling.method"}
 #: Numbers printed into C++: NaN and infinities must be refused.
 NUMBER_FIELDS = {
     "pad_value": ["pad_value"],
@@ -119,7 +135,84 @@ NUMBER_FIELDS = {
 
 
 def _spec_json(base: str) -> dict:
-    return json.loads(load_spec(base).to_json())
+    name, _, extra = base.partition("+")
+    data = json.loads(load_spec(name).to_json())
+    if extra == "extras":  # constituents with a cut, a renamed field and a default
+        data["constituents"].update(cuts=[{"field": "pt", "op": ">", "value": 0.5}], fields={"pt": ["pt"]},
+                                    defaults={"puppiWeight": 1.0})
+    if extra == "scaling":  # a schema-version-2 spec that standardises one column of each tensor
+        data["schema_version"] = 2
+        data["scaling"] = {"features": {}, "event_features": {}}
+        if data["features"]:
+            data["scaling"]["features"] = {"eta": {"offset": 0.1, "scale": 2.0, "clip": [-3, 3]}}
+        if data.get("event_features"):
+            data["scaling"]["event_features"] = {"HT": {"offset": 300.0, "scale": 150.0}}
+    return data
+
+
+def _string_paths(model: type, prefix: str = "") -> set[str]:
+    """Every place of the spec schema (version 2, which contains version 1) that holds a string.
+
+    Lists are written ``[]``, a dict's keys ``{key}`` and its values ``{}``, as :func:`_json_path` does.
+    """
+    import typing
+
+    import pydantic
+
+    def walk(tp: object, path: str) -> set[str]:
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+        if tp is str:
+            return {path}
+        if isinstance(tp, type) and issubclass(tp, pydantic.BaseModel):
+            return _string_paths(tp, path + ".")
+        if origin is list:
+            return walk(args[0], path + "[]")
+        if origin is dict:
+            return walk(args[0], path + "{key}") | walk(args[1], path + "{}")
+        return set().union(*(walk(a, path) for a in args)) if args else set()
+
+    out: set[str] = set()
+    for name, info in model.model_fields.items():  # type: ignore[attr-defined]
+        out |= walk(info.annotation, prefix + name)
+    return out
+
+
+def _json_path(path: list) -> str:
+    """A SPEC_FIELDS path in the notation of :func:`_string_paths`, following the schema's types."""
+    import typing
+
+    import pydantic
+
+    from hepfm_root.spec import FeatureSpecV2
+
+    def strip(tp: object) -> object:  # Optional[X] / Annotated[X, ...] -> X
+        while typing.get_origin(tp) in (typing.Union, typing.Annotated) or type(tp).__name__ == "UnionType":
+            tp = next(a for a in typing.get_args(tp) if a is not type(None))
+        return tp
+
+    tp: object = FeatureSpecV2
+    out = ""
+    for step in path:
+        tp = strip(tp)
+        if isinstance(tp, type) and issubclass(tp, pydantic.BaseModel):
+            out += ("." if out else "") + step
+            tp = tp.model_fields[step].annotation
+        elif typing.get_origin(tp) is list:
+            out += "[]"
+            tp = typing.get_args(tp)[0]
+        else:  # a dict: a renamed key, or a value
+            out += "{key}" if step.startswith("{") else "{}"
+            tp = typing.get_args(tp)[0 if step.startswith("{") else 1]
+    return out
+
+
+def test_the_hostile_spec_fields_cover_every_string_field_of_the_schema():
+    """A new string field of the schema fails this test until it is driven through the hostile strings."""
+    from hepfm_root.spec import FeatureSpecV2
+
+    covered = {_json_path(path) for _, path in SPEC_FIELDS.values()}
+    missing = _string_paths(FeatureSpecV2) - covered - FREE_TEXT_FIELDS - {"schema_version", "dtype"}
+    assert not missing, f"string fields not driven through the hostile strings: {sorted(missing)}"
 
 
 def _put(data: dict, path: list, value: object) -> dict:
@@ -584,3 +677,29 @@ def test_rdf_define_score_refuses_a_pickled_checkpoint(df_of, tmp_path):
         define_score(df_of(), path, "score")
     assert not marker.exists()
 
+
+
+def test_event_features_free_text_and_hand_made_origins_never_become_code(sample, tmp_path):
+    from dataclasses import replace
+
+    import uproot
+
+    from hepfm_root.spec import FieldSource, SourceResolution, resolve
+
+    marker = tmp_path / "pwned"
+    names = uproot.open(sample(SAMPLE))["Events"].keys()
+    spec = _spec_json("event_bdt+scaling")
+    spec["scaling"]["method"] = " ".join(hostile(marker))
+    src = cpp_source(spec, names)
+    assert "hepfm_pwned" not in src and "touch" not in src
+    spec = load_spec("event_bdt")
+    res = resolve(spec, names)
+    jets = res.event_features["n_jets"]
+    assert isinstance(jets, SourceResolution)
+    for text in hostile(marker):
+        for evil in (FieldSource(text), replace(jets, fields={**jets.fields, "pt": FieldSource(text)}),
+                     replace(jets, collection=text)):
+            bad = replace(res, event_features={**res.event_features, "MET": evil})
+            with pytest.raises(InvalidSpecError, match="event feature"):
+                cpp_source(spec, resolution=bad)
+    _no_side_effect(marker)

@@ -41,6 +41,8 @@ def rdf_tensors(path, spec, **kw):
     cols = ["hepfm_objects", "hepfm_mask", "hepfm_selected"]
     if spec.constituents is not None:
         cols += ["hepfm_constituents", "hepfm_constituent_mask"]
+    if spec.n_event_features:
+        cols.append("hepfm_event_features")
     got = df.AsNumpy([*KEYS, *cols])
     n_par = spec.block(spec.constituents.parent).max_objects if spec.constituents else 0
     shapes = {
@@ -48,6 +50,7 @@ def rdf_tensors(path, spec, **kw):
         "hepfm_constituents": (n_par, spec.constituents.max_constituents if spec.constituents else 0,
                                len(spec.constituent_feature_names)),
         "hepfm_constituent_mask": (n_par, spec.constituents.max_constituents if spec.constituents else 0),
+        "hepfm_event_features": (spec.n_event_features,),
     }
     out = {k: np.asarray(got[k]) for k in [*KEYS, "hepfm_selected"]}
     out.update({k: _stack(got[k], shapes[k]) for k in cols if k in shapes})
@@ -82,6 +85,9 @@ def assert_same(path, spec, atol=ATOL, **kw):
     if spec.constituents is not None:
         np.testing.assert_array_equal(got["hepfm_constituent_mask"][gi], ref.constituent_mask[ri])
         np.testing.assert_allclose(got["hepfm_constituents"][gi], ref.constituents[ri], rtol=0, atol=atol)
+    if spec.n_event_features:
+        assert ref.event_features.shape == (n, spec.n_event_features)
+        np.testing.assert_allclose(got["hepfm_event_features"][gi], ref.event_features[ri], rtol=0, atol=atol)
     return n, ref
 
 
@@ -356,3 +362,85 @@ def test_link_index_past_the_parents_stops_the_event_loop(sample):
     df = define_objects(df, "jet_constituents")
     with pytest.raises(Exception, match="InvalidInputFileError: branch 'JetPFCands_jetIdx': index 1000 points past"):
         df.Sum("hepfm_selected").GetValue()
+
+
+# ---- event features and standardisation (schema version 2) -------------------------------------------
+
+_JET_CUTS = [{"field": "pt", "op": ">", "value": 25}, {"field": "abs_eta", "op": "<", "value": 2.4}]
+#: Every reduction kind over a collection and over a block, every transform on an event quantity,
+#: scalar branches (present, renamed across versions, absent with a default), and standardisation
+#: with and without clipping of both tensors.
+EVERY_EVENT_FORMULA = {
+    "schema_version": 2, "name": "every_event_formula", "object_types": ["jet", "electron", "muon"],
+    "blocks": [
+        {"name": "jets", "max_objects": 3, "sources": [{"collection": "Jet", "type": "jet", "cuts": _JET_CUTS}]},
+        {"name": "leptons", "max_objects": 2, "sources": [
+            {"collection": "Electron", "type": "electron", "cuts": [{"field": "pt", "op": ">", "value": 7}]},
+            {"collection": "Muon", "type": "muon", "cuts": [{"field": "pt", "op": ">", "value": 5}]}]},
+    ],
+    "features": ["log_pt", "eta", "sin_phi", "one_hot(type)"],
+    "event_features": [
+        {"name": "HT", "kind": "ht", "cuts": _JET_CUTS},
+        {"name": "met", "kind": "branch", "branch": ["NoSuch_pt", "MET_pt", "PFMET_pt"], "transform": "log1p"},
+        {"name": "absent", "kind": "branch", "branch": ["NoSuchBranch"], "default": 3.5},
+        {"name": "n_jets", "kind": "count", "collection": "Jet", "cuts": _JET_CUTS,
+         "transform": "one_hot", "categories": [0, 1, 2, 3, 4], "other": True},
+        {"name": "n_all_jets", "kind": "count", "collection": "Jet"},
+        {"name": "sum_px", "kind": "sum", "collection": "Jet", "field": "px", "cuts": _JET_CUTS},
+        {"name": "min_eta", "kind": "min", "collection": ["Muon"], "field": "abs_eta", "default": -1.0},
+        {"name": "max_e", "kind": "max", "collection": "Electron", "field": "energy", "transform": "log",
+         "floor": 0.5, "default": 0.0},
+        {"name": "m_all_jets", "kind": "inv_mass", "collection": "Jet", "cuts": _JET_CUTS},
+        {"name": "pt_all_jets", "kind": "vector_pt", "collection": "Jet", "cuts": _JET_CUTS, "transform": "sin"},
+        {"name": "n_kept", "kind": "count", "block": "leptons", "transform": "step", "threshold": 2},
+        {"name": "lep_pt_sum", "kind": "sum", "block": "leptons", "field": "pt", "transform": "cos"},
+        {"name": "jet_min_pt", "kind": "min", "block": "jets", "field": "pt", "default": 25.0},
+        {"name": "jet_max_type", "kind": "max", "block": "leptons", "field": "type", "default": -1.0},
+        {"name": "m_jets", "kind": "inv_mass", "block": "jets"},
+        {"name": "pt_leptons", "kind": "vector_pt", "block": "leptons", "transform": "abs"},
+        {"name": "jet2_eta", "kind": "object", "block": "jets", "index": 1, "field": "eta", "default": -9.0},
+        {"name": "lep1_pz", "kind": "object", "block": "leptons", "field": "pz"},
+    ],
+    "scaling": {
+        "features": {"log_pt": {"offset": 3.7, "scale": 0.9, "clip": [-2.0, 2.0]}, "eta": {"offset": 0.1, "scale": 1.3}},
+        "event_features": {"HT": {"offset": 250.0, "scale": 120.0, "clip": [-1.5, 1.5]},
+                           "m_jets": {"offset": 300.0, "scale": 170.0}, "met": {"offset": 3.9, "scale": 0.7}},
+    },
+    "selection": {"min_objects": {"jets": 1}},
+}
+PARITY_EVENT_SPECS = ["event_bdt", spec_from_dict(EVERY_EVENT_FORMULA)]
+
+
+def test_the_event_parity_spec_uses_every_reduction_and_transform():
+    from hepfm_root.tensors._reduce import REDUCERS
+
+    spec = spec_from_dict(EVERY_EVENT_FORMULA)
+    kinds = {(f.kind, f.block is None) for f in spec.event_features}
+    assert {k for k, _ in kinds} == set(REDUCERS) | {"branch", "object"}
+    assert {k for k, coll in kinds if not coll} == set(REDUCERS) - {"ht"} | {"object"}  # every block kind
+    assert {f.transform for f in spec.event_features} == set(TRANSFORMS) - {"delta", "delta_phi", "log_ratio", "delta_r"}
+
+
+@pytest.mark.parametrize("name", ["nano_tt_v12.root", "nano_tt_v15.root", "nano_dy.root"])
+@pytest.mark.parametrize("spec", range(len(PARITY_EVENT_SPECS)), ids=["event_bdt", "every_event_formula"])
+def test_event_features_match_awkward_bit_for_bit(sample, imt, name, spec):
+    spec = load_spec(PARITY_EVENT_SPECS[spec])
+    n, ref = assert_same(sample(name), spec, atol=0)
+    assert n == len(ref) > 0 and np.ptp(ref.event_features, axis=0).max() > 0
+    if spec.n_features:  # standardised object features differ from the raw ones, padded rows keep pad_value
+        assert (ref.objects[..., 0][ref.mask] <= 2.0).all() and (ref.objects[~ref.mask] == 0).all()
+
+
+def test_event_features_on_generated_file_and_with_dropped_nonfinite(generated, with_nan, imt):
+    n, _ = assert_same(generated, "event_bdt", atol=0)
+    assert n == 300
+    spec = load_spec(PARITY_EVENT_SPECS[1])
+    tree = uproot.open(with_nan)["Events"]
+    res = resolve(spec, tree.keys())
+    ref = tensorize(tree.arrays(res.branches()), spec, resolution=res, on_nonfinite="drop")
+    got = rdf_tensors(with_nan, spec, on_nonfinite="drop")
+    (gi, _), (ri, _) = _order(got), _order(ref.keys)
+    np.testing.assert_array_equal(got["hepfm_event_features"][gi], ref.event_features[ri])
+    assert np.isfinite(ref.event_features).all()
+    with pytest.raises(Exception, match="NonFiniteInputError.*Jet_pt"):
+        rdf_tensors(with_nan, spec)

@@ -17,7 +17,7 @@ def _six() -> dict:
 
 
 def test_builtins_load_with_documented_shapes():
-    assert builtin_specs() == ["event_graph", "jet_constituents", "six_object"]
+    assert builtin_specs() == ["event_bdt", "event_graph", "jet_constituents", "six_object"]
     six = load_spec("six_object")
     assert (six.n_objects, six.n_features) == (6, 9)
     assert six.feature_names == [
@@ -54,11 +54,11 @@ def test_unknown_keys_are_refused_with_their_location():
         spec_from_dict(data, origin="my.yaml")
 
 
-@pytest.mark.parametrize("version", [None, 2, "1"])
+@pytest.mark.parametrize("version", [None, 3, "1"])
 def test_schema_version_dispatch(version):
     data = _six()
     data["schema_version"] = version
-    with pytest.raises(InvalidSpecError, match=r"schema_version .* expected one of \[1\]"):
+    with pytest.raises(InvalidSpecError, match=r"schema_version .* expected one of \[1, 2\]"):
         spec_from_dict(data)
 
 

@@ -1,10 +1,11 @@
-"""Reading inputs with clear errors, the one input check, fileset parsing, streaming, atomic outputs, tensor files (.root, .npz)."""
+"""Reading inputs with clear errors, the one input check, fileset parsing, streaming, atomic outputs (TTree or RNTuple), tensor files (.root, .npz)."""
 
 from ._atomic import MARKER, atomic_folder, atomic_output, atomic_outputs, plan_outputs, remove_stale_temporaries
 from ._check import CheckedInput, check_input
 from ._fileset import DatasetFiles, parse_fileset
 from ._ntuple import BranchLayout, NtupleWriter, layout_of
 from ._open import EventsInput, check_root_file, open_events
+from ._rntuple import NTUPLE_FORMATS, ntuple_format
 from ._read import Chunk, iter_tensors
 from ._signals import Terminated, terminate_on_signals
 from ._tensorfile import TensorFileWriter
@@ -13,6 +14,7 @@ from ._tensornpz import NpzTensorWriter
 
 __all__ = [
     "MARKER",
+    "NTUPLE_FORMATS",
     "TENSOR_FORMATS",
     "BranchLayout",
     "CheckedInput",
@@ -29,6 +31,7 @@ __all__ = [
     "check_input",
     "check_root_file",
     "iter_tensors",
+    "ntuple_format",
     "layout_of",
     "open_events",
     "open_tensor_writer",

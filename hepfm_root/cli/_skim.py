@@ -29,7 +29,7 @@ def _fileset(path: str, tree: str) -> list[tuple[str, str]]:
                    "(folds.json or its folder: each event scored out of fold); repeat for several.")
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="Output .root file, or a directory with --friend/--per-input.")
-@click.option("--tree", default="Events", show_default=True, help="Input tree (TTree or RNTuple); output is a TTree.")
+@click.option("--tree", default="Events", show_default=True, help="Input tree (TTree or RNTuple); the output gets the same name.")
 @click.option("--selection", help="Cut on branches, e.g. 'nJet >= 4 && MET_pt > 30' (see the README for the syntax).")
 @click.option("--keep", "keep", multiple=True, help="Branch globs to copy (repeatable, '!glob' drops); default: all.")
 @click.option("--friend", is_flag=True, help="Write only the score branches, one friend tree per input, aligned entry by entry.")
@@ -47,13 +47,16 @@ def _fileset(path: str, tree: str) -> list[tuple[str, str]]:
 @click.option("--fileset", type=click.Path(), help="coffea fileset JSON adding inputs ({dataset: [files]}, "
               "{dataset: {\"files\": ..., \"treename\": ...}}, object_path per file; others use --tree).")
 @click.option("--skip-bad-files", is_flag=True, help="Report unreadable/mismatched inputs in the summary and go on.")
+@click.option("--format", "ntuple_format", type=click.Choice(["ttree", "rntuple"]),
+              help="Output format (skims and friends); default: RNTuple if every input of an output is one, else TTree.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary line.")
 @run_command
 def skim_cmd(inputs: tuple[str, ...], models: tuple[str, ...], output: str, tree: str, selection: str | None,
              keep: tuple[str, ...], friend: bool, per_input: bool, branch_names: tuple[str, ...], backend: str,
              device: str, batch_size: int | None, step_size: int, corrections: str | None, variations: str | None,
-             fileset: str | None, skip_bad_files: bool, overwrite: bool, quiet: bool) -> None:
+             fileset: str | None, skip_bad_files: bool, ntuple_format: str | None, overwrite: bool,
+             quiet: bool) -> None:
     """Select events of INPUTS, keep their branches, and add one score branch per model.
 
     Writes under a temporary name and renames when complete; a JSON summary goes beside the output.
@@ -74,7 +77,7 @@ def skim_cmd(inputs: tuple[str, ...], models: tuple[str, ...], output: str, tree
     opts = SkimOptions(tree=tree, selection=selection, keep=list(keep) or None, friend=friend, per_input=per_input,
                        branch_names=list(branch_names) or None, backend=backend, device=device,
                        batch_size=batch_size, step_size=step_size, skip_bad_files=skip_bad_files, overwrite=overwrite,
-                       corrections=corrections, variations=variations)
+                       corrections=corrections, variations=variations, ntuple_format=ntuple_format)
     total = 0
     for it in items:
         path, tname = it if isinstance(it, tuple) else (it, tree)

@@ -1,4 +1,5 @@
-"""Reading inputs with clear errors, the one input check, fileset parsing, streaming, atomic outputs, tensor files (.root, .npz)."""
+"""Reading inputs with clear errors, the one input check, fileset parsing, streaming, atomic outputs
+(TTree or RNTuple), tensor files (.root, .npz)."""
 
 from ._atomic import MARKER, atomic_folder, atomic_output, atomic_outputs, plan_outputs, remove_stale_temporaries
 from ._check import CheckedInput, check_input
@@ -7,6 +8,7 @@ from ._hash import file_sha256
 from ._ntuple import BranchLayout, NtupleWriter, layout_of
 from ._open import EventsInput, check_root_file, open_events
 from ._read import Chunk, iter_tensors
+from ._rntuple import NTUPLE_FORMATS, ntuple_format
 from ._scaling_fit import RunningMoments, fit_scaling, write_spec
 from ._signals import Terminated, terminate_on_signals
 from ._tensorfile import TensorFileWriter
@@ -15,6 +17,7 @@ from ._tensornpz import NpzTensorWriter
 
 __all__ = [
     "MARKER",
+    "NTUPLE_FORMATS",
     "TENSOR_FORMATS",
     "BranchLayout",
     "CheckedInput",
@@ -34,6 +37,7 @@ __all__ = [
     "file_sha256",
     "fit_scaling",
     "iter_tensors",
+    "ntuple_format",
     "layout_of",
     "open_events",
     "open_tensor_writer",

@@ -1,4 +1,4 @@
-"""The one ntuple writer: NanoAOD-style TTrees (flat + jagged branches) written chunk by chunk.
+"""The one ntuple writer: NanoAOD-style TTrees or RNTuples (flat + jagged branches) written chunk by chunk.
 
 Jagged branches are written in groups that share a counter, exactly as in the
 input: real NanoAOD shares ``nJet`` between all ``Jet_*`` branches, while some
@@ -6,6 +6,8 @@ files (and RNTuple inputs) need the grouping derived differently.
 :func:`layout_of` reads that structure from the input tree once;
 :class:`NtupleWriter` reproduces it for any subset of branches, under a
 temporary file name renamed only when the writer closes without error.
+With ``ntuple_format="rntuple"`` the same columns go to an RNTuple
+(:mod:`._rntuple`: one field per branch, counters included), under the same temporaries.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import uproot
 
 from ._atomic import atomic_output
 from ._open import EventsInput
+from ._rntuple import RNTupleTable
+from ._rntuple import ntuple_format as choose_format  # the parameter of the same name is the request
 
 __all__ = ["BranchLayout", "NtupleWriter", "layout_of"]
 
@@ -32,6 +36,7 @@ class BranchLayout:
 
     flat: list[str] = field(default_factory=list)
     counter_of: dict[str, str] = field(default_factory=dict)  # jagged branch -> counter branch name
+    rntuple: bool = False  # read from an RNTuple (the default output format follows it: io.ntuple_format)
 
     def subset(self, names: list[str]) -> BranchLayout:
         """The layout restricted to ``names`` (counters of kept jagged branches are implied)."""
@@ -40,6 +45,7 @@ class BranchLayout:
         return BranchLayout(
             [b for b in self.flat if b in keep and b not in counters],
             {b: c for b, c in self.counter_of.items() if b in keep},
+            self.rntuple,
         )
 
     def groups(self) -> dict[str, list[str]]:
@@ -56,7 +62,7 @@ class BranchLayout:
 
 def layout_of(inp: EventsInput, names: list[str]) -> BranchLayout:
     """Flat/jagged structure of ``names`` in an opened input (TTree or RNTuple)."""
-    layout = BranchLayout()
+    layout = BranchLayout(rntuple=inp.is_rntuple)
     if not inp.is_rntuple:
         for name in names:
             br = inp.tree[name]
@@ -83,7 +89,10 @@ def layout_of(inp: EventsInput, names: list[str]) -> BranchLayout:
 
 
 class NtupleWriter:
-    """Write chunks of branches to one TTree, atomically, preserving counters.
+    """Write chunks of branches to one TTree or RNTuple, atomically, preserving counters.
+
+    ``ntuple_format``: ``"ttree"``, ``"rntuple"``, or None for the layout's input format
+    (:func:`~hepfm_root.io.ntuple_format`; a job made of several inputs decides it from all of them).
 
     Example::
 
@@ -94,8 +103,10 @@ class NtupleWriter:
 
     def __init__(self, path: str | os.PathLike, layout: BranchLayout, *, tree: str = "Events",
                  overwrite: bool = False, extra_flat: dict[str, Any] | None = None,
-                 strings: dict[str, str] | None = None, atomic: bool = True) -> None:
+                 strings: dict[str, str] | None = None, atomic: bool = True,
+                 ntuple_format: str | None = None) -> None:
         self.path = Path(path)
+        self.format = choose_format(ntuple_format, [layout.rntuple])
         self.layout = layout
         self.tree_name = tree
         self.overwrite = overwrite
@@ -115,7 +126,20 @@ class NtupleWriter:
         # ``atomic=False``: ``path`` is already a temporary of the caller's unit (atomic_outputs).
         tmp = self._stack.enter_context(atomic_output(self.path, overwrite=self.overwrite)) if self.atomic else self.path
         self._file = self._stack.enter_context(uproot.recreate(tmp))
+        if self.format == "rntuple":
+            self._tree = RNTupleTable(self._file, self.tree_name, where=f"{self.path.name} (RNTuple {self.tree_name})")
         return self
+
+    def _rntuple_data(self, arrays: Any, extra: dict[str, np.ndarray]) -> dict[str, Any]:
+        """The TTree's columns in its order (flat, then each counter before its branches, then extras)."""
+        data: dict[str, Any] = {b: arrays[b] for b in self.layout.flat}
+        for counter, fields in zip(self._counters.values(), self._fields.values(), strict=True):
+            first = arrays[next(iter(fields.values()))]
+            data[counter] = np.asarray(ak.num(first, axis=1), dtype=np.int32)  # as uproot's TTree counters
+            data.update({b: arrays[b] for b in fields.values()})
+        for name, dtype in self.extra_flat.items():
+            data[name] = np.asarray(extra[name], dtype=dtype)
+        return data
 
     def _data(self, arrays: Any, extra: dict[str, np.ndarray]) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -130,6 +154,11 @@ class NtupleWriter:
 
     def write(self, arrays: Any, extra: dict[str, np.ndarray] | None = None) -> None:
         """Append one chunk: ``arrays[branch]`` for every branch of the layout, ``extra`` for added ones."""
+        if isinstance(self._tree, RNTupleTable):
+            data = self._rntuple_data(arrays, extra or {})
+            self._tree.extend(data)
+            self.n_written += len(next(iter(data.values()))) if data else 0
+            return
         data = self._data(arrays, extra or {})
         if self._tree is None:
             types = {k: (v.type if isinstance(v, ak.Array) else v.dtype) for k, v in data.items()}
@@ -146,7 +175,7 @@ class NtupleWriter:
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         try:
             if exc_type is None:
-                if self._tree is None:
+                if self._tree is None or (isinstance(self._tree, RNTupleTable) and not self._tree.created):
                     raise RuntimeError("NtupleWriter closed before any chunk was written (no branch types known)")
                 for name, text in self.strings.items():
                     self._file[name] = text

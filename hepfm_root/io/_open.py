@@ -163,7 +163,12 @@ class EventsInput:
         counters = self._counters(branches)
         wanted = branches + sorted(set(counters.values()) - set(branches))
         try:
-            arr = self.tree.arrays(wanted, entry_start=entry_start, entry_stop=entry_stop)
+            if self.is_rntuple and wanted:
+                # Field by field: uproot 5.7's RNTuple ``arrays()`` first walks every field of the
+                # RNTuple (seconds to a minute for NanoAOD's ~2,300 fields), ``[name].array()`` does not.
+                arr = ak.Array({b: self.tree[b].array(entry_start=entry_start, entry_stop=entry_stop) for b in wanted})
+            else:
+                arr = self.tree.arrays(wanted, entry_start=entry_start, entry_stop=entry_stop)
         except HepfmError:
             raise
         except Exception as err:  # noqa: BLE001 - the reading boundary: a damaged file can make uproot raise anything
@@ -193,7 +198,10 @@ class EventsInput:
         culprit = None
         for b in branches:
             try:
-                self.tree.arrays([b], entry_start=start, entry_stop=stop)
+                if self.is_rntuple:
+                    self.tree[b].array(entry_start=start, entry_stop=stop)
+                else:
+                    self.tree.arrays([b], entry_start=start, entry_stop=stop)
             except Exception:  # noqa: BLE001 - probing which branch is damaged
                 culprit = b
                 break

@@ -17,6 +17,9 @@ branch                 type                                 meaning
 ``file_index``         ``int``                              index into the ``inputs`` list
 =====================  ==================================  =============================
 
+With ``ntuple_format="rntuple"`` the same columns form an RNTuple ``Tensors`` (fixed shapes as
+``std::array``; :mod:`._rntuple`), with the same strings beside it.
+
 Beside the tree, ``hepfm_spec`` (TObjString) holds the spec as canonical JSON and
 ``hepfm_meta`` (TObjString) a JSON with feature names, inputs and the library
 version, so a tensor file describes itself.
@@ -30,6 +33,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import uproot
 
 from ..errors import HepfmError, InvalidInputFileError, ModelSpecMismatchError, first_line
@@ -37,6 +41,8 @@ from ..spec import FeatureSpec, spec_from_dict
 from ..tensors import Tensors
 from ._atomic import atomic_output, plan_outputs
 from ._open import check_root_file
+from ._rntuple import RNTupleTable
+from ._rntuple import ntuple_format as choose_format  # the parameter of the same name is the request
 from ._tensorcolumns import chunk_columns, column_types, file_meta, tensors_from_columns
 
 __all__ = ["TREE", "TensorFileWriter", "read_root_tensors"]
@@ -45,7 +51,7 @@ TREE = "Tensors"
 
 
 class TensorFileWriter:
-    """Write :class:`Tensors` chunk by chunk into one ROOT file, atomically.
+    """Write :class:`Tensors` chunk by chunk into one ROOT file (a TTree, or an RNTuple), atomically.
 
     Example::
 
@@ -57,8 +63,10 @@ class TensorFileWriter:
     def __init__(
         self, path: str | os.PathLike, spec: FeatureSpec, *, inputs: list[str] | None = None,
         overwrite: bool = False, meta: dict[str, Any] | None = None, atomic: bool = True,
+        ntuple_format: str = "ttree",
     ) -> None:
         self.path = Path(path)
+        self.format = choose_format(ntuple_format, [])
         self.spec = spec
         self.inputs = list(inputs or [])
         self.overwrite = overwrite
@@ -68,6 +76,7 @@ class TensorFileWriter:
         self._stack = contextlib.ExitStack()
         self._file: Any = None
         self._tree_made = False
+        self._rntuple: RNTupleTable | None = None
 
     def __enter__(self) -> TensorFileWriter:
         if self.atomic:
@@ -75,6 +84,8 @@ class TensorFileWriter:
         # ``atomic=False``: ``path`` is already a temporary of the caller's unit (atomic_outputs).
         tmp = self._stack.enter_context(atomic_output(self.path, overwrite=self.overwrite)) if self.atomic else self.path
         self._file = self._stack.enter_context(uproot.recreate(tmp))
+        if self.format == "rntuple":
+            self._rntuple = RNTupleTable(self._file, TREE, where=f"{self.path.name} (RNTuple {TREE})")
         return self
 
     def _types(self) -> dict[str, Any]:
@@ -87,6 +98,10 @@ class TensorFileWriter:
         n = len(tensors)
         types = self._types()
         data = chunk_columns(tensors, types, file_index)
+        if self._rntuple is not None:
+            self._rntuple.extend(data)
+            self.n_written += n
+            return
         if not self._tree_made:
             self._file.mktree(TREE, {k: (t if not isinstance(t, tuple) else (t[0], t[1])) for k, t in types.items()})
             self._tree_made = True
@@ -97,7 +112,11 @@ class TensorFileWriter:
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         try:
             if exc_type is None:
-                if not self._tree_made:
+                if self._rntuple is not None and not self._rntuple.created:  # no chunk: the fields, no entry
+                    self._rntuple.extend({k: np.zeros((0, *t[1]) if isinstance(t, tuple) else 0,
+                                                      dtype=t[0] if isinstance(t, tuple) else t)
+                                          for k, t in self._types().items()})
+                elif self._rntuple is None and not self._tree_made:
                     self._file.mktree(TREE, self._types())
                 self._file["hepfm_spec"] = self.spec.to_json()
                 self._file["hepfm_meta"] = json.dumps(file_meta(self.spec, self.inputs, self.n_written, self.meta),

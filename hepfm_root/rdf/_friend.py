@@ -8,6 +8,11 @@ each chunk's scores are looked up by event identity and appended through the pro
 one writer, :class:`~hepfm_root.io.NtupleWriter` (temporary name, renamed only when
 complete) — the writer ``hepfm skim-and-score --friend`` uses.  Entry ``i`` of the
 friend is entry ``i`` of the input, so ``TTree::AddFriend`` works.
+
+An RNTuple input gets an RNTuple friend by default (``ntuple_format``, see
+:func:`~hepfm_root.io.ntuple_format`).  ROOT 6.40's RDataFrame has no friends for RNTuples;
+ROOT joins the two with ``ROOT.Experimental.RNTupleProcessor.CreateJoin(primary, friend, [])``
+(aligned entry by entry: an empty list of join fields), reading ``<friend name>.<branch>``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from .._version import __version__
 from ..errors import InvalidArgumentError
 from ..infer import as_scorer
 from ..io import NtupleWriter, check_input, layout_of, plan_outputs
+from ..io import ntuple_format as choose_format  # the parameter of the same name is the request
 from ..spec import EVENT_KEYS
 from ._cling import root
 from ._score import score_table
@@ -44,6 +50,7 @@ def write_score_friend(
     device: str = "auto",
     batch_size: int | None = None,
     scratch_dir: str | os.PathLike | None = None,
+    ntuple_format: str | None = None,
 ) -> Path:
     """Write ``model``'s score of every entry of ``input_path`` as a friend tree.
 
@@ -69,6 +76,7 @@ def write_score_friend(
         backend, device, batch_size: passed to :class:`~hepfm_root.infer.Scorer` when
             ``model`` is a path.
         scratch_dir: folder for the scoring pass's temporary file.
+        ntuple_format: ``"ttree"`` or ``"rntuple"``; None: the input's format.
 
     Returns:
         The path written.
@@ -78,7 +86,8 @@ def write_score_friend(
         EmptyInputError: the tree has no entries.
         BranchNotFoundError, BranchTypeError: a branch the spec needs is missing or mistyped.
         OutputExistsError: ``output_path`` exists and ``overwrite`` is False.
-        InvalidArgumentError: ``name`` is not an identifier (checked before the model is opened).
+        InvalidArgumentError: ``name`` is not an identifier, or ``ntuple_format`` unknown (checked before the
+            model is opened).
 
     Example::
 
@@ -87,6 +96,7 @@ def write_score_friend(
         # C++/PyROOT: events->AddFriend("Events", "nano.scores.root"); events->Draw("score")
     """
     check_identifier(name, "write_score_friend(name=)")  # a branch users will name in Filter/Draw expressions
+    choose_format(ntuple_format, [])  # an unknown format fails before anything is opened
     # Before anything is read: the friend is neither the input nor the model, and not a device or folder.
     plan_outputs([output_path], [input_path, *([model] if isinstance(model, (str, os.PathLike)) else [])],
                  overwrite=overwrite)
@@ -103,7 +113,7 @@ def write_score_friend(
             "model": scorer.describe(), "spec": scorer.spec.name, "hepfm_root_version": __version__,
         }, sort_keys=True)}
         with NtupleWriter(output_path, layout_of(inp, []), tree=tree, overwrite=overwrite,
-                          extra_flat={name: np.float32}, strings=strings) as writer:
+                          extra_flat={name: np.float32}, strings=strings, ntuple_format=ntuple_format) as writer:
             ROOT = root()
             df = ROOT.RDataFrame(tree, str(path))
             table = score_table(df, scorer, step_size=step_size, scratch_dir=scratch_dir, where=inp.where)

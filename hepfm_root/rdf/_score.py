@@ -36,6 +36,7 @@ from .._cpp_text import check_identifier
 from ..errors import BranchNotFoundError, InvalidArgumentError, ModelSpecMismatchError
 from ..infer import as_scorer
 from ..spec import EVENT_KEYS
+from ._cling import root
 from ._define import define_objects, defined_columns
 from ._distributed import is_distributed, register_tables
 from ._lookup import install_table, lookup_expr
@@ -164,7 +165,11 @@ def score_table(df: Any, scorer: Any, *, prefix: str | None = None, step_size: i
 
     tmp = tempfile.mkdtemp(prefix=".hepfm_define_score_", dir=scratch_dir)
     try:
-        side.Snapshot(_PASS_TREE, os.path.join(tmp, "pass.root"), [*EVENT_KEYS, *cols])  # the one extra event loop
+        # The one extra event loop.  The pass file is a TTree whatever the input (an RNTuple input would
+        # otherwise make ROOT 6.40 warn that the default Snapshot format may change).
+        # (Distributed dataframes keep their own Snapshot defaults.)
+        extra = [] if is_distributed(side) else [_ttree_snapshot_options(root())]
+        side.Snapshot(_PASS_TREE, os.path.join(tmp, "pass.root"), [*EVENT_KEYS, *cols], *extra)
         keys: list[list[np.ndarray]] = [[], [], []]
         scores: list[np.ndarray] = []
         for path in sorted(glob.glob(os.path.join(tmp, "*.root"))):  # distributed: one file per task
@@ -312,3 +317,11 @@ def define_score(
         register_tables(entry)
     log.debug("define_score %r: %d events scored, lookup table %d", name, len(table), token)
     return df.Define(name, lookup_expr(token))
+
+
+def _ttree_snapshot_options(ROOT: Any) -> Any:
+    """Snapshot options writing a TTree, stated explicitly (ROOT >= 6.36 has ``fOutputFormat``)."""
+    opts = ROOT.RDF.RSnapshotOptions()
+    if hasattr(opts, "fOutputFormat"):
+        opts.fOutputFormat = ROOT.RDF.ESnapshotOutputFormat.kTTree
+    return opts

@@ -57,7 +57,7 @@ from ..errors import (
     OutputError,
 )
 from ..infer import FoldScorer, Scorer, as_scorer, score_views, trained_on
-from ..io import NtupleWriter, atomic_outputs, check_input, layout_of, open_events, plan_outputs
+from ..io import NtupleWriter, atomic_outputs, check_input, layout_of, ntuple_format, open_events, plan_outputs
 from ..io._ntuple import BranchLayout
 from ..spec import EVENT_KEYS, Resolution
 from ._selection import BoundSelection, SelectionExpression, branch_kinds
@@ -85,6 +85,7 @@ class SkimOptions:
     overwrite: bool = False
     corrections: Any = None                # Corrector, or a corrections config (file, dict)
     variations: Any = None                 # "all", names, or None (nominal only)
+    ntuple_format: str | None = None       # "ttree" | "rntuple"; None: RNTuple iff every input of an output is one
 
 
 @dataclass
@@ -114,6 +115,7 @@ class _Job:
     step_size: int
     skip_bad_files: bool
     progress: Callable[[int], None] | None = None
+    ntuple_format: str | None = None    # as requested (io.ntuple_format decides per output)
 
     def metadata(self, items: list[_Input]) -> str:
         """The ``hepfm_skim`` string of an output made of ``items``."""
@@ -230,6 +232,7 @@ def skim_and_score(
     if isinstance(opts.corrections, (str, os.PathLike)):
         extra_inputs.append(opts.corrections)
     plan_outputs([*target_list, summary_path], [p for p, _ in pairs] + extra_inputs, overwrite=opts.overwrite)  # type: ignore[list-item]
+    ntuple_format(opts.ntuple_format, [])  # a bad --format fails before any model or input is read
     targets = dict(enumerate(target_list)) if len(target_list) == len(pairs) else {}
     scorers = [as_scorer(m, backend=opts.backend, device=opts.device, batch_size=opts.batch_size,  # type: ignore[arg-type]
                          where="skim_and_score") for m in models]
@@ -273,7 +276,8 @@ def skim_and_score(
 
     job = _Job(scorers=dict(zip(names, scorers, strict=True)), out_names=tuple(out_names), selection=sel,
                selection_text=opts.selection, corrector=corrector, variations=tuple(variations), tree=opts.tree,
-               step_size=opts.step_size, skip_bad_files=opts.skip_bad_files, progress=progress)
+               step_size=opts.step_size, skip_bad_files=opts.skip_bad_files, progress=progress,
+               ntuple_format=opts.ntuple_format)
     stats = {"read": 0, "selected": 0, "written": 0, "seconds_read": 0.0, "seconds_tensorize": 0.0,
              "seconds_inference": 0.0, "seconds_write": 0.0}
     plan = _plan(good, targets, Path(output), opts)
@@ -341,8 +345,9 @@ def _write_output(job: _Job, tmp: Path, out_path: Path, items: list[_Input], sta
         attempt = dict(stats)
         current: _Input | None = None
         try:
+            fmt = ntuple_format(job.ntuple_format, [i.layout.rntuple for i in items if i.layout is not None])
             with NtupleWriter(tmp, layout, tree=job.tree, atomic=False, extra_flat={n: np.float32 for n in job.out_names},
-                              strings={"hepfm_skim": job.metadata(items)}) as writer:
+                              strings={"hepfm_skim": job.metadata(items)}, ntuple_format=fmt) as writer:
                 for current in items:
                     _stream(job, current, writer, attempt)
         except _BAD_FILE as err:

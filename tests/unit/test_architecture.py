@@ -94,8 +94,8 @@ PUBLIC = {
         "SelectionError", "SelectionExpression", "SkimOptions", "skim_and_score",
     ],
     "infer": [
-        "BackendUnavailableError", "KEYS", "ModelInfo", "SESSIONS_CREATED", "Scorer", "as_scorer", "model_inputs_for",
-        "score_views",
+        "BackendUnavailableError", "KEYS", "ModelInfo", "Outputs", "SESSIONS_CREATED", "ScoreOutputs", "Scorer",
+        "as_scorer", "model_inputs_for", "score_outputs", "score_views",
     ],
     "cli": [
         "EXIT", "cli", "main",

@@ -122,24 +122,53 @@ class _Counting:
         return self._run(batch)
 
 
-def test_every_label_costs_one_inference_pass(sample, tmp_path):
-    path = sample("nano_tt_v12.root")
+def _counted_calls(path: Path, tmp_path: Path, outputs, *, rdf: bool) -> dict[str, int]:
+    scorer = Scorer(MODEL, batch_size=4096)
+    counter = _Counting(scorer)
     calls = {}
-    for outputs in (None, "all"):
-        scorer = Scorer(MODEL, batch_size=4096)
-        counter = _Counting(scorer)
-        skim_and_score([path], [scorer], tmp_path / f"{outputs}.root", SkimOptions(outputs=outputs, step_size=70))
-        calls["skim", outputs] = counter.calls
+    skim_and_score([path], [scorer], tmp_path / f"{outputs}.root", SkimOptions(outputs=outputs, step_size=70))
+    calls["skim"] = counter.calls
+    before = counter.calls
+    add_scores(uproot.open(path)["Events"].arrays(), ScoreWrapper(scorer, outputs=outputs))
+    calls["coffea"] = counter.calls - before
+    if rdf:
         f = ROOT.TFile.Open(str(path))
         before = counter.calls
         define_score(ROOT.RDataFrame(f.Get("Events")), scorer, "p", outputs=outputs, step_size=70)
-        calls["rdf", outputs] = counter.calls - before
+        calls["rdf"] = counter.calls - before
         del f
-        before = counter.calls
-        add_scores(uproot.open(path)["Events"].arrays(), ScoreWrapper(scorer, outputs=outputs))
-        calls["coffea", outputs] = counter.calls - before
+    return calls
+
+
+def test_every_label_costs_one_inference_pass(sample, tmp_path):
     # 200 events in chunks of 70: three chunks, one batch each, with one label or all three
-    assert calls == {(p, o): n for p, n in (("skim", 3), ("rdf", 3), ("coffea", 1)) for o in (None, "all")}
+    path = sample("nano_tt_v12.root")
+    assert _counted_calls(path, tmp_path, None, rdf=False) == _counted_calls(path, tmp_path, "all", rdf=False) == {
+        "skim": 3, "coffea": 1}
+
+
+@pytest.mark.slow
+def test_every_label_costs_one_inference_pass_in_rdataframe(sample, tmp_path):
+    path = sample("nano_tt_v12.root")
+    assert _counted_calls(path, tmp_path, None, rdf=True)["rdf"] == _counted_calls(path, tmp_path, "all", rdf=True)[
+        "rdf"] == 3
+
+
+def test_dask_record_has_its_meta_and_reads_only_the_spec_branches(sample, model):
+    import dask_awkward as dak
+    from coffea.nanoevents import NanoAODSchema, NanoEventsFactory
+
+    NanoAODSchema.warn_missing_crossrefs = False  # the slimmed samples lack some targets (as in test_coffea.py)
+    path = str(sample("nano_tt_v12.root"))
+    lazy = NanoEventsFactory.from_root({path: "Events"}, schemaclass=NanoAODSchema, mode="dask").events()
+    single, record = add_scores(lazy, model), add_scores(lazy, model, outputs="all")
+    assert str(record._meta.type.content) == "{ttbar_semilep: ?float32, ttbar_dilep: ?float32, ttH: ?float32}"
+    assert dak.necessary_columns(record) == dak.necessary_columns(single)  # only the spec's branches, as today
+    eager = add_scores(uproot.open(path)["Events"].arrays(), model, outputs="all")
+    computed = record.compute()
+    for label in LABELS:
+        assert computed[label].tolist() == eager[label].tolist()  # None where rejected, the same floats elsewhere
+    assert computed["ttH"].tolist() == single.compute().tolist()
 
 
 def _cli(*args: object):
@@ -157,6 +186,7 @@ def test_unknown_label_exits_2_naming_the_model_and_its_labels(sample, tmp_path)
     assert not (tmp_path / "o.root").exists()
 
 
+@pytest.mark.slow
 def test_outputs_all_with_several_models_and_variations(sample, tmp_path):
     cfg = tmp_path / "corr.yaml"
     cfg.write_text(yaml.safe_dump(jerc_config(sample)))  # the real JERC file of the skim tests

@@ -49,7 +49,8 @@ class ScoreWrapper:
     the result has one entry per event, the probability of the model's score label (or, with
     ``outputs``, a record with one field per label), and is *missing* (``None``; or NaN with
     ``missing="nan"``; per field in a record) for events that the spec's selection rejects.
-    It pickles without a session; on each process the first call creates one session, shared by every copy of the wrapper (see ``shared_scorer``).
+    It pickles without a session; on each process the first call creates one session, shared
+    by every copy of the wrapper (see ``shared_scorer``).
 
     Args:
         scorer: a :class:`Scorer`, an export folder or a ``model.onnx``.

@@ -35,6 +35,8 @@ def _fileset(path: str, tree: str) -> list[tuple[str, str]]:
 @click.option("--friend", is_flag=True, help="Write only the score branches, one friend tree per input, aligned entry by entry.")
 @click.option("--per-input", is_flag=True, help="One output file per input (in the -o directory) instead of one for all.")
 @click.option("--branch-name", "branch_names", multiple=True, help="Score branch name, one per --model, in order.")
+@click.option("--outputs", help="Class probabilities to write per model: 'all' or labels ('tt,ttH'), one branch "
+              "<branch>_<label> each, from one inference pass; default: P(score label) as <branch>.")
 @click.option("--backend", type=click.Choice(["auto", "onnxruntime", "torch"]), default="auto", show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), help="Events per inference call (default: by device).")
@@ -53,7 +55,8 @@ def _fileset(path: str, tree: str) -> list[tuple[str, str]]:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary line.")
 @run_command
 def skim_cmd(inputs: tuple[str, ...], models: tuple[str, ...], output: str, tree: str, selection: str | None,
-             keep: tuple[str, ...], friend: bool, per_input: bool, branch_names: tuple[str, ...], backend: str,
+             keep: tuple[str, ...], friend: bool, per_input: bool, branch_names: tuple[str, ...], outputs: str | None,
+             backend: str,
              device: str, batch_size: int | None, step_size: int, corrections: str | None, variations: str | None,
              fileset: str | None, skip_bad_files: bool, ntuple_format: str | None, overwrite: bool,
              quiet: bool) -> None:
@@ -77,7 +80,8 @@ def skim_cmd(inputs: tuple[str, ...], models: tuple[str, ...], output: str, tree
     opts = SkimOptions(tree=tree, selection=selection, keep=list(keep) or None, friend=friend, per_input=per_input,
                        branch_names=list(branch_names) or None, backend=backend, device=device,
                        batch_size=batch_size, step_size=step_size, skip_bad_files=skip_bad_files, overwrite=overwrite,
-                       corrections=corrections, variations=variations, ntuple_format=ntuple_format)
+                       corrections=corrections, variations=variations, ntuple_format=ntuple_format,
+                       outputs=outputs)
     total = 0
     for it in items:
         path, tname = it if isinstance(it, tuple) else (it, tree)

@@ -11,8 +11,13 @@ wrapper dispatches on awkward vs dask-awkward input.  It does not *inherit* from
   import torch (``tests/unit/test_architecture.py``), and it costs seconds per worker.
 * its dask path builds the meta by running ``numpy_call`` on length-one typetracer inputs,
   which would create a session and run the model just to build the graph; here the
-  partition function answers the typetracer with the known output type (``?float32``)
-  after touching exactly the spec's branches, so nothing is inferred until compute.
+  partition function answers the typetracer with the known output type (``?float32``, or a
+  record of them with ``outputs=``) after touching exactly the spec's branches, so nothing is
+  inferred until compute.
+
+With ``outputs="all"`` (or labels) the result is an awkward record with one field per label,
+all from one inference pass; which probability fills which field is the model's
+:class:`~hepfm_root.infer.ScoreOutputs`, the rule every path shares.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import awkward as ak
 import numpy as np
 
 from ..errors import InvalidArgumentError, ModelSpecMismatchError
-from ..infer import Scorer, as_scorer
+from ..infer import Outputs, ScoreOutputs, Scorer, as_scorer, score_outputs
 from ..spec import EVENT_KEYS
 from ..tensors import Tensors, tensorize, touch_resolved
 from ._cache import shared_scorer
@@ -38,37 +43,46 @@ log = logging.getLogger(__name__)
 Missing = Literal["none", "nan"]
 
 
-
-
 class ScoreWrapper:
     """A :class:`~hepfm_root.infer.Scorer` as a coffea ``ml_tools`` wrapper.
 
     Call it on eager/virtual NanoEvents (or uproot arrays) or on dask-awkward NanoEvents:
-    the result has one entry per event, the probability of the model's score label, and
-    is *missing* (``None``; or NaN with ``missing="nan"``) for events that the spec's
-    selection rejects.  It pickles without a session; on each process the first call
-    creates one session, shared by every copy of the wrapper (see ``shared_scorer``).
+    the result has one entry per event, the probability of the model's score label (or, with
+    ``outputs``, a record with one field per label), and is *missing* (``None``; or NaN with
+    ``missing="nan"``; per field in a record) for events that the spec's selection rejects.
+    It pickles without a session; on each process the first call creates one session, shared
+    by every copy of the wrapper (see ``shared_scorer``).
 
     Args:
         scorer: a :class:`Scorer`, an export folder or a ``model.onnx``.
         missing: ``"none"`` (option type ``?float32``) or ``"nan"`` (plain ``float32``).
         label: the label whose probability is returned (default: the model's score label).
+        outputs: ``"all"`` or labels (a list or ``"a,b"``): return a record with one field per
+            label instead (see :func:`~hepfm_root.infer.score_outputs`); not with ``label``.
 
     Example::
 
         wrapper = ScoreWrapper("exports/six_object_heavy_higgs_vs_ttbar/0.1")
         scores = wrapper(events)                # awkward or dask-awkward, one value per event
         wrapper.numpy_call(objects, mask, selected)   # the numpy level, as in coffea.ml_tools
+        probs = ScoreWrapper("exports/six_object_graph_process_classifier/0.1", outputs="all")(events)
+        probs.ttH, probs.ttbar_semilep          # one field per label
     """
 
-    def __init__(self, scorer: Scorer | str | os.PathLike, *, missing: Missing = "none", label: str | None = None) -> None:
+    def __init__(self, scorer: Scorer | str | os.PathLike, *, missing: Missing = "none", label: str | None = None,
+                 outputs: Outputs = None) -> None:
         if missing not in ("none", "nan"):
             raise InvalidArgumentError(f"missing must be 'none' or 'nan', got {missing!r}")
+        if label is not None and outputs is not None:
+            raise InvalidArgumentError("ScoreWrapper: give label= (one probability) or outputs= (a record), not both")
         self.scorer = as_scorer(scorer, where="ScoreWrapper")
         self.missing = missing
         self.label = label or self.scorer.info.score_label
         if self.label not in self.scorer.labels:
             raise ModelSpecMismatchError(f"label {self.label!r} is not one of the model's labels {self.scorer.labels}")
+        # Fields are the labels; the base name only matters for the identifier check of <name>_<label>.
+        self.outputs: ScoreOutputs | None = (
+            None if outputs is None else score_outputs(self.scorer, "score", outputs, where="add_scores(outputs=)"))
 
     # ---- the coffea.ml_tools interface -------------------------------------------------
 
@@ -100,7 +114,7 @@ class ScoreWrapper:
 
     def numpy_call(self, objects: np.ndarray, mask: np.ndarray, selected: np.ndarray, *cons: np.ndarray,
                    **keys: np.ndarray) -> np.ndarray:
-        """The model on numpy inputs: ``float32`` per event, NaN where ``selected`` is False.
+        """The model on numpy inputs: ``float32`` per event (``(N, n_outputs)`` with ``outputs``), NaN where not selected.
 
         ``keys``: the event identity (``run=``, ``luminosityBlock=``, ``event=``), which a k-fold set needs.
         """
@@ -109,7 +123,9 @@ class ScoreWrapper:
         events = np.asarray(extra.pop(), np.float32) if scorer.spec.n_event_features else None
         t = Tensors(np.asarray(objects, np.float32), np.asarray(mask, bool), np.asarray(selected, bool), {}, scorer.spec,
                     *extra, keys={k: np.asarray(v) for k, v in keys.items()}, event_features=events)
-        probs = scorer.predict(t)  # NaN rows (never computed) where not selected
+        probs = scorer.predict(t)  # NaN rows (never computed) where not selected; one inference pass
+        if self.outputs is not None:
+            return self.outputs.select(probs)
         return probs[:, scorer.labels.index(self.label)]
 
     def postprocess_awkward(self, return_array: Any, *args: Any, **kwargs: Any) -> Any:
@@ -122,6 +138,12 @@ class ScoreWrapper:
         return self.numpy_call(*args, **keys)
 
     def _finish(self, scores: np.ndarray) -> ak.Array:
+        if self.outputs is not None:  # one field per label, each missing (or NaN) exactly where the event is rejected
+            return ak.zip({f: self._column(scores[:, i]) for i, f in enumerate(self.outputs.suffixes)}, depth_limit=1)
+        return self._column(scores)
+
+    def _column(self, scores: np.ndarray) -> ak.Array:
+        scores = np.ascontiguousarray(scores)
         arr = ak.Array(scores)
         return ak.mask(arr, ~np.isnan(scores)) if self.missing == "none" else arr
 
@@ -138,7 +160,8 @@ class ScoreWrapper:
         if self.scorer.needs_keys:  # a k-fold set reads the event identity too
             for k in EVENT_KEYS:
                 ak.typetracer.touch_data(events[k])
-        empty = self._finish(np.zeros(0, np.float32))
+        shape = (0,) if self.outputs is None else (0, len(self.outputs.indices))
+        empty = self._finish(np.zeros(shape, np.float32))
         return ak.Array(ak.to_layout(empty).to_typetracer(forget_length=True))
 
     def _partition(self, events: Any, where: str | None = None) -> ak.Array:
@@ -157,7 +180,8 @@ class ScoreWrapper:
         return self._call_awkward(events, where=where)
 
     def __repr__(self) -> str:
-        return f"ScoreWrapper({self.scorer!r}, label={self.label!r}, missing={self.missing!r})"
+        chosen = "" if self.outputs is None else f", outputs={list(self.outputs.suffixes)!r}"
+        return f"ScoreWrapper({self.scorer!r}, label={self.label!r}, missing={self.missing!r}{chosen})"
 
 
 def _score_partition(events: Any, wrapper: ScoreWrapper, where: str | None) -> ak.Array:
@@ -170,7 +194,7 @@ def _is_dask(obj: Any) -> bool:
 
 def add_scores(
     events: Any, scorer: Scorer | ScoreWrapper | str | os.PathLike, *, name: str = "score",
-    missing: Missing = "none", label: str | None = None,
+    missing: Missing = "none", label: str | None = None, outputs: Outputs = None,
 ) -> Any:
     """Scores of ``scorer`` for ``events``, one per event, aligned with ``events``.
 
@@ -185,11 +209,21 @@ def add_scores(
     (``missing="nan"``), never a made-up number.  ``name`` labels the dask layer
     (``hepfm-<name>``); attach the result yourself, e.g. ``events[name] = scores``.
 
+    ``outputs="all"`` (or labels, a list or ``"a,b"``) returns an awkward record with one
+    field per label instead (each field ``?float32`` or ``float32`` as above; the dask meta
+    says so without running the model), every field from one inference pass.  An unknown
+    label is an ``InvalidArgumentError`` naming the model and its labels.
+
     Example::
 
         from hepfm_root.coffea import add_scores
         scorer = Scorer("exports/six_object_heavy_higgs_vs_ttbar/0.1")   # once, in __init__
         events["hh_score"] = add_scores(events, scorer, name="hh_score")  # in process()
+        probs = add_scores(events, "exports/six_object_graph_process_classifier/0.1", outputs="all")
+        probs.ttH, probs.ttbar_semilep, probs.ttbar_dilep                 # one field per label
     """
-    wrapper = scorer if isinstance(scorer, ScoreWrapper) else ScoreWrapper(scorer, missing=missing, label=label)
+    if isinstance(scorer, ScoreWrapper) and (label is not None or outputs is not None):
+        raise InvalidArgumentError("add_scores: label=/outputs= belong to the ScoreWrapper already given")
+    wrapper = scorer if isinstance(scorer, ScoreWrapper) else ScoreWrapper(scorer, missing=missing, label=label,
+                                                                           outputs=outputs)
     return wrapper(events, name=name)

@@ -1,9 +1,11 @@
-"""``score_views``: every scorer on every view of the same events, scores keyed by (model, view).
+"""``score_views``: every scorer on every view of the same events, scores keyed by (output, view).
 
 A *view* is one version of a chunk's events: the nominal events, or the same events with
 corrected jets for one systematic variation (``Corrector.apply`` returns one per
 variation, sharing every column it does not change).  Each model builds its own tensors
-from each view (its own spec) and scores them.  ``hepfm skim-and-score`` and the coffea
+from each view (its own spec) and scores them in one inference pass (``Scorer.predict``); which probabilities are kept, under
+which names, is the model's :class:`~._outputs.ScoreOutputs` (default: P(score label) under
+the model's name).  ``hepfm skim-and-score`` and the coffea
 histogram processor both go through this one loop, so a variation means the same in both.
 """
 
@@ -17,6 +19,7 @@ import numpy as np
 
 from ..spec import Resolution
 from ..tensors import tensorize
+from ._outputs import ScoreOutputs, score_outputs
 from ._scorer import Scorer
 
 __all__ = ["score_views"]
@@ -25,8 +28,9 @@ __all__ = ["score_views"]
 def score_views(
     views: Mapping[str, Any], scorers: Mapping[str, Scorer], *, resolutions: Mapping[str, Resolution] | None = None,
     where: str | None = None, timings: dict[str, float] | None = None,
+    outputs: Mapping[str, ScoreOutputs] | None = None,
 ) -> dict[tuple[str, str], np.ndarray]:
-    """Score each view with each scorer: ``{(model, view): float32 score per event}``.
+    """Score each view with each scorer: ``{(output, view): float32 score per event}``.
 
     Args:
         views: ``{view name: events}`` (anything :func:`~hepfm_root.tensors.tensorize` takes:
@@ -36,10 +40,13 @@ def score_views(
             (skips resolving again per chunk); a model without one resolves on its own.
         where: names the events in error messages (file, entry range).
         timings: if given, ``"tensorize"`` and ``"inference"`` seconds are added to it.
+        outputs: ``{model name: ScoreOutputs}`` (:func:`~hepfm_root.infer.score_outputs`); a
+            model without one keeps P(score label) under its own name, as :meth:`Scorer.score`.
 
     Returns:
-        One array per (model, view), in model order then view order; NaN where the model's
-        spec rejects the event (as :meth:`Scorer.score`).
+        One array per (output name, view), in model, view, then output order; NaN where the
+        model's spec rejects the event.  Every output of a model and view comes from one
+        ``Scorer.predict`` call (one inference pass), bit-identical to its column.
 
     Example:
         >>> import uproot, hepfm_root
@@ -51,16 +58,22 @@ def score_views(
         >>> scores = score_views({"nominal": events, "first10": events[:10]}, {"hh": Scorer(model)})
         >>> sorted(scores), len(scores["hh", "nominal"]), scores["hh", "first10"].dtype
         ([('hh', 'first10'), ('hh', 'nominal')], 50, dtype('float32'))
+        >>> from hepfm_root.infer import score_outputs
+        >>> both = score_outputs(Scorer(model), "hh", "all")
+        >>> sorted(score_views({"nominal": events}, {"hh": Scorer(model)}, outputs={"hh": both}))
+        [('hh_heavy_higgs_m500', 'nominal'), ('hh_ttbar', 'nominal')]
     """
     out: dict[tuple[str, str], np.ndarray] = {}
     t_tensor = t_infer = 0.0
     for model, scorer in scorers.items():
         resolution = None if resolutions is None else resolutions.get(model)
+        chosen = (outputs or {}).get(model) or score_outputs(scorer, model, where="score_views")
         for view, events in views.items():
             a = time.perf_counter()
             tensors = tensorize(events, scorer.spec, resolution=resolution, where=where)
             b = time.perf_counter()
-            out[model, view] = scorer.score(tensors)
+            for name, column in chosen.columns(scorer.predict(tensors)).items():  # one inference pass per view
+                out[name, view] = column
             t_infer += time.perf_counter() - b
             t_tensor += b - a
     if timings is not None:

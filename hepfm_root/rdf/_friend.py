@@ -27,7 +27,7 @@ import numpy as np
 from .._cpp_text import check_identifier
 from .._version import __version__
 from ..errors import InvalidArgumentError
-from ..infer import as_scorer
+from ..infer import Outputs, as_scorer, score_outputs
 from ..io import NtupleWriter, check_input, layout_of, plan_outputs
 from ..io import ntuple_format as choose_format  # the parameter of the same name is the request
 from ..spec import EVENT_KEYS
@@ -51,8 +51,12 @@ def write_score_friend(
     batch_size: int | None = None,
     scratch_dir: str | os.PathLike | None = None,
     ntuple_format: str | None = None,
+    outputs: Outputs = None,
 ) -> Path:
     """Write ``model``'s score of every entry of ``input_path`` as a friend tree.
+
+    With ``outputs="all"`` (or labels) the friend holds one branch per label,
+    ``<name>_<label>``, all from the one scoring pass (as :func:`define_score`).
 
     Before any event is read the input is checked (whole file, tree present, at least
     one entry, every branch the model's spec needs present and of the right shape,
@@ -68,7 +72,7 @@ def write_score_friend(
         model: an export folder, a ``model.onnx`` / ``.pt`` path, or a
             :class:`~hepfm_root.infer.Scorer`.
         output_path: the friend file to write (a TTree named ``tree`` with one float
-            branch ``name``, plus a ``hepfm_friend`` JSON TObjString describing it).
+            branch ``name`` (or one per output), plus a ``hepfm_friend`` JSON TObjString describing it).
         name: the score branch.
         tree: the input tree; the friend tree gets the same name.
         step_size: events per chunk (scoring and writing).
@@ -77,6 +81,8 @@ def write_score_friend(
             ``model`` is a path.
         scratch_dir: folder for the scoring pass's temporary file.
         ntuple_format: ``"ttree"`` or ``"rntuple"``; None: the input's format.
+        outputs: ``None`` (the one branch ``name``: P(score label)), ``"all"`` or labels
+            (:func:`~hepfm_root.infer.score_outputs`).
 
     Returns:
         The path written.
@@ -86,8 +92,9 @@ def write_score_friend(
         EmptyInputError: the tree has no entries.
         BranchNotFoundError, BranchTypeError: a branch the spec needs is missing or mistyped.
         OutputExistsError: ``output_path`` exists and ``overwrite`` is False.
-        InvalidArgumentError: ``name`` is not an identifier, or ``ntuple_format`` unknown (checked before the
-            model is opened).
+        InvalidArgumentError: ``name`` is not an identifier or ``ntuple_format`` unknown (checked before the
+            model is opened), ``outputs`` names a label the model lacks, or a branch to write is already one of
+            the input.
 
     Example::
 
@@ -103,23 +110,27 @@ def write_score_friend(
     scorer = as_scorer(model, backend=backend, device=device, batch_size=batch_size, where="write_score_friend")
     path = Path(input_path)
     # The one input check: whole file, tree, entries, the join keys, the spec's branches (before ROOT is touched).
+    chosen = score_outputs(scorer, name, outputs, where="write_score_friend(outputs=)")
     with check_input(path, tree, specs=[scorer.spec], keys=EVENT_KEYS, purpose="score") as checked:
         inp, names = checked.input, checked.branches
-        if name in names:
-            raise InvalidArgumentError(f"{name!r} is a branch of {inp.where}; choose another name for the friend "
+        clash = [n for n in chosen.names if n in names]
+        if clash:
+            raise InvalidArgumentError(f"{clash[0]!r} is a branch of {inp.where}; choose another name for the friend "
                                        "branch (AddFriend would shadow it)")
         strings = {"hepfm_friend": json.dumps({
             "input": str(path), "tree": tree, "entries": inp.num_entries, "branch": name,
+            "outputs": chosen.branch_labels(),
             "model": scorer.describe(), "spec": scorer.spec.name, "hepfm_root_version": __version__,
         }, sort_keys=True)}
         with NtupleWriter(output_path, layout_of(inp, []), tree=tree, overwrite=overwrite,
-                          extra_flat={name: np.float32}, strings=strings, ntuple_format=ntuple_format) as writer:
+                          extra_flat={n: np.float32 for n in chosen.names}, strings=strings,
+                          ntuple_format=ntuple_format) as writer:
             ROOT = root()
             df = ROOT.RDataFrame(tree, str(path))
-            table = score_table(df, scorer, step_size=step_size, scratch_dir=scratch_dir, where=inp.where)
+            table = score_table(df, scorer, step_size=step_size, scratch_dir=scratch_dir, where=inp.where,
+                                outputs=chosen)
             for start in range(0, inp.num_entries, step_size):
                 stop = min(inp.num_entries, start + step_size)
                 keys = inp.read(list(EVENT_KEYS), start, stop)
-                scores = table.lookup(*(np.asarray(keys[k]) for k in EVENT_KEYS), where=inp.where)
-                writer.write({}, {name: scores})
+                writer.write({}, table.lookup_outputs(*(np.asarray(keys[k]) for k in EVENT_KEYS), where=inp.where))
     return Path(output_path)

@@ -13,7 +13,11 @@ Design (one extra pass, streamed in chunks, batched inference, C++ lookup):
 4. Keys are sorted and checked for duplicates; keys and scores are copied into a C++
    table (sorted arrays, binary search: ``_lookup.py``) registered under a random 62-bit
    token; on a distributed dataframe the table is shipped to the workers (``_distributed.py``).
-5. ``df.Define(name, table<token>().get(run, luminosityBlock, event))`` returns the new node.
+5. ``df.Define(name, table<token>().get(0, run, luminosityBlock, event))`` returns the new node.
+
+With ``outputs="all"`` (or labels) the same one pass keeps one probability per label: the
+table holds one row per event and one column per output (:class:`~hepfm_root.infer.ScoreOutputs`
+names them ``<name>_<label>``), and each column is one ``Define`` reading its column of the row.
 
 The join is by (run, luminosityBlock, event), never by ``rdfentry_``, which under
 ImplicitMT is not stable between event loops.
@@ -34,7 +38,7 @@ import numpy as np
 
 from .._cpp_text import check_identifier
 from ..errors import BranchNotFoundError, InvalidArgumentError, ModelSpecMismatchError
-from ..infer import as_scorer
+from ..infer import Outputs, ScoreOutputs, as_scorer, score_outputs
 from ..spec import EVENT_KEYS
 from ._cling import root
 from ._define import define_objects, defined_columns
@@ -55,6 +59,9 @@ class ScoreTable:
         run, lumi, event: ``uint64`` keys, sorted lexicographically.
         score: ``float32`` P(score label); NaN where the spec rejects the event.
         chunks: how many chunks the pass was scored in.
+        scores: ``float32`` ``(N, n_outputs)``: the columns ``outputs`` chose, from the same
+            prediction as ``score`` (default: ``score`` itself as one column).
+        outputs: which label each column of ``scores`` is, and its name.
     """
 
     run: np.ndarray
@@ -62,12 +69,24 @@ class ScoreTable:
     event: np.ndarray
     score: np.ndarray
     chunks: int
+    scores: np.ndarray | None = None
+    outputs: ScoreOutputs | None = None
 
     def __len__(self) -> int:
         return len(self.score)
 
     def lookup(self, run: np.ndarray, lumi: np.ndarray, event: np.ndarray, where: str = "the input") -> np.ndarray:
-        """Scores of the events with these keys (vectorised; every key must be in the table)."""
+        """Scores (P(score label)) of the events with these keys (vectorised; every key must be in the table)."""
+        return self.score[self._rows(run, lumi, event, where)]
+
+    def lookup_outputs(self, run: np.ndarray, lumi: np.ndarray, event: np.ndarray,
+                       where: str = "the input") -> dict[str, np.ndarray]:
+        """``{output name: float32 values}`` of the events with these keys (every key must be in the table)."""
+        assert self.scores is not None and self.outputs is not None
+        rows = self.scores[self._rows(run, lumi, event, where)]
+        return {n: np.ascontiguousarray(rows[:, i]) for i, n in enumerate(self.outputs.names)}
+
+    def _rows(self, run: np.ndarray, lumi: np.ndarray, event: np.ndarray, where: str) -> np.ndarray:
         keys = np.rec.fromarrays([self.run, self.lumi, self.event], names="r,l,e")
         want = np.rec.fromarrays([np.asarray(run, np.uint64), np.asarray(lumi, np.uint64),
                                   np.asarray(event, np.uint64)], names="r,l,e")
@@ -78,7 +97,7 @@ class ScoreTable:
             i = int(np.flatnonzero(~ok)[0])
             raise InvalidArgumentError(f"{where}: event (run={want.r[i]}, luminosityBlock={want.l[i]}, "
                                        f"event={want.e[i]}) was not in the scoring pass")
-        return self.score[idx]
+        return idx
 
 
 def _tensor_columns(spec: Any, prefix: str) -> list[str]:
@@ -106,7 +125,8 @@ def _fixed(arr: Any, shape: tuple[int, ...], dtype: Any, column: str) -> np.ndar
     return flat.astype(dtype, copy=False).reshape((len(arr), *shape))
 
 
-def _score_chunk(arrays: Any, spec: Any, cols: list[str], scorer: Any) -> tuple[list[np.ndarray], np.ndarray]:
+def _score_chunk(arrays: Any, spec: Any, cols: list[str], scorer: Any,
+                 outputs: ScoreOutputs) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     from ..tensors import Tensors
 
     n = len(arrays)
@@ -126,11 +146,13 @@ def _score_chunk(arrays: Any, spec: Any, cols: list[str], scorer: Any) -> tuple[
         selected=np.asarray(arrays[cols[2]]).astype(bool).reshape(n),
         counts={}, spec=spec, keys=dict(zip(EVENT_KEYS, keys, strict=True)), **kw,
     )
-    return keys, np.asarray(scorer.score(tensors), dtype=np.float32)
+    probs = scorer.predict(tensors)  # the one inference pass: the score and every chosen output come from it
+    return keys, np.ascontiguousarray(probs[:, scorer.info.score_index], np.float32), outputs.select(probs)
 
 
 def score_table(df: Any, scorer: Any, *, prefix: str | None = None, step_size: int = 100_000,
-                scratch_dir: str | os.PathLike | None = None, where: str = "the RDataFrame") -> ScoreTable:
+                scratch_dir: str | os.PathLike | None = None, where: str = "the RDataFrame",
+                outputs: ScoreOutputs | None = None) -> ScoreTable:
     """Score every event reaching ``df`` in one extra event loop; memory bounded by ``step_size``.
 
     The event loop writes keys and tensors to a temporary file in ``scratch_dir``
@@ -138,7 +160,9 @@ def score_table(df: Any, scorer: Any, *, prefix: str | None = None, step_size: i
     folder the workers and this process share), which is read back and scored in
     chunks of ``step_size`` events and then removed.  The pass's tensor columns (on a side
     branch of ``df`` only) get ``prefix``, by default one private to this call, so they never
-    collide with columns already defined on ``df``.
+    collide with columns already defined on ``df``.  ``outputs``
+    (:func:`~hepfm_root.infer.score_outputs`) chooses the columns of ``scores`` (default:
+    P(score label) as ``score``); they come from the same prediction, one inference pass.
 
     Memory: ``step_size`` × (tensor bytes per event) while scoring, plus 28 bytes per
     event for the keys and scores kept (about twice that while they are sorted).
@@ -160,6 +184,7 @@ def score_table(df: Any, scorer: Any, *, prefix: str | None = None, step_size: i
         raise BranchNotFoundError(missing[0], where=f"{where} (define_score joins by run, luminosityBlock, event)",
                                   available=columns)
     spec = scorer.spec
+    chosen = outputs if outputs is not None else score_outputs(scorer, "score", where="score_table")
     side = define_objects(df, spec, prefix, where=where)  # resolves and type-checks before any event loop
     cols = _tensor_columns(spec, prefix)
 
@@ -172,15 +197,17 @@ def score_table(df: Any, scorer: Any, *, prefix: str | None = None, step_size: i
         side.Snapshot(_PASS_TREE, os.path.join(tmp, "pass.root"), [*EVENT_KEYS, *cols], *extra)
         keys: list[list[np.ndarray]] = [[], [], []]
         scores: list[np.ndarray] = []
+        matrices: list[np.ndarray] = []
         for path in sorted(glob.glob(os.path.join(tmp, "*.root"))):  # distributed: one file per task
             with uproot.open(path) as f:
                 if _PASS_TREE not in f:
                     continue
                 for arrays in f[_PASS_TREE].iterate([*EVENT_KEYS, *cols], step_size=step_size, library="ak"):
-                    k, s = _score_chunk(arrays, spec, cols, scorer)
+                    k, s, m = _score_chunk(arrays, spec, cols, scorer, chosen)
                     for acc, v in zip(keys, k, strict=True):
                         acc.append(v)
                     scores.append(s)
+                    matrices.append(m)
     finally:
         _remove_scratch(tmp)
 
@@ -189,10 +216,14 @@ def score_table(df: Any, scorer: Any, *, prefix: str | None = None, step_size: i
 
     r, lumi, ev = (cat(k, np.uint64) for k in keys)
     score = cat(scores, np.float32)
+    k = len(chosen.indices)
+    matrix = np.concatenate(matrices).astype(np.float32, copy=False) if matrices else np.zeros((0, k), np.float32)
     chunks = len(scores)
-    del keys, scores
+    del keys, scores, matrices
     order = np.lexsort((ev, lumi, r))  # by run, then lumi, then event
     r, lumi, ev, score = (np.ascontiguousarray(a[order]) for a in (r, lumi, ev, score))
+    matrix = score[:, None] if chosen.single and chosen.indices[0] == scorer.info.score_index else \
+        np.ascontiguousarray(matrix[order])
     n = len(score)
     if n > 1:
         same = (r[1:] == r[:-1]) & (lumi[1:] == lumi[:-1]) & (ev[1:] == ev[:-1])
@@ -204,7 +235,7 @@ def score_table(df: Any, scorer: Any, *, prefix: str | None = None, step_size: i
                 "identity, so the join would be ambiguous — remove duplicates (e.g. overlapping input files) first"
             )
     log.debug("define_score scoring pass over %s: %d events scored in %d chunk(s)", where, n, chunks)
-    return ScoreTable(r, lumi, ev, score, chunks)
+    return ScoreTable(r, lumi, ev, score, chunks, matrix, chosen)
 
 
 def _remove_scratch(tmp: str) -> None:
@@ -234,8 +265,13 @@ def define_score(
     batch_size: int | None = None,
     step_size: int = 100_000,
     scratch_dir: str | os.PathLike | None = None,
+    outputs: Outputs = None,
 ) -> Any:
     """Define a model's score (P(score label)) as column ``name``, joined by event identity.
+
+    With ``outputs="all"`` (or labels: a list or ``"a,b"``) it defines one column per label
+    instead, ``<name>_<label>``, all from the same single scoring pass (one table, one row per
+    event, one column per label; 24 + 4·n_labels bytes per event).
 
     How it works: the model's own spec is compiled with :func:`define_objects` (columns
     ``{prefix}objects``, ``{prefix}mask``, ``{prefix}selected``, on a side branch of
@@ -281,9 +317,12 @@ def define_score(
             ``model`` is a path (an error with a ready ``Scorer``).
         step_size: events per chunk read back and scored (bounds the memory).
         scratch_dir: folder for the temporary file (default: the system temporary folder).
+        outputs: ``None`` (P(score label) as ``name``), ``"all"`` or labels: one column
+            ``<name>_<label>`` each (:func:`~hepfm_root.infer.score_outputs`).
 
     Returns:
-        ``df`` with ``name`` defined (float; NaN where the spec rejects the event).
+        ``df`` with ``name`` (or every ``<name>_<label>``) defined (float; NaN where the spec
+        rejects the event).
 
     Raises:
         BranchNotFoundError: the input lacks an event-identity column or a branch the
@@ -291,9 +330,10 @@ def define_score(
         BranchTypeError: a branch the spec needs has the wrong shape or is not numeric;
             raised before any event is read.
         InvalidArgumentError: duplicate (run, luminosityBlock, event) in ``df`` (the join
-            would be ambiguous), ``name`` already exists in ``df`` (the one collision a user can
-            cause: two scores need two names), or ``name``/``prefix`` is not an identifier (both
-            become C++ column names); checked before the model is opened.
+            would be ambiguous), ``name`` (or a ``<name>_<label>``) already exists in ``df`` (the
+            one collision a user can cause: two scores need two names), ``name``/``prefix`` is not
+            an identifier (both become C++ column names), or ``outputs`` names a label the model
+            lacks; all checked before any event is read.
 
     Example::
 
@@ -302,21 +342,31 @@ def define_score(
         f = ROOT.TFile.Open("nano.root")          # keep the file alive while the tree is used
         df = define_score(ROOT.RDataFrame(f.Get("Events")), "exports/six_object_heavy_higgs_vs_ttbar/0.1")
         h = df.Filter("score > 0.5").Histo1D(("h", "", 20, 0, 1), "score")
+        df3 = define_score(df, "exports/six_object_graph_process_classifier/0.1", "p", outputs="all")
+        df3.Histo1D("p_ttH"); df3.Histo1D("p_ttbar_semilep")   # one column per label, one scoring pass
     """
     check_identifier(name, "define_score(name=)")
     if prefix is not None:
         check_identifier(prefix, "define_score(prefix=)")
-    if name in [str(c) for c in df.GetColumnNames()]:
+    existing = [str(c) for c in df.GetColumnNames()]
+    if outputs is None and name in existing:  # before the model is opened
         raise InvalidArgumentError(f"define_score: column {name!r} already exists in the dataframe; pass another name=")
     scorer = as_scorer(model, backend=backend, device=device, batch_size=batch_size, where="define_score")
-    table = score_table(df, scorer, prefix=prefix, step_size=step_size, scratch_dir=scratch_dir)
+    chosen = score_outputs(scorer, name, outputs, where="define_score(outputs=)")
+    clash = [n for n in chosen.names if n in existing]
+    if clash:  # <name>_<label> columns are known once the model's labels are
+        raise InvalidArgumentError(f"define_score: column {clash[0]!r} (output {chosen.branch_labels()[clash[0]]!r}) "
+                                   "already exists in the dataframe; pass another name=")
+    table = score_table(df, scorer, prefix=prefix, step_size=step_size, scratch_dir=scratch_dir, outputs=chosen)
     token = secrets.randbits(62)
-    entry = (token, table.run, table.lumi, table.event, table.score, name)
+    entry = (token, table.run, table.lumi, table.event, table.scores, chosen.names)
     install_table(*entry)
     if is_distributed(df):
         register_tables(entry)
-    log.debug("define_score %r: %d events scored, lookup table %d", name, len(table), token)
-    return df.Define(name, lookup_expr(token))
+    log.debug("define_score %s: %d events scored, lookup table %d", chosen.names, len(table), token)
+    for column, output in enumerate(chosen.names):
+        df = df.Define(output, lookup_expr(token, column))
+    return df
 
 
 def _ttree_snapshot_options(ROOT: Any) -> Any:

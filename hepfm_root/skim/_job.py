@@ -2,7 +2,8 @@
 
 Plan of a job:
 
-1. Load every model (``Scorer``); choose score branch names.
+1. Load every model (``Scorer``); choose score branch names, and which class probabilities
+   become which branches (``outputs``: :func:`~hepfm_root.infer.score_outputs`).
 2. Check every input *before* any event is processed: the file is whole, the tree
    exists and has entries, each model's spec resolves, the selection's branches
    exist.  A bad file stops the job (or, with ``skip_bad_files``, is reported in
@@ -23,6 +24,10 @@ jets are corrected before the tensors are built; each requested variation gives 
 more branch per model, ``<name>_<variation>``, built from the same read arrays (only
 the jet columns change; tensors are rebuilt and the model runs once per variation),
 and each configured scale factor a ``weight_<name>`` branch.
+
+With ``outputs`` (``"all"`` or labels) each model writes one branch per label,
+``<name>_<label>`` (and ``<name>_<label>_<variation>``), all from the one inference pass
+per view; the summary's ``models[i]["outputs"]`` maps each branch to its label.
 
 Outputs: one file for all inputs (default), one file per input (``per_input``),
 or, with ``friend``, one friend tree per input holding only the scores, aligned
@@ -56,7 +61,7 @@ from ..errors import (
     NonFiniteInputError,
     OutputError,
 )
-from ..infer import FoldScorer, Scorer, as_scorer, score_views, trained_on
+from ..infer import FoldScorer, ScoreOutputs, Scorer, as_scorer, score_outputs, score_views, trained_on
 from ..io import NtupleWriter, atomic_outputs, check_input, layout_of, ntuple_format, open_events, plan_outputs
 from ..io._ntuple import BranchLayout
 from ..spec import EVENT_KEYS, Resolution
@@ -86,6 +91,7 @@ class SkimOptions:
     corrections: Any = None                # Corrector, or a corrections config (file, dict)
     variations: Any = None                 # "all", names, or None (nominal only)
     ntuple_format: str | None = None       # "ttree" | "rntuple"; None: RNTuple iff every input of an output is one
+    outputs: Any = None                    # "all", labels ("a,b" or a list), or None (P(score label) only)
 
 
 @dataclass
@@ -106,6 +112,7 @@ class _Job:
     """What is fixed for one skim-and-score job, built once from the options; every output streams with it."""
 
     scorers: dict[str, Scorer]          # score branch name -> model, in the order the models were given
+    outputs: dict[str, ScoreOutputs]    # score branch name -> which probabilities become which branches
     out_names: tuple[str, ...]          # every added branch: scores, <score>_<variation>, weight_<name>
     selection: SelectionExpression | None
     selection_text: str | None          # as the user wrote it, for the metadata
@@ -119,7 +126,8 @@ class _Job:
 
     def metadata(self, items: list[_Input]) -> str:
         """The ``hepfm_skim`` string of an output made of ``items``."""
-        return json.dumps({"models": [s.describe() for s in self.scorers.values()], "branches": list(self.out_names),
+        return json.dumps({"models": [{**s.describe(), "branch": n, "outputs": self.outputs[n].branch_labels()}
+                                      for n, s in self.scorers.items()], "branches": list(self.out_names),
                            "selection": self.selection_text, "inputs": [str(i.path) for i in items],
                            "corrections": _describe(self.corrector, list(self.variations)),
                            "hepfm_root_version": __version__}, sort_keys=True)
@@ -252,9 +260,13 @@ def skim_and_score(
         corrector.cset  # noqa: B018 - load (and check) the correction file before any input
     elif opts.variations:
         raise InvalidArgumentError("variations need a corrections config (--corrections)")
-    score_names = {n: [n] + [f"{n}_{v}" for v in variations] for n in names}
+    chosen = {n: score_outputs(s, n, opts.outputs, where="--outputs") for n, s in zip(names, scorers, strict=True)}
+    score_names = {n: [*o.names, *(b for v in variations for b in o.with_suffix(v))] for n, o in chosen.items()}
     weight_names = [f"weight_{w.name}" for w in corrector.config.weights] if corrector is not None else []
     out_names = [b for n in names for b in score_names[n]] + weight_names
+    twice = sorted({b for b in out_names if out_names.count(b) > 1})
+    if twice:  # e.g. model a's label b_c and model a_b's label c, or a label named like a weight
+        raise InvalidArgumentError(f"two outputs of this job would both be branch {twice[0]!r}; choose --branch-name")
 
     good, bad = [], []
     for index, (path, tree) in enumerate(pairs):
@@ -274,7 +286,7 @@ def skim_and_score(
     if not good:
         raise EmptyInputError(f"no usable input among {len(inputs)} file(s): " + "; ".join(b["error"] for b in bad))
 
-    job = _Job(scorers=dict(zip(names, scorers, strict=True)), out_names=tuple(out_names), selection=sel,
+    job = _Job(scorers=dict(zip(names, scorers, strict=True)), outputs=chosen, out_names=tuple(out_names), selection=sel,
                selection_text=opts.selection, corrector=corrector, variations=tuple(variations), tree=opts.tree,
                step_size=opts.step_size, skip_bad_files=opts.skip_bad_files, progress=progress,
                ntuple_format=opts.ntuple_format)
@@ -301,7 +313,8 @@ def skim_and_score(
             "seconds_inference": stats["seconds_inference"],
             "inference_share": stats["seconds_inference"] / elapsed if elapsed > 0 else None,
             "seconds_by_step": {k[8:]: v for k, v in stats.items() if k.startswith("seconds_")},
-            "models": [{**s.describe(), "branch": n} for s, n in zip(scorers, names, strict=True)],
+            "models": [{**s.describe(), "branch": n, "outputs": chosen[n].branch_labels()}
+                       for s, n in zip(scorers, names, strict=True)],
             "selection": opts.selection, "friend": opts.friend, "hepfm_root_version": __version__,
             "corrections": _describe(corrector, variations), "branches": out_names,
             "warnings": _training_sample_warnings(scorers, names, [i.path for i in good]),
@@ -401,7 +414,8 @@ def _stream(job: _Job, item: _Input, writer: NtupleWriter, stats: dict[str, Any]
                                job.corrector.weights(views[NOMINAL], binding=item.binding).items()})
                 t_corr = time.perf_counter() - a
             timings: dict[str, float] = {}
-            by_view = score_views(views, job.scorers, resolutions=resolutions, where=where, timings=timings)
+            by_view = score_views(views, job.scorers, resolutions=resolutions, where=where, timings=timings,
+                                  outputs=job.outputs)
             scores.update({n if v == NOMINAL else f"{n}_{v}": s for (n, v), s in by_view.items()})
             t2 = time.perf_counter()
             writer.write(chosen, scores)

@@ -623,7 +623,7 @@ def test_code_and_tables_for_distributed_workers_carry_hostile_text_only_as_data
     assert ROOT.gInterpreter.Declare(shipped) and ROOT.gInterpreter.Declare(shipped)  # a worker may declare it twice
     for i, name in enumerate(hostile(marker)):
         one = np.ones(1)
-        install_table(2**61 + i, one, one, one, one, name)  # the name is a C++ argument, never code
+        install_table(2**61 + i, one, one, one, one, (name,))  # the name is a C++ argument, never code
         assert str(getattr(ROOT, LOOKUP_NS).find(2**61 + i).name) == name
     _no_side_effect(marker)
 

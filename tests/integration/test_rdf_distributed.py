@@ -19,6 +19,7 @@ import hepfm_root
 from hepfm_root.rdf import define_objects, define_score
 
 MODEL = SHIPPED_MODEL
+PROCESS_MODEL = SHIPPED_MODEL.parents[1] / "six_object_graph_process_classifier" / "0.1"
 BINS = ("h", "", 20, 0.0, 1.0)
 
 pytestmark = pytest.mark.slow
@@ -69,3 +70,19 @@ def test_define_objects_and_score_distributed_equal_local(sample, client, tmp_pa
     assert 0 < h_score_l.GetEntries() < 200 and n_nan_d.GetValue() == n_nan_l.GetValue() > 0
     np.testing.assert_allclose(h_score_d.GetMean(), h_score_l.GetMean(), rtol=1e-6)
     assert list(tmp_path.iterdir()) == []  # the scoring pass's temporary files are gone
+
+
+def test_every_label_column_distributed_equal_local(sample, client, tmp_path):
+    """``define_score(outputs="all")``: one table of three columns per key row, shipped to the workers."""
+    files = [str(sample("nano_tt_v12.root"))]
+    labels = ("ttbar_semilep", "ttbar_dilep", "ttH")
+
+    def book(df):
+        scored = define_score(df, PROCESS_MODEL, "p", outputs="all", scratch_dir=tmp_path)
+        return [scored.Filter(f"!std::isnan(p_{x})").Histo1D(BINS, f"p_{x}") for x in labels]
+
+    dist = book(ROOT.RDataFrame("Events", files, executor=client, npartitions=2))
+    local = book(ROOT.RDataFrame("Events", files))
+    for d, loc in zip(dist, local, strict=True):
+        assert _counts(d) == _counts(loc) and 0 < loc.GetEntries() < 200
+        np.testing.assert_allclose(d.GetMean(), loc.GetMean(), rtol=1e-6)

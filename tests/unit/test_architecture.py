@@ -96,9 +96,10 @@ PUBLIC = {
         "SelectionError", "SelectionExpression", "SkimOptions", "skim_and_score",
     ],
     "infer": [
-        "BackendUnavailableError", "FOLD_RULES", "FoldManifest", "FoldScorer", "KEYS", "ModelInfo", "SESSIONS_CREATED",
-        "SESSION_THREADS", "Scorer", "as_scorer", "fold_of", "inference_threads", "is_fold_set", "load_manifest",
-        "model_inputs_for", "score_views", "trained_on", "training_sample_of",
+        "BackendUnavailableError", "FOLD_RULES", "FoldManifest", "FoldScorer", "KEYS", "ModelInfo", "Outputs",
+        "SESSIONS_CREATED", "SESSION_THREADS", "ScoreOutputs", "Scorer", "as_scorer", "fold_of", "inference_threads",
+        "is_fold_set", "load_manifest", "model_inputs_for", "score_outputs", "score_views", "trained_on",
+        "training_sample_of",
     ],
     "cli": [
         "EXIT", "cli", "main",

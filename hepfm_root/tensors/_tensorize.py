@@ -34,6 +34,14 @@ class Tensors:
         constituent_mask: ``(N, n_parent, max_constituents)`` or None.
         keys: event identity (``run``, ``luminosityBlock``, ``event``) where the input has it.
         spec: the spec that made them.
+        sources: ``(N, n_objects)`` int32: for every kept row, the position of its source
+            collection in ``collections``; -1 for padding.  None for tensors read from a file.
+        indices: ``(N, n_objects)`` int32: the row's object index inside that collection in its
+            event (``Jet[i]``); -1 for padding.  The C++ path (``tensors/_cpp.py``) computes the
+            same two arrays (tested bit for bit).
+        collections: collection name (as resolved on this input, e.g. ``Jet``) -> ``(N,)`` number of
+            objects it holds in each event (``nJet``: all of them, before any cut), in the order
+            ``sources`` numbers them (:attr:`~hepfm_root.spec.Resolution.collections`).
     """
 
     objects: np.ndarray
@@ -44,6 +52,9 @@ class Tensors:
     constituents: np.ndarray | None = None
     constituent_mask: np.ndarray | None = None
     keys: dict[str, np.ndarray] = field(default_factory=dict)
+    sources: np.ndarray | None = None
+    indices: np.ndarray | None = None
+    collections: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.objects)
@@ -76,6 +87,9 @@ class Tensors:
             None if self.constituents is None else self.constituents[index],
             None if self.constituent_mask is None else self.constituent_mask[index],
             {k: v[index] for k, v in self.keys.items()},
+            None if self.sources is None else self.sources[index],
+            None if self.indices is None else self.indices[index],
+            {k: v[index] for k, v in self.collections.items()},
         )
 
     @staticmethod
@@ -96,6 +110,11 @@ class Tensors:
             {k: cat(lambda p, k=k: p.counts[k]) for k in first.counts}, first.spec,
             cat(lambda p: p.constituents), cat(lambda p: p.constituent_mask),
             {k: cat(lambda p, k=k: p.keys[k]) for k in first.keys if all(k in p.keys for p in parts)},
+            # where the object came from: only when every part numbers the same collections the same way
+            *((cat(lambda p: p.sources), cat(lambda p: p.indices),
+               {k: cat(lambda p, k=k: p.collections[k]) for k in first.collections})
+              if all(p.sources is not None and list(p.collections) == list(first.collections) for p in parts)
+              else (None, None, {})),
         )
 
 
@@ -147,12 +166,20 @@ def tensorize(
     n = cols.n_events
     objects = np.full((n, spec.n_objects, spec.n_features), spec.pad_value, dtype=np.float32)
     mask = np.zeros((n, spec.n_objects), dtype=bool)
+    sources = np.full((n, spec.n_objects), -1, dtype=np.int32)
+    indices = np.full((n, spec.n_objects), -1, dtype=np.int32)
+    collections = resolution.collections
+    sizes: dict[str, np.ndarray] = {}
     counts: dict[str, np.ndarray] = {}
     gathered = {}
     for block, rows in zip(spec.blocks, spec.row_slices().values(), strict=True):
-        g = gather_block(cols, block, resolution.blocks[block.name], resolution.block_fields(block.name), on_nonfinite)
+        g = gather_block(cols, block, resolution.blocks[block.name], resolution.block_fields(block.name), on_nonfinite,
+                         collections)
         gathered[block.name] = g
         counts[block.name] = g.count
+        sources[:, rows] = g.source
+        indices[:, rows] = g.index
+        sizes.update(g.sizes or {})
         # Feature-major buffer: each column is one contiguous write (computed in float64, rounded
         # to float32 once, on the way in); one transposing copy into the (N, n_obj, F) output.
         fm = np.empty((spec.n_features, n, block.max_objects), dtype=objects.dtype)
@@ -174,4 +201,5 @@ def tensorize(
         cons, cmask = build_constituents(cols, spec, resolution, gathered[spec.constituents.parent], on_nonfinite)
 
     keys = {k: cols.flat(k) for k in EVENT_KEYS if with_keys and k in resolution.event_keys and k in cols}
-    return Tensors(objects, mask, selected, counts, spec, cons, cmask, keys)
+    return Tensors(objects, mask, selected, counts, spec, cons, cmask, keys, sources, indices,
+                   {c: sizes[c] for c in collections})

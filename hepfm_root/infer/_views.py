@@ -25,7 +25,7 @@ __all__ = ["score_views"]
 def score_views(
     views: Mapping[str, Any], scorers: Mapping[str, Scorer], *, resolutions: Mapping[str, Resolution] | None = None,
     where: str | None = None, timings: dict[str, float] | None = None,
-) -> dict[tuple[str, str], np.ndarray]:
+) -> dict[tuple[str, str], Any]:
     """Score each view with each scorer: ``{(model, view): float32 score per event}``.
 
     Args:
@@ -39,7 +39,8 @@ def score_views(
 
     Returns:
         One array per (model, view), in model order then view order; NaN where the model's
-        spec rejects the event (as :meth:`Scorer.score`).
+        spec rejects the event (as :meth:`Scorer.score`).  For a per-object model the value is
+        its :meth:`Scorer.score_objects` (one ``CollectionValues`` per collection of its block).
 
     Example:
         >>> import uproot, hepfm_root
@@ -60,7 +61,8 @@ def score_views(
             a = time.perf_counter()
             tensors = tensorize(events, scorer.spec, resolution=resolution, where=where)
             b = time.perf_counter()
-            out[model, view] = scorer.score(tensors)
+            # a per-object model (a jet tagger): its scores on the block's collections (``Scorer.score_objects``)
+            out[model, view] = scorer.score_objects(tensors) if scorer.info.per_object else scorer.score(tensors)
             t_infer += time.perf_counter() - b
             t_tensor += b - a
     if timings is not None:

@@ -207,3 +207,14 @@ def test_the_shipped_particle_transformer_tags_pfnano_jets_in_place(sample, tmp_
                 assert np.isnan(hbb[i][j])
                 n_nan += 1
     assert n_nan > 0  # some jets fail pT > 20 GeV / |eta| < 2.5 or are beyond the five leading
+
+
+@pytest.mark.root
+def test_rdf_define_score_refuses_a_per_object_model_in_one_line(tagger, sample):
+    import ROOT
+
+    from hepfm_root.rdf import define_score
+
+    df = ROOT.RDataFrame("Events", str(sample("nano_tt_v12.root")))
+    with pytest.raises(InvalidArgumentError, match="scores objects .* skim-and-score --friend"):
+        define_score(df, Scorer(tagger["pt"]), "tag")

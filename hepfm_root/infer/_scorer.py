@@ -19,9 +19,8 @@ import numpy as np
 from .._extras import require
 from ..errors import InvalidArgumentError, InvalidInputFileError, ModelSpecMismatchError, first_line
 from ..spec import FeatureSpec
-from ..tensors import Tensors, tensorize
+from ..tensors import CollectionValues, Tensors, scatter_to_collections, tensorize
 from ._backends import OrtBackend, TorchBackend
-from ..tensors import CollectionValues, scatter_to_collections
 from ._metadata import ModelInfo, input_arrays, model_inputs_for
 from ._outputs import output_decl
 

@@ -218,3 +218,17 @@ def test_rdf_define_score_refuses_a_per_object_model_in_one_line(tagger, sample)
     df = ROOT.RDataFrame("Events", str(sample("nano_tt_v12.root")))
     with pytest.raises(InvalidArgumentError, match="scores objects .* skim-and-score --friend"):
         define_score(df, Scorer(tagger["pt"]), "tag")
+
+
+def test_the_cli_writes_the_same_friend(tagger, skimmed, tmp_path):
+    from click.testing import CliRunner
+
+    from hepfm_root.cli import cli
+
+    out = tmp_path / "cli.root"
+    r = CliRunner().invoke(cli, ["skim-and-score", str(skimmed["input"]), "--model", str(tagger["pt"]),
+                                 "--branch-name", "tag", "--friend", "-o", str(out), "-q"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    a = ak.flatten(uproot.open(out)["Events"]["Jet_tag"].array()).to_numpy()
+    b = ak.flatten(uproot.open(skimmed["friend"])["Events"]["Jet_tag"].array()).to_numpy()
+    np.testing.assert_array_equal(a, b)

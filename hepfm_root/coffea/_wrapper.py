@@ -32,7 +32,7 @@ import numpy as np
 from ..errors import InvalidArgumentError, ModelSpecMismatchError
 from ..infer import Outputs, ScoreOutputs, Scorer, as_scorer, score_outputs
 from ..spec import EVENT_KEYS
-from ..tensors import Tensors, tensorize, touch_resolved
+from ..tensors import CollectionValues, Tensors, block_collections, scatter_to_collections, tensorize, touch_resolved
 from ._cache import shared_scorer
 from ._chunk import chunk_of
 
@@ -147,7 +147,38 @@ class ScoreWrapper:
         arr = ak.Array(scores)
         return ak.mask(arr, ~np.isnan(scores)) if self.missing == "none" else arr
 
+    def _objects_result(self, values: CollectionValues) -> ak.Array:
+        """A per-object model's scores as a jagged array with the collection's structure (``events.Jet``)."""
+        inner = ak.Array(values.values)
+        if self.missing == "none":
+            inner = ak.mask(inner, ~np.isnan(values.values))
+        return ak.unflatten(inner, values.counts)
+
+    def _block_collection(self, collections: Any, where: str | None) -> str:
+        """The one collection a per-object model's block reads on this input (``Jet``)."""
+        block = str(self.scorer.info.output.block)
+        found = block_collections(self.scorer.spec, block, collections)
+        if len(found) != 1:
+            raise ModelSpecMismatchError(
+                f"model {self.scorer.path} scores the objects of block {block!r}, which reads {found or 'no'} "
+                f"collection(s) on {where or 'these events'}; add_scores returns one jagged array, so the block "
+                "must read exactly one collection (skim-and-score writes one branch per collection)")
+        return found[0]
+
+    def _call_objects(self, events: Any, where: str | None = None) -> ak.Array:
+        """Per-object model: tensors -> slot probabilities of ``label`` -> scattered onto the collection."""
+        scorer = shared_scorer(self.scorer)
+        where = where or chunk_of(events).where
+        t = tensorize(events, scorer.spec, where=where, with_keys=False)
+        collection = self._block_collection(list(t.collections), where)
+        block = str(scorer.info.output.block)
+        slots = scorer.predict(t)[:, scorer.spec.row_slices()[block], scorer.labels.index(self.label)]
+        (values,) = [v for v in scatter_to_collections(t, block, slots) if v.collection == collection]
+        return self._objects_result(values)
+
     def _call_awkward(self, events: Any, where: str | None = None) -> ak.Array:
+        if self.scorer.info.per_object:
+            return self._call_objects(events, where=where)
         (args, keys) = self.prepare_awkward(events, where=where)
         np_args = [ak.to_numpy(a) for a in args]
         return self._finish(self._call_numpy(*np_args, **{k: ak.to_numpy(v) for k, v in keys.items()}))
@@ -156,12 +187,16 @@ class ScoreWrapper:
         """Touch exactly the spec's branches; return the typed, lengthless result (no inference)."""
         spec = self.scorer.spec
         where = f"the dask-awkward collection of {where}" if where else "the dask-awkward collection"
-        touch_resolved(events, spec, where)
+        res = touch_resolved(events, spec, where)
         if self.scorer.needs_keys:  # a k-fold set reads the event identity too
             for k in EVENT_KEYS:
                 ak.typetracer.touch_data(events[k])
-        shape = (0,) if self.outputs is None else (0, len(self.outputs.indices))
-        empty = self._finish(np.zeros(shape, np.float32))
+        if self.scorer.info.per_object:
+            self._block_collection(res.collections, where)
+            empty = self._objects_result(CollectionValues("", np.zeros(0, np.int64), np.zeros(0, np.float32)))
+        else:
+            shape = (0,) if self.outputs is None else (0, len(self.outputs.indices))
+            empty = self._finish(np.zeros(shape, np.float32))
         return ak.Array(ak.to_layout(empty).to_typetracer(forget_length=True))
 
     def _partition(self, events: Any, where: str | None = None) -> ak.Array:
@@ -213,6 +248,12 @@ def add_scores(
     field per label instead (each field ``?float32`` or ``float32`` as above; the dask meta
     says so without running the model), every field from one inference pass.  An unknown
     label is an ``InvalidArgumentError`` naming the model and its labels.
+
+    A per-object model (``scorer.info.per_object``: a jet tagger) gives a jagged array with the
+    structure of its block's collection (``var * ?float32``, one entry per jet of ``events.Jet``),
+    missing (or NaN) for every object the spec did not keep — cut away, beyond ``max_objects``,
+    or in an event the selection rejects — so it attaches to the collection:
+    ``events["Jet", "tag"] = add_scores(events, tagger)``; then ``events.Jet.tag``.
 
     Example::
 

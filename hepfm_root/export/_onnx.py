@@ -29,6 +29,7 @@ from .._version import __version__
 from ..errors import InvalidArgumentError, InvalidInputFileError, ModelSpecMismatchError, ParityError
 from ..infer import KEYS, model_inputs_for, training_sample_of
 from ..infer._metadata import ONNX_FORMAT
+from ..infer._output_decl import output_decl
 from ..io import atomic_folder, file_sha256, plan_outputs
 from ..models import Checkpoint, load_checkpoint, model_inputs
 from ._card import model_card
@@ -63,6 +64,26 @@ class _ConstituentProbabilities(_Probabilities):
     def forward(self, objects: torch.Tensor, mask: torch.Tensor, constituents: torch.Tensor,  # type: ignore[override]
                 constituent_mask: torch.Tensor) -> torch.Tensor:
         return torch.softmax(self.model(objects, mask, constituents, constituent_mask).float(), dim=-1)
+
+
+class _ObjectProbabilities(nn.Module):
+    """The exported graph of a per-object model: class probabilities per object row ``(N, n_objects, C)``."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, objects: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.model.object_logits(objects, mask).float(), dim=-1)  # type: ignore[operator]
+
+
+class _ConstituentObjectProbabilities(_ObjectProbabilities):
+    """The same for per-object models that read constituents (a jet tagger)."""
+
+    def forward(self, objects: torch.Tensor, mask: torch.Tensor, constituents: torch.Tensor,  # type: ignore[override]
+                constituent_mask: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.model.object_logits(  # type: ignore[operator]
+            objects, mask, constituents, constituent_mask).float(), dim=-1)
 
 
 #: Dynamic axes per input: batch, objects and (constituents) the constituent count.
@@ -183,7 +204,12 @@ def export_model(
     if names not in (("objects", "mask"), ("objects", "mask", "constituents", "constituent_mask")):
         raise ModelSpecMismatchError(f"cannot export a model reading inputs {names}; expected (objects, mask[, constituents, "
                          "constituent_mask])")
-    wrapped = (_Probabilities(model) if len(names) == 2 else _ConstituentProbabilities(model)).eval()
+    per_object = ck.output_kind == "objects"
+    if per_object:
+        wrapped: nn.Module = (_ObjectProbabilities(model) if len(names) == 2 else _ConstituentObjectProbabilities(model))
+    else:
+        wrapped = _Probabilities(model) if len(names) == 2 else _ConstituentProbabilities(model)
+    wrapped = wrapped.eval()
     example = _example_for_export(ck, names)
     dynamic_objects = spec.n_objects >= 2
 
@@ -230,8 +256,10 @@ def export_model(
             )
 
         inputs = [i for i in model_inputs_for(spec) if i["name"] in names]
-        outputs = [{"name": "probabilities", "shape": ["batch", len(ck.labels)],
-                    "meaning": f"class probabilities for labels {ck.labels} (softmax)"}]
+        block = ck.scored_block(str(source) if source else "the checkpoint") if per_object else None
+        meaning = (f"class probabilities for labels {ck.labels} (softmax) per object row; the scores of the "
+                   f"objects of block {block!r}" if per_object else f"class probabilities for labels {ck.labels} (softmax)")
+        outputs = [output_decl(ck.output_kind, len(ck.labels), spec, block, meaning)]
         weights = ck.weights_sha256
         source_ref = {"name": source.name, "sha256": file_sha256(source)} if source else {"name": "<in memory>",
                                                                                            "sha256": ""}

@@ -12,6 +12,9 @@ Patterns (each at batch sizes 1, 7 and 1024, rows drawn from the real tensors):
 * ``extra_padding`` – three padded rows appended (only for models declaring a
   dynamic object axis), which must not change the output.
 
+A per-object model's output (``(N, n_objects, n_labels)``) is compared on the rows of real
+objects only: a padding row is no object's score and no path ever reads it.
+
 With constituents (``constituents``/``constituent_mask`` in the example), a
 dropped object loses its constituents too, and one more pattern runs:
 
@@ -113,6 +116,9 @@ def run_parity(torch_fn: Any, ort_session: Any, example: dict[str, np.ndarray], 
     for pattern, n, inputs in parity_inputs(example, pad_value, dynamic_objects=dynamic_objects):
         expected = torch_fn(inputs)
         got = ort_session.run(None, {k: inputs[k] for k in names})[0]
+        if got.ndim == 3:  # a per-object output: only real objects' rows are ever read (padding rows are not scores)
+            real = inputs["mask"]
+            expected, got = expected[real], got[real]
         diff = float(np.max(np.abs(expected - got))) if expected.size else 0.0
         if not np.isfinite(got).all():
             diff = float("inf")
@@ -121,6 +127,7 @@ def run_parity(torch_fn: Any, ort_session: Any, example: dict[str, np.ndarray], 
         if pattern == "as_is":
             reference[n] = got
         if pattern in ("extra_padding", "extra_constituents"):
-            d = float(np.max(np.abs(got - reference[n])))
+            ref = reference[n]
+            d = float(np.max(np.abs(got - ref))) if ref.size else 0.0  # per-object: the same real rows as as_is
             pad_inv = d if pad_inv is None else max(pad_inv, d)
     return ParityReport(worst, tolerance, cases, pad_inv)

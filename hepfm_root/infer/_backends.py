@@ -132,7 +132,9 @@ class TorchBackend:
             if self.precision != "fp32" and dev == "cpu" and self.precision == "fp16":
                 raise BackendUnavailableError("fp16 inference needs a CUDA device; use fp32 or bf16 on the CPU")
             self._device = torch.device(dev)
-            self._model = load_checkpoint(self.path).build().to(self._device)
+            ck = load_checkpoint(self.path)
+            self._per_object = ck.output_kind == "objects"  # a jet tagger: object_logits, one row per object
+            self._model = ck.build().to(self._device)
             SESSIONS_CREATED[self.name] += 1
             SESSION_THREADS[self.used_threads] += 1
             log.info("torch model %s on %s (%s) in pid %d", os.path.basename(self.path), dev, self.precision, os.getpid())
@@ -145,10 +147,11 @@ class TorchBackend:
         names = getattr(model, "inputs", ("objects", "mask"))
         args = [torch.from_numpy(np.ascontiguousarray(inputs[k])).to(self._device, non_blocking=True) for k in names]
         dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[self.precision]
+        call = model.object_logits if getattr(self, "_per_object", False) else model
         with torch.inference_mode():
             if dtype is None:
-                logits = model(*args)
+                logits = call(*args)
             else:
                 with torch.autocast(self._device.type, dtype=dtype):
-                    logits = model(*args)
+                    logits = call(*args)
             return torch.softmax(logits.float(), dim=-1).cpu().numpy()

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import InvalidInputFileError, ModelSpecMismatchError, closest
 from ..spec import FeatureSpec, spec_from_dict
+from ._output_decl import OutputDecl, parse_outputs
 
 __all__ = ["KEYS", "ONNX_FORMAT", "ModelInfo", "input_arrays", "model_inputs_for"]
 
@@ -88,6 +89,21 @@ def input_arrays(tensors: Any) -> dict[str, Any]:
     return out
 
 
+def _check_object_output(where: str, name: str, elem: str, shape: list[Any], n: int, n_objects: int,
+                         labels: list[str]) -> None:
+    """A per-object output: ``[batch, n_objects, n_labels]``, float, dynamic batch (objects may be dynamic)."""
+    want = f"tensor(float) [batch, {n_objects}, {n}] (one row per object row, one column per label {labels})"
+    if elem != _ORT_TYPES["float32"] or len(shape) != 3:
+        raise ModelSpecMismatchError(f"{where}: graph output {name!r} is {elem} {shape}; expected {want}")
+    if isinstance(shape[0], int):
+        raise ModelSpecMismatchError(f"{where}: graph output {name!r} has a fixed batch dim {shape[0]} ({shape}); "
+                                     f"expected {want} with a dynamic batch dim")
+    for axis, w in ((1, n_objects), (2, n)):
+        if isinstance(shape[axis], int) and shape[axis] != w:
+            raise ModelSpecMismatchError(f"{where}: graph output {name!r} has shape {shape} (dim {axis}: "
+                                         f"{shape[axis]}); expected {want}")
+
+
 def _json(meta: dict[str, str], key: str, kind: type, where: str) -> Any:
     """Parse one JSON-valued metadata entry; malformed text is a bad model (exit 4), not a crash.
 
@@ -134,6 +150,16 @@ class ModelInfo:
     def score_index(self) -> int:
         return self.labels.index(self.score_label)
 
+    @property
+    def output(self) -> OutputDecl:
+        """The scored (first) output: ``kind`` ``events`` or ``objects`` (with its ``block``)."""
+        return parse_outputs(self.outputs[:1], self.name or "the model")[0]
+
+    @property
+    def per_object(self) -> bool:
+        """True for a per-object model (output kind ``objects``: one score per object of ``output.block``)."""
+        return self.output.kind == "objects"
+
     @classmethod
     def from_onnx_metadata(cls, meta: dict[str, str], where: str) -> ModelInfo:
         if meta.get(KEYS["format"]) != ONNX_FORMAT:
@@ -155,6 +181,7 @@ class ModelInfo:
                 if not isinstance(e, dict) or not isinstance(e.get("name"), str) or not isinstance(e.get("shape"), list):
                     raise ModelSpecMismatchError(f"{where}: metadata_props {KEYS[what]!r} entries need a 'name' "
                                                  f"and a 'shape' list, got {str(e)[:80]!r}")
+        parse_outputs(outputs, where)  # the versioned schema (infer/_output_decl.py); old exports read as kind 'events'
         info = cls(
             spec=spec, labels=labels, score_label=meta[KEYS["score_label"]], inputs=inputs, outputs=outputs,
             name=meta.get(KEYS["name"], ""), version=meta.get(KEYS["version"], ""),
@@ -191,6 +218,10 @@ class ModelInfo:
                     )
         if self.score_label not in self.labels:
             raise ModelSpecMismatchError(f"{where}: score label {self.score_label!r} not in labels {self.labels}")
+        if not self.outputs:
+            raise ModelSpecMismatchError(f"{where}: the metadata declares no output")
+        for decl in parse_outputs(self.outputs[:1], where):
+            decl.check(self.spec, self.labels, where)
 
     def check_graph(self, where: str, inputs: list[tuple[str, str, list[Any]]],
                     outputs: list[tuple[str, str, list[Any]]]) -> None:
@@ -240,6 +271,9 @@ class ModelInfo:
             raise ModelSpecMismatchError(f"{where}: graph has no output")
         name, elem, shape = outputs[0]
         n = len(self.labels)
+        if self.per_object:
+            _check_object_output(where, name, elem, shape, n, self.spec.n_objects, self.labels)
+            return
         if elem != _ORT_TYPES["float32"] or len(shape) != 2:
             raise ModelSpecMismatchError(
                 f"{where}: graph output {name!r} is {elem} {shape}; expected tensor(float) [batch, {n}] "

@@ -134,9 +134,12 @@ its labels are ttbar, heavy_higgs_m500 (did you mean 'ttbar'?)
     wanted = _requested(outputs, where)
     if wanted is None:
         return ScoreOutputs(name, labels, ("",), (int(scorer.info.score_index),))
+    model = scorer.info.name or str(scorer.path)
+    if getattr(scorer.info, "per_object", False):
+        raise InvalidArgumentError(f"{where}: model {model} scores objects (one value per object of its block); "
+                                   "outputs= chooses labels of an event classifier")
     if wanted == ["all"]:
         wanted = list(labels)
-    model = scorer.info.name or str(scorer.path)
     for label in wanted:
         if label not in labels:
             near = closest(label, labels)

@@ -19,10 +19,11 @@ import numpy as np
 from .._extras import require
 from ..errors import InvalidArgumentError, InvalidInputFileError, ModelSpecMismatchError, first_line
 from ..spec import FeatureSpec
-from ..tensors import Tensors, tensorize
+from ..tensors import CollectionValues, Tensors, scatter_to_collections, tensorize
 from ._backends import OrtBackend, TorchBackend
 from ._folds import training_sample_of
 from ._metadata import ModelInfo, input_arrays, model_inputs_for
+from ._output_decl import output_decl
 
 __all__ = ["Scorer"]
 
@@ -65,6 +66,7 @@ def _probe(sess: Any, info: ModelInfo, where: str) -> None:
     the metadata session (no graph optimisation) and costs a few milliseconds.
     """
     n_labels = len(info.labels)
+    per_object = info.per_object
     for batch in (1, 3):
         feed = {}
         for i in model_inputs_for(info.spec):
@@ -77,6 +79,13 @@ def _probe(sess: Any, info: ModelInfo, where: str) -> None:
                 f"{where}: the graph fails on {batch} padded event(s) of spec {info.spec.name!r}: {first_line(err)}"
             ) from err
         got = tuple(np.shape(out))
+        if per_object:
+            if got != (batch, info.spec.n_objects, n_labels):
+                raise ModelSpecMismatchError(
+                    f"{where}: on {batch} event(s) the graph's output {sess.get_outputs()[0].name!r} has shape "
+                    f"{list(got)}, expected [{batch}, {info.spec.n_objects}, {n_labels}] (one row per object row, "
+                    f"one column per label {info.labels})")
+            continue
         if got != (batch, n_labels):
             raise ModelSpecMismatchError(
                 f"{where}: on {batch} event(s) the graph's output {sess.get_outputs()[0].name!r} has shape "
@@ -158,7 +167,9 @@ class Scorer:
         ck.check_scorer(str(path))
         return ModelInfo(
             spec=ck.spec, labels=ck.labels, score_label=ck.score_label, inputs=model_inputs_for(ck.spec),
-            outputs=[{"name": "probabilities", "shape": ["batch", len(ck.labels)], "meaning": f"P({ck.labels})"}],
+            outputs=[output_decl(ck.output_kind, len(ck.labels), ck.spec,
+                                 ck.scored_block(str(path)) if ck.output_kind == "objects" else None,
+                                 f"P({ck.labels})")],
             name=str(ck.meta.get("name", path.stem)), version=str(ck.meta.get("version", "")),
             architecture=ck.architecture, weights_sha256=ck.weights_sha256,
             provenance={"source_checkpoint": str(path)},
@@ -182,6 +193,7 @@ class Scorer:
     def describe(self) -> dict[str, Any]:
         """Name, version, spec, labels and weights hash (for summaries and provenance)."""
         return {"path": str(self.path), "backend": self.backend.name, "name": self.info.name,
+                **({"output": "objects", "block": self.info.output.block} if self.info.per_object else {}),
                 "version": self.info.version, "spec": self.spec.name, "spec_fingerprint": self.spec.fingerprint(),
                 "labels": self.labels, "score_label": self.info.score_label,
                 "weights_sha256": self.info.weights_sha256,
@@ -216,7 +228,8 @@ class Scorer:
             raise InvalidArgumentError(f"Scorer.predict(rejected=) = {rejected!r}; expected 'nan' or 'score'")
         self.info.check_tensors(tensors, str(self.path))
         n = len(tensors)
-        out = np.full((n, len(self.labels)), np.nan, dtype=np.float32)
+        shape = (n, self.spec.n_objects, len(self.labels)) if self.info.per_object else (n, len(self.labels))
+        out = np.full(shape, np.nan, dtype=np.float32)
         rows = np.arange(n) if rejected == "score" else np.flatnonzero(tensors.selected)
         if len(rows) == 0:
             return out
@@ -229,8 +242,37 @@ class Scorer:
         return out
 
     def score(self, tensors: Tensors) -> np.ndarray:
-        """One score per event: P(score label); NaN for events the spec's selection rejects (never computed)."""
-        return self.predict(tensors)[:, self.info.score_index]
+        """One score per event: P(score label); NaN for events the spec's selection rejects (never computed).
+
+        A per-object model (``info.per_object``) gives ``(N, max_objects)``: one score per slot of its
+        block (``info.output.block``); :meth:`score_objects` writes them back onto the collection.
+        """
+        probs = self.predict(tensors)
+        if self.info.per_object:
+            rows = self.spec.row_slices()[str(self.info.output.block)]
+            return probs[:, rows, self.info.score_index]
+        return probs[:, self.info.score_index]
+
+    def score_objects(self, tensors: Tensors) -> list[CollectionValues]:
+        """A per-object model's scores, aligned with the block's source collections (``Jet``).
+
+        One :class:`~hepfm_root.tensors.CollectionValues` per collection: ``counts`` (``nJet``) and one
+        float32 per object, NaN for objects the spec did not keep (cut, beyond ``max_objects``, another
+        block's) and for events its selection rejects.
+
+        Raises:
+            InvalidArgumentError: the model scores events, not objects.
+
+        Example::
+
+            tagger = Scorer("exports/jet_particle_transformer_hbb_tagger/0.1")
+            (jets,) = tagger.score_objects(tensorize(events, tagger.spec))
+            jets.collection, jets.to_awkward()      # 'Jet', [[0.91, nan, 0.12], ...]
+        """
+        if not self.info.per_object:
+            raise InvalidArgumentError(f"{self.path}: the model scores events (one value per event), not objects; "
+                                       "use Scorer.score")
+        return scatter_to_collections(tensors, str(self.info.output.block), self.score(tensors))
 
     def score_events(self, events: Any, *, where: str | None = None) -> np.ndarray:
         """Build the model's own tensors from ``events`` (NanoEvents, uproot arrays, dict) and score them."""

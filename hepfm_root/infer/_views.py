@@ -15,8 +15,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from ..spec import Resolution
 from ..tensors import tensorize
 from ._outputs import ScoreOutputs, score_outputs
@@ -29,7 +27,7 @@ def score_views(
     views: Mapping[str, Any], scorers: Mapping[str, Scorer], *, resolutions: Mapping[str, Resolution] | None = None,
     where: str | None = None, timings: dict[str, float] | None = None,
     outputs: Mapping[str, ScoreOutputs] | None = None,
-) -> dict[tuple[str, str], np.ndarray]:
+) -> dict[tuple[str, str], Any]:
     """Score each view with each scorer: ``{(output, view): float32 score per event}``.
 
     Args:
@@ -46,7 +44,9 @@ def score_views(
     Returns:
         One array per (output name, view), in model, view, then output order; NaN where the
         model's spec rejects the event.  Every output of a model and view comes from one
-        ``Scorer.predict`` call (one inference pass), bit-identical to its column.
+        ``Scorer.predict`` call (one inference pass), bit-identical to its column.  For a
+        per-object model the value is its :meth:`Scorer.score_objects` (one ``CollectionValues``
+        per collection of its block), under the model's one output name.
 
     Example:
         >>> import uproot, hepfm_root
@@ -63,7 +63,7 @@ def score_views(
         >>> sorted(score_views({"nominal": events}, {"hh": Scorer(model)}, outputs={"hh": both}))
         [('hh_heavy_higgs_m500', 'nominal'), ('hh_ttbar', 'nominal')]
     """
-    out: dict[tuple[str, str], np.ndarray] = {}
+    out: dict[tuple[str, str], Any] = {}
     t_tensor = t_infer = 0.0
     for model, scorer in scorers.items():
         resolution = None if resolutions is None else resolutions.get(model)
@@ -72,8 +72,11 @@ def score_views(
             a = time.perf_counter()
             tensors = tensorize(events, scorer.spec, resolution=resolution, where=where)
             b = time.perf_counter()
-            for name, column in chosen.columns(scorer.predict(tensors)).items():  # one inference pass per view
-                out[name, view] = column
+            if scorer.info.per_object:   # a jet tagger: its scores on the block's collections
+                out[chosen.names[0], view] = scorer.score_objects(tensors)
+            else:
+                for name, column in chosen.columns(scorer.predict(tensors)).items():  # one inference pass per view
+                    out[name, view] = column
             t_infer += time.perf_counter() - b
             t_tensor += b - a
     if timings is not None:

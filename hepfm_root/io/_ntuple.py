@@ -99,12 +99,15 @@ class NtupleWriter:
         with NtupleWriter("out.root", layout, tree="Events") as w:
             for arrays in chunks:      # dict or record array: branch name -> array
                 w.write(arrays)        # flat and jagged branches; extra: scores (flat float32)
+
+    ``extra_jagged={"Jet_tag": "nJet"}`` adds a jagged branch to the ``nJet`` group (created
+    when no branch of it is kept); its values come in ``extra`` as awkward arrays.
     """
 
     def __init__(self, path: str | os.PathLike, layout: BranchLayout, *, tree: str = "Events",
                  overwrite: bool = False, extra_flat: dict[str, Any] | None = None,
                  strings: dict[str, str] | None = None, atomic: bool = True,
-                 ntuple_format: str | None = None) -> None:
+                 ntuple_format: str | None = None, extra_jagged: dict[str, str] | None = None) -> None:
         self.path = Path(path)
         self.format = choose_format(ntuple_format, [layout.rntuple])
         self.layout = layout
@@ -117,7 +120,12 @@ class NtupleWriter:
         self._stack = contextlib.ExitStack()
         self._file: Any = None
         self._tree: Any = None
+        # added jagged branches (per-object scores, ``Jet_<name>``) -> the counter of their collection (``nJet``):
+        # written into that counter's group, beside the collection's own branches when they are kept
+        self.extra_jagged = dict(extra_jagged or {})
         groups = layout.groups()
+        for b, c in self.extra_jagged.items():
+            groups.setdefault(c, []).append(b)
         self._group_key = {c: f"g{i}" for i, c in enumerate(groups)}
         self._fields = {self._group_key[c]: {f"f{j}": b for j, b in enumerate(bs)} for c, bs in groups.items()}
         self._counters = {self._group_key[c]: c for c in groups}
@@ -133,21 +141,28 @@ class NtupleWriter:
     def _rntuple_data(self, arrays: Any, extra: dict[str, np.ndarray]) -> dict[str, Any]:
         """The TTree's columns in its order (flat, then each counter before its branches, then extras)."""
         data: dict[str, Any] = {b: arrays[b] for b in self.layout.flat}
+        def column(b: str) -> Any:   # an added jagged branch (a per-object score) comes in ``extra``
+            return (extra if b in self.extra_jagged else arrays)[b]
+
         for counter, fields in zip(self._counters.values(), self._fields.values(), strict=True):
-            first = arrays[next(iter(fields.values()))]
+            first = column(next(iter(fields.values())))
             data[counter] = np.asarray(ak.num(first, axis=1), dtype=np.int32)  # as uproot's TTree counters
-            data.update({b: arrays[b] for b in fields.values()})
+            data.update({b: column(b) for b in fields.values()})
         for name, dtype in self.extra_flat.items():
             data[name] = np.asarray(extra[name], dtype=dtype)
         return data
 
     def _data(self, arrays: Any, extra: dict[str, np.ndarray]) -> dict[str, Any]:
         data: dict[str, Any] = {}
+        counters = set(self.extra_jagged.values())  # a kept flat nJet is written as the counter of its group
         for b in self.layout.flat:
+            if b in counters:
+                continue
             v = arrays[b]
             data[b] = v if isinstance(v, np.ndarray) else ak.to_numpy(v)
         for key, fields in self._fields.items():
-            data[key] = ak.zip({f: arrays[b] for f, b in fields.items()}, depth_limit=2)
+            data[key] = ak.zip({f: (extra if b in self.extra_jagged else arrays)[b] for f, b in fields.items()},
+                               depth_limit=2)
         for name, dtype in self.extra_flat.items():
             data[name] = np.asarray(extra[name], dtype=dtype)
         return data

@@ -30,9 +30,13 @@ from ..io import atomic_outputs, plan_outputs
 from ..spec import FeatureSpec, spec_from_dict
 from ._registry import build_model
 
-__all__ = ["Checkpoint", "card_path", "check_spec_matches", "load_checkpoint", "weights_sha256"]
+__all__ = ["SCORER_TASKS", "Checkpoint", "card_path", "check_spec_matches", "load_checkpoint", "weights_sha256"]
 
 FORMAT = "hepfm-checkpoint-1"
+
+#: Tasks whose checkpoints are scorers -> what one output row is: an event, or an object row
+#: (``object_logits``; a jet tagger scores every jet).  Every other task makes a backbone to finetune.
+SCORER_TASKS: dict[str, str] = {"classification": "events", "jet_tagging": "objects"}
 
 
 def weights_sha256(state_dict: dict[str, torch.Tensor]) -> str:
@@ -103,11 +107,30 @@ class Checkpoint:
         return int(sum(v.numel() for k, v in self.state_dict.items() if not k.endswith(("running_mean", "running_var"))))
 
     def check_scorer(self, where: str = "checkpoint") -> None:
-        """Raise unless this checkpoint is an event classifier (what export and scoring need)."""
-        if self.task != "classification":
+        """Raise unless this checkpoint scores something: an event classifier, or a per-object
+        classifier (``jet_tagging``: one score per jet).  Other pretraining tasks are backbones."""
+        if self.task not in SCORER_TASKS:
             raise ModelSpecMismatchError(
                 f"{where} holds a backbone pretrained on task {self.task!r}, not an event classifier; "
                 f"finetune it first (hepfm finetune CONFIG --from {where})")
+        if SCORER_TASKS[self.task] == "objects":
+            self.scored_block(where)
+
+    @property
+    def output_kind(self) -> str:
+        """``events`` (``forward``: one row per event) or ``objects`` (``object_logits``: one row per object row)."""
+        return SCORER_TASKS.get(self.task, "events")
+
+    def scored_block(self, where: str = "checkpoint") -> str:
+        """The block a per-object checkpoint scores: the constituents' parent, else the spec's only block."""
+        spec = self.spec
+        if spec.constituents is not None:
+            return spec.constituents.parent
+        if len(spec.blocks) == 1:
+            return spec.blocks[0].name
+        raise ModelSpecMismatchError(
+            f"{where}: a per-object model of task {self.task!r} on spec {spec.name!r} with blocks "
+            f"{[b.name for b in spec.blocks]} does not say which block it scores; expected one block or constituents")
 
     def check_spec(self, spec: FeatureSpec, where: str = "the data") -> None:
         """Raise :class:`ModelSpecMismatchError` unless ``spec`` is this checkpoint's spec."""

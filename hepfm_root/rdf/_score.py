@@ -176,6 +176,11 @@ def score_table(df: Any, scorer: Any, *, prefix: str | None = None, step_size: i
     import uproot
 
     prefix = _pass_prefix() if prefix is None else check_identifier(prefix, "score_table(prefix=)")
+    if scorer.info.per_object:  # one value per event here; per-object scores go onto their collection elsewhere
+        raise InvalidArgumentError(
+            f"define_score: {scorer.path} scores objects (block {scorer.info.output.block!r}), not events; the "
+            "RDataFrame path takes event scorers only for now: write the per-object branch with "
+            "`hepfm skim-and-score --friend` and AddFriend it (Jet_<name> beside nJet)")
     if step_size < 1:
         raise InvalidArgumentError(f"define_score: step_size must be >= 1, got {step_size}")
     columns = [str(c) for c in df.GetColumnNames()]

@@ -65,6 +65,7 @@ from ..infer import FoldScorer, ScoreOutputs, Scorer, as_scorer, score_outputs, 
 from ..io import NtupleWriter, atomic_outputs, check_input, layout_of, ntuple_format, open_events, plan_outputs
 from ..io._ntuple import BranchLayout
 from ..spec import EVENT_KEYS, Resolution
+from ._objects import object_branches, object_scores
 from ._selection import BoundSelection, SelectionExpression, branch_kinds
 
 __all__ = ["SkimOptions", "skim_and_score"]
@@ -105,6 +106,7 @@ class _Input:
     binding: Binding | None = None  # corrections bound to this input, from the check
     index: int = 0  # position among the job's inputs (its output with friend/per_input)
     selection: BoundSelection | None = None  # --selection typed against this input's branch types
+    jagged: dict[str, str] = field(default_factory=dict)  # per-object score branch -> its counter (Jet_tag -> nJet)
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,8 @@ class _Job:
     def metadata(self, items: list[_Input]) -> str:
         """The ``hepfm_skim`` string of an output made of ``items``."""
         return json.dumps({"models": [{**s.describe(), "branch": n, "outputs": self.outputs[n].branch_labels()}
-                                      for n, s in self.scorers.items()], "branches": list(self.out_names),
+                                      for n, s in self.scorers.items()],
+                           "branches": [*self.out_names, *(items[0].jagged if items else {})],
                            "selection": self.selection_text, "inputs": [str(i.path) for i in items],
                            "corrections": _describe(self.corrector, list(self.variations)),
                            "hepfm_root_version": __version__}, sort_keys=True)
@@ -158,13 +161,14 @@ def _default_branch_name(scorer: Scorer, i: int) -> str:
     return "score_" + re.sub(r"[^A-Za-z0-9_]", "_", base)
 
 
-def _check_input(path: Path, tree: str, opts: SkimOptions, scorers: list[Scorer], sel: SelectionExpression | None,
-                 corrector: Corrector | None = None) -> _Input:
+def _check_input(path: Path, tree: str, opts: SkimOptions, scorers: dict[str, Scorer], sel: SelectionExpression | None,
+                 corrector: Corrector | None = None, variations: list[str] | None = None) -> _Input:
     """The one input check (:func:`~hepfm_root.io.check_input`), then what only a skim asks: --selection, --keep."""
     item = _Input(path, tree)
-    with check_input(path, tree, specs=[s.spec for s in scorers], corrector=corrector, purpose="skim") as checked:
+    with check_input(path, tree, specs=[s.spec for s in scorers.values()], corrector=corrector, purpose="skim") as checked:
         inp, names = checked.input, checked.branches
         item.entries, item.resolutions, item.binding = checked.entries, checked.resolutions, checked.binding
+        item.jagged = object_branches(inp, names, scorers, item.resolutions, variations or [])
         if sel is not None:
             missing = sorted(b for b in sel.branches if b not in names)
             if missing:
@@ -210,7 +214,8 @@ def _plan(inputs: list[_Input], targets: dict[int, Path], output: Path,
         return [(targets[i.index], [i]) for i in inputs]
     first = inputs[0]
     for other in inputs[1:]:
-        if other.layout.branches != first.layout.branches or other.layout.counter_of != first.layout.counter_of:  # type: ignore[union-attr]
+        if (other.layout.branches != first.layout.branches or other.layout.counter_of != first.layout.counter_of  # type: ignore[union-attr]
+                or other.jagged != first.jagged):
             diff = sorted(set(first.kept) ^ set(other.kept))[:5]
             raise EmptyInputError(
                 f"{other.path.name} has other branches than {first.path.name} (e.g. {diff}); one output needs "
@@ -261,7 +266,9 @@ def skim_and_score(
     elif opts.variations:
         raise InvalidArgumentError("variations need a corrections config (--corrections)")
     chosen = {n: score_outputs(s, n, opts.outputs, where="--outputs") for n, s in zip(names, scorers, strict=True)}
-    score_names = {n: [*o.names, *(b for v in variations for b in o.with_suffix(v))] for n, o in chosen.items()}
+    by_name = dict(zip(names, scorers, strict=True))
+    score_names = {n: [] if by_name[n].info.per_object else [*o.names, *(b for v in variations for b in o.with_suffix(v))]
+                   for n, o in chosen.items()}
     weight_names = [f"weight_{w.name}" for w in corrector.config.weights] if corrector is not None else []
     out_names = [b for n in names for b in score_names[n]] + weight_names
     twice = sorted({b for b in out_names if out_names.count(b) > 1})
@@ -271,7 +278,7 @@ def skim_and_score(
     good, bad = [], []
     for index, (path, tree) in enumerate(pairs):
         try:
-            checked = _check_input(path, tree, opts, scorers, sel, corrector)
+            checked = _check_input(path, tree, opts, by_name, sel, corrector, variations)
             checked.index = index
         except HepfmError as err:
             if not opts.skip_bad_files:
@@ -279,7 +286,7 @@ def skim_and_score(
             log.warning("skipping %s: %s", path, err)
             bad.append({"file": str(path), "error": f"{type(err).__name__}: {err}"})
             continue
-        clash = [n for n in out_names if n in checked.kept]
+        clash = [n for n in [*out_names, *checked.jagged] if n in checked.kept]
         if clash:
             raise InvalidArgumentError(f"score branch {clash[0]!r} already exists in {path.name}; choose --branch-name")
         good.append(checked)
@@ -316,7 +323,7 @@ def skim_and_score(
             "models": [{**s.describe(), "branch": n, "outputs": chosen[n].branch_labels()}
                        for s, n in zip(scorers, names, strict=True)],
             "selection": opts.selection, "friend": opts.friend, "hepfm_root_version": __version__,
-            "corrections": _describe(corrector, variations), "branches": out_names,
+            "corrections": _describe(corrector, variations), "branches": out_names + list(good[0].jagged),
             "warnings": _training_sample_warnings(scorers, names, [i.path for i in good]),
         }
         tmps[-1].write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
@@ -360,7 +367,8 @@ def _write_output(job: _Job, tmp: Path, out_path: Path, items: list[_Input], sta
         try:
             fmt = ntuple_format(job.ntuple_format, [i.layout.rntuple for i in items if i.layout is not None])
             with NtupleWriter(tmp, layout, tree=job.tree, atomic=False, extra_flat={n: np.float32 for n in job.out_names},
-                              strings={"hepfm_skim": job.metadata(items)}, ntuple_format=fmt) as writer:
+                              extra_jagged=items[0].jagged, strings={"hepfm_skim": job.metadata(items)},
+                              ntuple_format=fmt) as writer:
                 for current in items:
                     _stream(job, current, writer, attempt)
         except _BAD_FILE as err:
@@ -416,7 +424,9 @@ def _stream(job: _Job, item: _Input, writer: NtupleWriter, stats: dict[str, Any]
             timings: dict[str, float] = {}
             by_view = score_views(views, job.scorers, resolutions=resolutions, where=where, timings=timings,
                                   outputs=job.outputs)
-            scores.update({n if v == NOMINAL else f"{n}_{v}": s for (n, v), s in by_view.items()})
+            for (n, v), s in by_view.items():
+                label = n if v == NOMINAL else f"{n}_{v}"
+                scores.update(object_scores(label, s) if isinstance(s, list) else {label: s})
             t2 = time.perf_counter()
             writer.write(chosen, scores)
             t3 = time.perf_counter()

@@ -100,6 +100,20 @@ class Resolution:
     event_keys: tuple[str, ...]
     event_features: dict[str, FieldSource | SourceResolution | None] = field(default_factory=dict)
 
+    @property
+    def collections(self) -> tuple[str, ...]:
+        """The present source collections, each once, in block then source order.
+
+        A kept object's ``Tensors.sources`` entry (and the C++ struct's ``sources``) is its
+        collection's position in this tuple; both paths number them from here.
+        """
+        seen: dict[str, None] = {}
+        for sources in self.blocks.values():
+            for s in sources:
+                if s.collection is not None:
+                    seen.setdefault(s.collection, None)
+        return tuple(seen)
+
     def block_fields(self, name: str) -> tuple[str, ...]:
         """The logical base fields the objects of block ``name`` carry: every source's, sorted.
 

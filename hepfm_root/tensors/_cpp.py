@@ -153,6 +153,8 @@ namespace {ns} {{
 {kernels}struct Out {{
     ROOT::RVec<float> objects;             // n_objects * n_features, row-major
     ROOT::RVec<bool> mask;                 // n_objects
+    ROOT::RVec<int> sources;               // n_objects: collection id (Resolution.collections), -1 padding
+    ROOT::RVec<int> indices;               // n_objects: index inside that collection, -1 padding
     bool selected = false;
     ROOT::RVec<float> constituents;        // n_parent * max_constituents * n_features
     ROOT::RVec<bool> constituent_mask;     // n_parent * max_constituents
@@ -174,7 +176,8 @@ class _Args:
 
 
 def _source_loop(
-    spec: FeatureSpec, bi: int, si: int, src: SourceResolution, fields: list[str], args: _Args, on_nonfinite: str
+    spec: FeatureSpec, bi: int, si: int, src: SourceResolution, fields: list[str], args: _Args, on_nonfinite: str,
+    collections: tuple[str, ...],
 ) -> list[str]:
     """C++ statements collecting one source's passing objects into ``part``, sorted and truncated."""
     block = spec.blocks[bi]
@@ -188,6 +191,7 @@ def _source_loop(
             "expected every source of a block to provide the block's fields"
         )
     index = "" if src.singleton else "[i]"
+    collection_id = collections.index(src.collection) if src.collection in collections else -1
     if src.singleton or not branched:
         size = "1"  # a singleton, or a source made only of defaults: one object per event (as the awkward path)
     else:
@@ -197,7 +201,7 @@ def _source_loop(
         "        std::vector<Obj" + str(bi) + "> part;",
         f"        const std::size_t n = {size};",
         "        for (std::size_t i = 0; i < n; ++i) {",
-        f"            Obj{bi} o; o.type_id = {src.type_id}; o.index = static_cast<long long>(i);",
+        f"            Obj{bi} o; o.type_id = {src.type_id}; o.src = {collection_id}; o.index = static_cast<long long>(i);",
     ]
     for f in fields:
         fs = src.fields[f]
@@ -375,14 +379,14 @@ def generate(spec: FeatureSpec, res: Resolution, on_nonfinite: str = "raise") ->
     for bi, block in enumerate(spec.blocks):
         fields = res.block_fields(block.name)
         structs.append(
-            f"struct Obj{bi} {{ double key; int type_id; long long index; double v[{max(len(fields), 1)}]; }};"
+            f"struct Obj{bi} {{ double key; int type_id; int src; long long index; double v[{max(len(fields), 1)}]; }};"
             f"  // block {cpp_string(block.name + ': ' + ', '.join(fields))}"
         )
         body += [f"    // block {bi}: {cpp_string(block.name)}", f"    std::vector<Obj{bi}> blk{bi};",
                  f"    long long count{bi} = 0;"]
         present = [(si, s) for si, s in enumerate(res.blocks[block.name]) if s.present]
         for si, src in present:
-            body += _source_loop(spec, bi, si, src, fields, args, on_nonfinite)
+            body += _source_loop(spec, bi, si, src, fields, args, on_nonfinite, res.collections)
         if len(present) > 1:  # merge: ties keep source order (parts were appended in source order)
             body += [
                 "    " + _by_key_desc(f"blk{bi}", f"Obj{bi}"),
@@ -397,6 +401,8 @@ def generate(spec: FeatureSpec, res: Resolution, on_nonfinite: str = "raise") ->
             f"    for (std::size_t j = 0; j < blk{bi}.size(); ++j) {{",
             f"        const Obj{bi}& o = blk{bi}[j];",
             f"        out.mask[{row0} + j] = true;",
+            f"        out.sources[{row0} + j] = o.src;",
+            f"        out.indices[{row0} + j] = static_cast<int>(o.index);",
             f"        const std::size_t base = ({row0} + j) * {nf};",
         ]
         body += _write_features(spec.features, spec.object_types, get, "o.type_id", "out.objects", "base",
@@ -430,6 +436,8 @@ def generate(spec: FeatureSpec, res: Resolution, on_nonfinite: str = "raise") ->
         "    Out out;",
         f"    out.objects = ROOT::RVec<float>({spec.n_objects * nf}, static_cast<float>({_lit(spec.pad_value)}));",
         f"    out.mask = ROOT::RVec<bool>({spec.n_objects}, false);",
+        f"    out.sources = ROOT::RVec<int>({spec.n_objects}, -1);",
+        f"    out.indices = ROOT::RVec<int>({spec.n_objects}, -1);",
         *body,
         "    return out;",
         "}",

@@ -14,15 +14,15 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from ..spec import FeatureSpec, load_spec, resolve, spec_from_dict
+from ..spec import FeatureSpec, Resolution, load_spec, resolve, spec_from_dict
 from ._columns import as_columns, branch_names
 from ._tensorize import Tensors, tensorize
 
 __all__ = ["tensorize_dask", "tensors_to_awkward", "touch_resolved"]
 
 
-def touch_resolved(events: Any, spec: FeatureSpec, where: str) -> None:
-    """Under a typetracer, touch exactly the branches ``spec`` resolves to on ``events``.
+def touch_resolved(events: Any, spec: FeatureSpec, where: str) -> Resolution:
+    """Under a typetracer, touch exactly the branches ``spec`` resolves to on ``events``; return the resolution.
 
     Column projection (``dak.necessary_columns``) then reads those and nothing else.  The
     event keys are not touched: they stay in the events and are read only if the caller
@@ -34,13 +34,15 @@ def touch_resolved(events: Any, spec: FeatureSpec, where: str) -> None:
         >>> import uproot
         >>> events = uproot.open(str(sample_path("nano_tt_v12.root")) + ":Events").arrays(entry_stop=5)
         >>> tracer = ak.Array(ak.to_layout(events).to_typetracer(forget_length=True))
-        >>> touch_resolved(tracer, load_spec("six_object"), "example")  # returns nothing; it only records touches
+        >>> touch_resolved(tracer, load_spec("six_object"), "example").collections  # and records the touches
+        ('Electron', 'Muon', 'MET', 'Jet')
     """
     res = resolve(spec, branch_names(events), where=where)
     cols = as_columns(events, where=where, n_events=0)
     for branch in res.branches():
         if branch not in res.event_keys:
             ak.typetracer.touch_data(cols.raw(branch))
+    return res
 
 
 def tensors_to_awkward(t: Tensors) -> ak.Array:

@@ -34,6 +34,8 @@ class Gathered:
     type_id: np.ndarray  # int64 (N, k), -1 for padding
     index: np.ndarray  # int64 (N, k): index of the object within its event in its collection
     count: np.ndarray  # int64 (N,): objects passing the cuts, before truncation
+    source: np.ndarray | None = None  # int64 (N, k): the collection's id (Resolution.collections), -1 for padding
+    sizes: dict[str, np.ndarray] | None = None  # collection -> (N,) objects it holds per event (all, before cuts)
 
     def get(self, name: str) -> np.ndarray:
         return field_values(name, self.values.__getitem__, self.type_id)
@@ -142,7 +144,8 @@ def rank_in_event(
     return order, rank, n_pass
 
 
-def _gather_source(flat: FlatSource, fields: Collection[str], block: Block, cuts: list[Cut], n: int) -> Gathered:
+def _gather_source(flat: FlatSource, fields: Collection[str], block: Block, cuts: list[Cut], n: int,
+                   collection_id: int) -> Gathered:
     k = block.max_objects
     key = flat.get(block.sort_by)
     for name in fields:  # read everything first so that non-finite values are seen
@@ -173,23 +176,31 @@ def _gather_source(flat: FlatSource, fields: Collection[str], block: Block, cuts
     type_id = np.where(valid, flat.res.type_id, -1)
     index = np.full(n * k, -1, dtype=np.int64)
     index[dest] = src - offsets[evt]
-    return Gathered(values, valid, type_id, index.reshape(n, k), n_pass)
+    source = np.where(valid, collection_id, -1)
+    sizes = {str(flat.res.collection): counts}
+    return Gathered(values, valid, type_id, index.reshape(n, k), n_pass, source, sizes)
 
 
 def _empty(fields: Collection[str], n: int, k: int) -> Gathered:
     return Gathered(
         {f: np.zeros((n, k)) for f in fields}, np.zeros((n, k), dtype=bool),
         np.full((n, k), -1, dtype=np.int64), np.full((n, k), -1, dtype=np.int64), np.zeros(n, dtype=np.int64),
+        np.full((n, k), -1, dtype=np.int64), {},
     )
 
 
 def gather_block(
-    cols: Columns, block: Block, resolved: list[SourceResolution], fields: Collection[str], on_nonfinite: str
+    cols: Columns, block: Block, resolved: list[SourceResolution], fields: Collection[str], on_nonfinite: str,
+    collections: tuple[str, ...] = (),
 ) -> Gathered:
-    """Dense ``(N, max_objects)`` arrays of the block's objects, sorted and padded."""
+    """Dense ``(N, max_objects)`` arrays of the block's objects, sorted and padded.
+
+    ``collections`` numbers the collections (``Resolution.collections``) for ``Gathered.source``.
+    """
     n, k = cols.n_events, block.max_objects
     parts = [
-        _gather_source(FlatSource(cols, res, n, on_nonfinite), fields, block, list(res.cuts), n)
+        _gather_source(FlatSource(cols, res, n, on_nonfinite), fields, block, list(res.cuts), n,
+                       collections.index(res.collection) if res.collection in collections else -1)
         for res in resolved
         if res.present
     ]
@@ -212,4 +223,6 @@ def gather_block(
         take(np.concatenate([p.type_id for p in parts], axis=1)),
         take(np.concatenate([p.index for p in parts], axis=1)),
         np.sum([p.count for p in parts], axis=0),
+        take(np.concatenate([p.source for p in parts], axis=1)),  # type: ignore[misc]
+        {c: v for p in parts for c, v in (p.sizes or {}).items()},
     )

@@ -38,6 +38,14 @@ class Tensors:
         keys: event identity (``run``, ``luminosityBlock``, ``event``) where the input has it.
         event_features: ``(N, n_event_features)`` per-event features (schema version 2), or None.
         spec: the spec that made them.
+        sources: ``(N, n_objects)`` int32: for every kept row, the position of its source
+            collection in ``collections``; -1 for padding.  None for tensors read from a file.
+        indices: ``(N, n_objects)`` int32: the row's object index inside that collection in its
+            event (``Jet[i]``); -1 for padding.  The C++ path (``tensors/_cpp.py``) computes the
+            same two arrays (tested bit for bit).
+        collections: collection name (as resolved on this input, e.g. ``Jet``) -> ``(N,)`` number of
+            objects it holds in each event (``nJet``: all of them, before any cut), in the order
+            ``sources`` numbers them (:attr:`~hepfm_root.spec.Resolution.collections`).
     """
 
     objects: np.ndarray
@@ -49,6 +57,9 @@ class Tensors:
     constituent_mask: np.ndarray | None = None
     keys: dict[str, np.ndarray] = field(default_factory=dict)
     event_features: np.ndarray | None = None
+    sources: np.ndarray | None = None
+    indices: np.ndarray | None = None
+    collections: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.selected)
@@ -84,6 +95,9 @@ class Tensors:
             None if self.constituent_mask is None else self.constituent_mask[index],
             {k: v[index] for k, v in self.keys.items()},
             None if self.event_features is None else self.event_features[index],
+            None if self.sources is None else self.sources[index],
+            None if self.indices is None else self.indices[index],
+            {k: v[index] for k, v in self.collections.items()},
         )
 
     @staticmethod
@@ -105,6 +119,11 @@ class Tensors:
             cat(lambda p: p.constituents), cat(lambda p: p.constituent_mask),
             {k: cat(lambda p, k=k: p.keys[k]) for k in first.keys if all(k in p.keys for p in parts)},
             cat(lambda p: p.event_features),
+            # where the object came from: only when every part numbers the same collections the same way
+            *((cat(lambda p: p.sources), cat(lambda p: p.indices),
+               {k: cat(lambda p, k=k: p.collections[k]) for k in first.collections})
+              if all(p.sources is not None and list(p.collections) == list(first.collections) for p in parts)
+              else (None, None, {})),
         )
 
 
@@ -159,14 +178,22 @@ def tensorize(
     n = cols.n_events
     objects = np.full((n, spec.n_objects, spec.n_features), spec.pad_value, dtype=np.float32)
     mask = np.zeros((n, spec.n_objects), dtype=bool)
+    sources = np.full((n, spec.n_objects), -1, dtype=np.int32)
+    indices = np.full((n, spec.n_objects), -1, dtype=np.int32)
+    collections = resolution.collections
+    sizes: dict[str, np.ndarray] = {}
     counts: dict[str, np.ndarray] = {}
     gathered = {}
     scaling = scaling_of(spec)
     scales = [scaling.features.get(c) if scaling is not None else None for c in spec.feature_names]
     for block, rows in zip(spec.blocks, spec.row_slices().values(), strict=True):
-        g = gather_block(cols, block, resolution.blocks[block.name], resolution.block_fields(block.name), on_nonfinite)
+        g = gather_block(cols, block, resolution.blocks[block.name], resolution.block_fields(block.name), on_nonfinite,
+                         collections)
         gathered[block.name] = g
         counts[block.name] = g.count
+        sources[:, rows] = g.source
+        indices[:, rows] = g.index
+        sizes.update(g.sizes or {})
         # Feature-major buffer: each column is one contiguous write (computed in float64, rounded
         # to float32 once, on the way in); one transposing copy into the (N, n_obj, F) output.
         fm = np.empty((spec.n_features, n, block.max_objects), dtype=objects.dtype)
@@ -189,4 +216,5 @@ def tensorize(
 
     events = event_feature_tensor(cols, spec, resolution, gathered, on_nonfinite)
     keys = {k: cols.flat(k) for k in EVENT_KEYS if with_keys and k in resolution.event_keys and k in cols}
-    return Tensors(objects, mask, selected, counts, spec, cons, cmask, keys, events)
+    return Tensors(objects, mask, selected, counts, spec, cons, cmask, keys, events, sources, indices,
+                   {c: sizes[c] for c in collections})

@@ -38,7 +38,10 @@ def rdf_tensors(path, spec, **kw):
     spec = load_spec(spec)
     f = ROOT.TFile.Open(str(path))  # kept alive while the tree is in use
     df = define_objects(ROOT.RDataFrame(f.Get("Events")), spec, **kw)
-    cols = ["hepfm_objects", "hepfm_mask", "hepfm_selected"]
+    prefix = kw.get("prefix", "hepfm_")
+    # where each kept row came from (collection id, index inside it): fields of the struct column
+    df = df.Define("hepfm_test_sources", f"{prefix}tensors.sources").Define("hepfm_test_indices", f"{prefix}tensors.indices")
+    cols = ["hepfm_objects", "hepfm_mask", "hepfm_selected", "hepfm_test_sources", "hepfm_test_indices"]
     if spec.constituents is not None:
         cols += ["hepfm_constituents", "hepfm_constituent_mask"]
     if spec.n_event_features:
@@ -47,6 +50,7 @@ def rdf_tensors(path, spec, **kw):
     n_par = spec.block(spec.constituents.parent).max_objects if spec.constituents else 0
     shapes = {
         "hepfm_objects": (spec.n_objects, spec.n_features), "hepfm_mask": (spec.n_objects,),
+        "hepfm_test_sources": (spec.n_objects,), "hepfm_test_indices": (spec.n_objects,),
         "hepfm_constituents": (n_par, spec.constituents.max_constituents if spec.constituents else 0,
                                len(spec.constituent_feature_names)),
         "hepfm_constituent_mask": (n_par, spec.constituents.max_constituents if spec.constituents else 0),
@@ -82,6 +86,11 @@ def assert_same(path, spec, atol=ATOL, **kw):
     np.testing.assert_allclose(got["hepfm_objects"][gi], ref.objects[ri], rtol=0, atol=atol)
     np.testing.assert_array_equal(got["hepfm_mask"][gi], ref.mask[ri])
     np.testing.assert_array_equal(got["hepfm_selected"][gi].astype(bool), ref.selected[ri])
+    # object provenance (Tensors.sources / indices): the same collection and index in both paths, bit for bit
+    assert got["hepfm_test_sources"].dtype == ref.sources.dtype == np.int32
+    np.testing.assert_array_equal(got["hepfm_test_sources"][gi], ref.sources[ri])
+    np.testing.assert_array_equal(got["hepfm_test_indices"][gi], ref.indices[ri])
+    np.testing.assert_array_equal(ref.sources[ri] >= 0, ref.mask[ri])
     if spec.constituents is not None:
         np.testing.assert_array_equal(got["hepfm_constituent_mask"][gi], ref.constituent_mask[ri])
         np.testing.assert_allclose(got["hepfm_constituents"][gi], ref.constituents[ri], rtol=0, atol=atol)

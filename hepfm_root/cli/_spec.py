@@ -6,8 +6,6 @@ import json
 
 import click
 
-from ..io import open_events
-from ..spec import builtin_specs, load_spec, resolve
 from ._common import run_command
 
 
@@ -20,6 +18,8 @@ def spec_group() -> None:
 @run_command
 def spec_list() -> None:
     """Names of the built-in specs."""
+    from ..spec import builtin_specs, load_spec  # here: `hepfm --help` starts without pydantic
+
     for name in builtin_specs():
         spec = load_spec(name)
         click.echo(f"{name:18s} v{spec.version}  {spec.n_objects} x {spec.n_features}  {spec.description[:70]}")
@@ -31,6 +31,8 @@ def spec_list() -> None:
 @run_command
 def spec_show(spec: str, as_json: bool) -> None:
     """Print SPEC (a built-in name or a YAML/JSON file)."""
+    from ..spec import load_spec
+
     s = load_spec(spec)
     if as_json:
         click.echo(json.dumps(json.loads(s.to_json()), indent=2))
@@ -64,6 +66,9 @@ def spec_show(spec: str, as_json: bool) -> None:
 @run_command
 def spec_validate(spec: str, against: str | None, tree: str) -> None:
     """Validate SPEC; with --against, resolve every branch it needs in a file."""
+    from ..io import open_events
+    from ..spec import load_spec, resolve
+
     s = load_spec(spec)
     click.echo(f"spec {s.name} v{s.version}: valid (fingerprint {s.fingerprint()[:12]})")
     if against:

@@ -11,12 +11,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
 
 from ..errors import HepfmError, environment_exit_code
 from ..io._signals import Terminated, terminate_on_signals
 
-__all__ = ["EXIT", "era_option", "one_line", "run_command", "stderr"]
+__all__ = ["EXIT", "era_option", "one_line", "run_command", "stderr_console"]
 
 #: The exit codes of ``hepfm``, as documentation (README, ``hepfm -h``): the code of an error is
 #: read from its class (``HepfmError.exit_code``), never from this table.
@@ -33,7 +32,16 @@ EXIT = {
 #: ``hepfm inspect M | head`` closes the pipe early; like a C program killed by SIGPIPE we exit 128+13.
 BROKEN_PIPE = 141
 
-stderr = Console(stderr=True)
+
+
+@functools.cache
+def stderr_console() -> Any:
+    """The one rich console of the CLI, on stderr (rich.console is imported on first use, not at start-up)."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -117,7 +125,7 @@ def run_command(func: F) -> F:
             sys.exit(BROKEN_PIPE)
         except Exception as err:  # noqa: BLE001 - the CLI boundary: everything becomes an exit code
             if verbose:
-                stderr.print_exception()
+                stderr_console().print_exception()
             click.echo(error_line(err), err=True)
             sys.exit(exit_code(err))
 

@@ -20,7 +20,6 @@ from pathlib import Path
 import click
 
 from ..errors import InvalidInputFileError
-from ..spec import EVENT_KEYS
 from ._common import run_command
 from ._progress import progress
 
@@ -36,7 +35,8 @@ DEMO_SAMPLES = (
 DEMO_EVENTS = 3000          # per sample: ~1 min of generation on 2 cores, ~300-600 selected events each
 QUICK_EVENTS = 400          # --quick (CI): a few seconds per sample
 SCORE_BRANCH = "score"
-KEEP = [*EVENT_KEYS, "hepfm_process", "genWeight", "MET_pt", "nJet", "Jet_pt", "Jet_eta"]
+#: The branches the demo keeps beside the event keys (spec.EVENT_KEYS, imported with the command).
+KEEP = ["hepfm_process", "genWeight", "MET_pt", "nJet", "Jet_pt", "Jet_eta"]
 
 
 def exports_dir() -> Path:
@@ -96,6 +96,7 @@ def demo_cmd(output: str, events: int | None, quick: bool, model: str | None, jo
     from ..infer import Scorer
     from ..io import open_events
     from ..skim import SkimOptions, skim_and_score
+    from ..spec import EVENT_KEYS
 
     t_start = time.perf_counter()
     n = events or (QUICK_EVENTS if quick else DEMO_EVENTS)
@@ -128,7 +129,7 @@ def demo_cmd(output: str, events: int | None, quick: bool, model: str | None, jo
         timings["generate"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         scored = out / "scored" / f"{name}.scored.root"
-        s = skim_and_score([sample], [scorer], scored, SkimOptions(keep=KEEP, branch_names=[SCORE_BRANCH],
+        s = skim_and_score([sample], [scorer], scored, SkimOptions(keep=[*EVENT_KEYS, *KEEP], branch_names=[SCORE_BRANCH],
                                                                     overwrite=True))
         timings["skim_and_score"] += time.perf_counter() - t0
         groups[cls].append(str(scored))

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from ..io import plan_outputs
 from ._common import run_command
 
 #: The files ``hepfm evaluate`` writes into its output folder.
@@ -45,6 +44,7 @@ def evaluate_cmd(inputs: tuple[str, ...], signal: tuple[str, ...], background: t
     Events without a score (NaN: the model's spec rejected them) are left out and counted.
     """
     from ..evaluate import evaluate_scores, load_scores, summary_lines
+    from ..io import plan_outputs
 
     if inputs and (signal or background):
         raise click.UsageError("give either INPUTS with --label, or --signal and --background files, not both")

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
 from ..errors import InvalidArgumentError, InvalidConfigError
 from ._common import Timer, run_command
@@ -14,6 +13,8 @@ from ._progress import epoch_printer
 
 
 def _overrides(sets: tuple[str, ...], named: dict[str, Any]) -> dict[str, Any]:
+    import yaml  # here, not at the top: `hepfm --help` starts without it
+
     out: dict[str, Any] = {}
     for s in sets:
         if "=" not in s:

@@ -17,11 +17,9 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import click
-from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
-from rich.text import Text
 
 from ..errors import InvalidArgumentError
-from ._common import stderr  # the one rich console of the CLI
+from ._common import stderr_console  # the one rich console of the CLI
 
 __all__ = ["INTERVAL_ENV", "LineProgress", "epoch_printer", "format_duration", "interval_from_env", "progress"]
 
@@ -140,36 +138,6 @@ class LineProgress:
         self._write(self.line(now, final=final))
 
 
-class _Rate(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text("" if speed is None else f"{speed:,.0f} events/s", style="cyan")
-
-
-class _Count(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        # ``total`` is None when the inputs could not be counted up front.
-        total = "?" if task.total is None else f"{task.total:,.0f}"
-        return Text(f"{task.completed:,.0f}/{total} events")
-
-
-class _Bar(Progress):
-    """A live bar that vanishes when the job fails, so that the error stays the one line on stderr."""
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is not None:
-            self.live.transient = True
-        super().__exit__(exc_type, exc, tb)
-
-
-class _BarTask:
-    def __init__(self, bar: Progress, description: str, total: int | None) -> None:
-        self._bar, self._task = bar, bar.add_task(description, total=total)
-
-    def advance(self, n: int) -> None:
-        self._bar.update(self._task, advance=n)
-
-
 class _Silent:
     def advance(self, n: int) -> None:
         pass
@@ -185,10 +153,11 @@ def progress(description: str, total: int | None, *, quiet: bool = False) -> Ite
     if quiet:
         yield _Silent()
         return
-    if stderr.is_terminal:
-        with _Bar(TextColumn("{task.description}"), BarColumn(), _Count(), _Rate(), TimeElapsedColumn(),
-                  console=stderr, transient=False) as bar:
-            yield _BarTask(bar, description, total)
+    if stderr_console().is_terminal:
+        from ._livebar import live_bar  # rich.progress: only for a live bar, not at `hepfm --help`
+
+        with live_bar(description, total, stderr_console()) as bar:
+            yield bar
         return
     lines = LineProgress(description, total, interval=interval_from_env())
     yield lines          # an exception raised in the body leaves here: no final line after the error

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from ..io import open_events, parse_fileset
 from ._common import run_command
 from ._progress import progress
 
@@ -18,6 +17,8 @@ def _fileset(path: str, tree: str) -> list[tuple[str, str]]:
         data = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise click.BadParameter(f"cannot read fileset {path}: {err}", param_hint="--fileset") from None
+    from ..io import parse_fileset
+
     datasets = parse_fileset(data, tree=tree, where=f"fileset {path}")  # malformed: InvalidArgumentError, exit 2
     return [(f, t) for d in datasets.values() for f, t in d.files.items()]
 
@@ -64,6 +65,7 @@ def skim_cmd(inputs: tuple[str, ...], models: tuple[str, ...], output: str, tree
 
     Writes under a temporary name and renames when complete; a JSON summary goes beside the output.
     """
+    from ..io import open_events
     from ..skim import SkimOptions, skim_and_score
 
     items: list = list(inputs)

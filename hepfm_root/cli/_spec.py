@@ -7,8 +7,6 @@ import os
 
 import click
 
-from ..io import fit_scaling, open_events, plan_outputs, write_spec
-from ..spec import builtin_specs, load_spec, resolve
 from ._common import era_option, run_command
 
 
@@ -21,6 +19,8 @@ def spec_group() -> None:
 @run_command
 def spec_list() -> None:
     """Names of the built-in specs."""
+    from ..spec import builtin_specs, load_spec  # here: `hepfm --help` starts without pydantic
+
     for name in builtin_specs():
         spec = load_spec(name)
         click.echo(f"{name:18s} v{spec.version}  {spec.n_objects} x {spec.n_features}  {spec.description[:70]}")
@@ -33,6 +33,8 @@ def spec_list() -> None:
 @run_command
 def spec_show(spec: str, as_json: bool, era: str | None) -> None:
     """Print SPEC (a built-in name or a YAML/JSON file)."""
+    from ..spec import load_spec
+
     s = load_spec(spec, era=era)
     if as_json:
         click.echo(json.dumps(json.loads(s.to_json()), indent=2))
@@ -79,6 +81,9 @@ def spec_validate(spec: str, against: str | None, tree: str, era: str | None) ->
     The report names the collection and branch of every field and, for a working-point cut,
     the tagger found in the file and the value chosen for it in the era.
     """
+    from ..io import open_events
+    from ..spec import load_spec, resolve
+
     s = load_spec(spec, era=era)
     at = f", working points of era {s.era}" if s.era is not None else ""
     click.echo(f"spec {s.name} v{s.version}: valid (fingerprint {s.fingerprint()[:12]}{at})")
@@ -114,6 +119,8 @@ def spec_fit_scaling(inputs: tuple[str, ...], spec_name: str, output: str, tree:
     out; a constant or empty column gets scale 1).  OUTPUT is a schema-version-2 spec that loads
     with --spec anywhere; it is written atomically and may not be an input or the spec file.
     """
+    from ..io import fit_scaling, plan_outputs, write_spec
+
     spec_inputs = [spec_name] if os.path.exists(spec_name) else []
     plan_outputs([output], [*inputs, *spec_inputs], overwrite=overwrite)  # before anything is read
     fitted = fit_scaling(inputs, spec_name, tree=tree, step_size=step_size, clip=clip,

@@ -6,8 +6,6 @@ import os
 
 import click
 
-from ..io import iter_tensors, open_events, open_tensor_writer, plan_outputs, tensor_file_format
-from ..spec import load_spec, resolve
 from ._common import Timer, era_option, run_command
 from ._progress import progress
 
@@ -39,6 +37,10 @@ def tensorize_cmd(
     decides the format: .root (a ROOT file, streamed) or .npz (numpy arrays, held in memory
     until written); any other is refused before anything is read.
     """
+    # Imported here, not at the top: `hepfm --help` and the other commands start without numpy/uproot.
+    from ..io import iter_tensors, open_events, open_tensor_writer, plan_outputs, tensor_file_format
+    from ..spec import load_spec, resolve
+
     tensor_file_format(output, ntuple_format)  # the extension first: a wrong one fails before anything else (exit 2)
     plan_outputs([output], [*inputs, *([spec_name] if os.path.exists(spec_name) else [])], overwrite=overwrite)  # first
     spec = load_spec(spec_name, era=era)  # the era is part of the spec the tensor file records

@@ -32,12 +32,17 @@ _LOCK = threading.Lock()
 
 
 def root() -> Any:
-    """The ``ROOT`` module, imported now; :class:`~hepfm_root.errors.MissingDependencyError` without PyROOT."""
+    """The ``ROOT`` module, imported now; :class:`~hepfm_root.errors.MissingDependencyError` without PyROOT.
+
+    Any PyROOT will do (the pip wheel, conda-forge, LCG): only ``import ROOT`` and ROOT's public API are used,
+    nothing from inside an installation (no paths under the ROOT package, no include folders).
+    """
     try:
         import ROOT
     except ImportError as err:  # pragma: no cover - ROOT is installed wherever this runs in CI
         raise MissingDependencyError(
-            "hepfm_root.rdf needs ROOT (PyROOT); install it with: pip install --pre ROOT"
+            "hepfm_root.rdf needs ROOT (PyROOT): pip install 'hepfm_root[root]' (the ROOT wheel), or set up ROOT "
+            "from conda-forge or LCG (source thisroot.sh / the LCG view's setup.sh) so that `import ROOT` works"
         ) from err
     return ROOT
 

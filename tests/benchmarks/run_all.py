@@ -10,7 +10,8 @@ Sections (each in its own subprocess, with a time limit; a failure is recorded, 
 - ``gemm``: numpy float32 GEMM GFLOP/s on 1 and all threads: the machine's matrix-multiply ceiling.
 - ``tensorize``: ``bench_tensorize.py`` — awkward ``tensorize`` (in memory and streaming) vs a plain
   uproot read of the same branches (real tt̄ events, tiled).
-- ``rdf``: the C++ RDataFrame path.  Runs ``bench_rdf.py`` when it exists (the RDataFrame
+- ``rdf``: the C++ RDataFrame path.  Runs ``bench_rdf.py`` on 30,000 × ``--scale`` events tiled from
+  ``--source`` when it exists (the RDataFrame
   issue's own benchmark); until then a *minimal hook*: one ``define_objects`` event loop vs an
   event loop reading the same branches, on the same input as ``tensorize``.
 - ``scoring``: ``bench_scoring.py`` — ONNX Runtime CPU (fp32, int8) and torch CPU events/s, as a
@@ -224,7 +225,14 @@ def run_sections(args: argparse.Namespace, tmp: Path) -> dict[str, dict]:
                             j, 900)
         elif name == "rdf":
             if rdf_script.exists():
-                r = _run_script([str(rdf_script)], j, 900)
+                # The scaled input, made from --source like the skim and memory sections (bench_rdf.py alone
+                # would generate its default 30,000 events with Pythia, whatever --scale says).
+                sys.path.insert(0, str(HERE))
+                from bench_skim import make_input
+
+                n = max(2000, int(30_000 * s))
+                make_input(Path(args.source), n, tmp / f"rdf_input_{n}.root")
+                r = _run_script([str(rdf_script), "--input", str(tmp / f"rdf_input_{n}.root"), "--events", str(n)], j, 900)
             else:
                 r = _self("rdf_minimal", args, j, 900)
         elif name == "scoring":

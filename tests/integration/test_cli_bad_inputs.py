@@ -47,6 +47,7 @@ CASES: list[tuple[str, str, str]] = [
     ("spec show", "unknown spec name", "spec show six_objekt"),
     ("spec show", "spec with bad YAML", "spec show {bad_yaml}"),
     ("spec validate", "missing file", "spec validate {missing}.yaml"),
+    ("spec fit-scaling", "missing file", "spec fit-scaling {missing}.root --spec event_bdt -o {out}/fit.yaml"),
     ("spec validate", "directory", "spec validate {dir}"),
     ("spec validate", "spec with an unknown key", "spec validate {spec_unknown_key}"),
     ("spec validate", "spec that is a list", "spec validate {spec_list}"),

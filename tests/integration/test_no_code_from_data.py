@@ -116,6 +116,8 @@ SPEC_FIELDS = {
     "event_features.fields{key}": ("event_bdt", ["event_features", 3, "fields", "{btag}"]),
     "event_features.fields[]": ("event_bdt", ["event_features", 3, "fields", "btag", 0]),
     "constituents.cuts.field": ("jet_constituents+extras", ["constituents", "cuts", 0, "field"]),
+    "constituents.cuts.working_point": ("jet_constituents+extras", ["constituents", "cuts", 0, "working_point"]),
+    "event_features.cuts.working_point": ("event_bdt", ["event_features", 0, "cuts", 0, "working_point"]),
     "constituents.fields{key}": ("jet_constituents+extras", ["constituents", "fields", "{pt}"]),
     "constituents.fields[]": ("jet_constituents+extras", ["constituents", "fields", "pt", 0]),
     "constituents.defaults{key}": ("jet_constituents+extras", ["constituents", "defaults", "{puppiWeight}"]),

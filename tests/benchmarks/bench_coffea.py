@@ -81,14 +81,19 @@ def _peer_scores(events, wrapper):  # noqa: ANN001, ANN202
     return ak.mask(ak.Array(out), ~np.isnan(out))
 
 
-def _torch_wrapper_processor(base, torchscript: str):  # noqa: ANN001, ANN202
+def _peer_wrapper(torchscript: str):  # noqa: ANN202
+    """coffea's torch_wrapper around the TorchScript file, fed the hand-built (objects, mask) as they are."""
     from coffea.ml_tools import torch_wrapper
 
     class Identity(torch_wrapper):
         def prepare_awkward(self, objects, mask):  # noqa: ANN001, ANN202
             return (objects, mask), {}
 
-    wrapper = Identity(torchscript)
+    return Identity(torchscript)
+
+
+def _torch_wrapper_processor(base, torchscript: str):  # noqa: ANN001, ANN202
+    wrapper = _peer_wrapper(torchscript)
 
     class TorchWrapperPeer(base):
         """The same processor; the score from coffea's torch_wrapper on hand-built tensors."""
@@ -101,19 +106,14 @@ def _torch_wrapper_processor(base, torchscript: str):  # noqa: ANN001, ANN202
 
 def _check_peer(path: str, scorer, torchscript: str) -> None:  # noqa: ANN001
     import numpy as np
-    from coffea.ml_tools import torch_wrapper
     from coffea.nanoevents import NanoAODSchema, NanoEventsFactory
 
     from hepfm_root.coffea import add_scores
 
-    class Identity(torch_wrapper):
-        def prepare_awkward(self, objects, mask):  # noqa: ANN001, ANN202
-            return (objects, mask), {}
-
     events = NanoEventsFactory.from_root({path: "Events"}, schemaclass=NanoAODSchema, mode="eager",
                                          entry_stop=2000).events()
     ours = np.asarray(add_scores(events, scorer, missing="nan"), dtype=np.float64)
-    theirs = np.asarray(ak_fill_nan(_peer_scores(events, Identity(torchscript))), dtype=np.float64)
+    theirs = np.asarray(ak_fill_nan(_peer_scores(events, _peer_wrapper(torchscript))), dtype=np.float64)
     if not np.allclose(ours, theirs, atol=1e-5, equal_nan=True):
         raise SystemExit(f"the torch_wrapper peer's scores differ from add_scores: max |diff| "
                          f"{np.nanmax(np.abs(ours - theirs)):.2e}")

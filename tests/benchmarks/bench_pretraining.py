@@ -68,7 +68,6 @@ def _train_config(args: argparse.Namespace, seed: int) -> TrainConfig:
     keys.update({k: v for k, v in flags.items() if v is not None})
     if keys.get("patience") == 0:
         keys["patience"] = None     # the whole budget
-    keys.pop("recipe", None)
     return TrainConfig(**keys, seed=seed, device="cpu")
 
 

@@ -232,3 +232,17 @@ def test_the_cli_writes_the_same_friend(tagger, skimmed, tmp_path):
     a = ak.flatten(uproot.open(out)["Events"]["Jet_tag"].array()).to_numpy()
     b = ak.flatten(uproot.open(skimmed["friend"])["Events"]["Jet_tag"].array()).to_numpy()
     np.testing.assert_array_equal(a, b)
+
+
+def test_rntuple_output_holds_the_same_per_object_branch_as_the_ttree(tagger, skimmed, sample, tmp_path):
+    # the RNTuple writer takes the added jagged branch (Jet_tag) from the scores, beside the kept Jet_* fields
+    scorer = Scorer(tagger["pt"])
+    out = tmp_path / "skim_rntuple.root"
+    skim_and_score([sample("nano_tt_v12.root")], [scorer], out,
+                   SkimOptions(branch_names=["tag"], keep=["Jet_*", "nJet"], ntuple_format="rntuple"))
+    with uproot.open(out) as f:
+        assert f.classnames()["Events;1"] == "ROOT::RNTuple"
+        tag, njet = f["Events"]["Jet_tag"].array(), f["Events"]["nJet"].array()
+    ref = uproot.open(skimmed["skim"])["Events"]
+    np.testing.assert_array_equal(ak.to_numpy(njet), ref["nJet"].array(library="np"))
+    np.testing.assert_array_equal(ak.to_numpy(ak.flatten(tag)), ak.to_numpy(ak.flatten(ref["Jet_tag"].array())))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import difflib
 import errno
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -55,6 +55,7 @@ __all__ = [
     "SpecNotFoundError",
     "TreeNotFoundError",
     "UnknownProcessError",
+    "choose",
     "closest",
     "environment_exit_code",
     "first_line",
@@ -74,6 +75,42 @@ def closest(name: str, choices: Iterable[str], n: int = 1) -> list[str]:
         ['Jet_btagDeepFlavB']
     """
     return difflib.get_close_matches(name, list(choices), n=n, cutoff=0.5)
+
+
+def choose(names: Sequence[str], known: Sequence[str], *, unknown: str, known_as: str) -> list[str]:
+    """``names``, each checked against ``known``, in the order given; ``["all"]`` means all of ``known``.
+
+    The one rule of every "pick some of these by name" argument (the labels of ``--outputs``, the
+    ``--variations`` of a corrections config).  A name not in ``known`` raises
+    :class:`InvalidArgumentError` ``<unknown> '<name>'; <known_as> <known, ...>; did you mean
+    '<nearest>'?``: what was asked, what there is, and the nearest name.  Splitting a
+    ``"a,b"`` string, and what a duplicate or an empty name means, stay with the caller.
+
+    Args:
+        names: the requested names; ``["all"]`` alone is every name of ``known``.
+        known: the valid names, in the order ``["all"]`` returns them.
+        unknown: the message up to the refused name (``"unknown variation"``).
+        known_as: the words before the list of ``known`` (``"this corrections config has:"``).
+
+    Raises:
+        InvalidArgumentError: the first name of ``names`` that ``known`` does not hold.
+
+    Example:
+        >>> choose(["all"], ["jer_up", "jer_down"], unknown="unknown variation", known_as="it has:")
+        ['jer_up', 'jer_down']
+        >>> choose(["jer_dwn"], ["jer_up", "jer_down"], unknown="unknown variation", known_as="it has:")
+        Traceback (most recent call last):
+        ...
+        hepfm_root.errors.InvalidArgumentError: unknown variation 'jer_dwn'; it has: jer_up, jer_down; did you mean 'jer_down'?
+    """
+    known = list(known)
+    if list(names) == ["all"]:
+        return known
+    for name in names:
+        if name not in known:
+            raise InvalidArgumentError(f"{unknown} {name!r}; {known_as} {', '.join(known) or 'none'}"
+                                       f"{_did_you_mean(name, known)}")
+    return list(names)
 
 
 def validation_summary(err: Any) -> str:

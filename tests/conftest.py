@@ -81,6 +81,24 @@ def scorer():
     return Scorer(SHIPPED_MODEL)
 
 
+@pytest.fixture(scope="module")
+def df_of(sample):
+    """``df_of(name="nano_tt_v12.root")``: a fresh ``ROOT.RDataFrame`` of a sample's Events tree.
+
+    The module keeps every ``TFile`` it opened (a dataframe must not outlive its file).
+    """
+    import ROOT
+
+    files = []
+
+    def make(name: str = "nano_tt_v12.root"):
+        f = ROOT.TFile.Open(str(sample(name)))
+        files.append(f)  # the TFile must outlive the dataframe
+        return ROOT.RDataFrame(f.Get("Events"))
+
+    return make
+
+
 # --- the fast lane: modules whose marks -m deselects are not imported -----------------------------------------------
 
 _NOT_IMPORTED = pytest.StashKey[list]()

@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from .._extras import require
-from ..errors import InvalidArgumentError, InvalidConfigError, closest
+from ..errors import InvalidArgumentError, InvalidConfigError, choose
 from ..tensors import Columns, as_columns, branch_names
 from ._apply import event_weights, jet_variations
 from ._bind import Binding, bind
@@ -75,15 +75,8 @@ class Corrector:
             return []
         names = which.split(",") if isinstance(which, str) else list(which)
         names = [n.strip() for n in names if n.strip()]
-        if names == ["all"]:
-            return known
-        for n in names:
-            if n not in known:
-                near = closest(n, known)
-                hint = f"; did you mean {near[0]!r}?" if near else ""
-                raise InvalidArgumentError(f"unknown variation {n!r} (this corrections config has: "
-                                           f"{', '.join(known) or 'none'}){hint}")
-        return list(dict.fromkeys(names))
+        chosen = choose(names, known, unknown="unknown variation", known_as="this corrections config has:")
+        return list(dict.fromkeys(chosen))
 
     def bind(self, names: list[str], *, where: str = "the input") -> Binding:
         """Check the config against the file and an input's branch ``names`` (before reading events)."""

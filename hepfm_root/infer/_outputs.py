@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .._cpp_text import check_identifier
-from ..errors import InvalidArgumentError, closest
+from ..errors import InvalidArgumentError, choose
 
 __all__ = ["Outputs", "ScoreOutputs", "score_outputs"]
 
@@ -128,7 +128,7 @@ def score_outputs(scorer: Any, name: str, outputs: Outputs = None, *, where: str
         Traceback (most recent call last):
         ...
         hepfm_root.errors.InvalidArgumentError: outputs: model six_object_heavy_higgs_vs_ttbar has no label 'tth'; \
-its labels are ttbar, heavy_higgs_m500 (did you mean 'ttbar'?)
+its labels are ttbar, heavy_higgs_m500; did you mean 'ttbar'?
     """
     labels = tuple(str(x) for x in scorer.labels)
     wanted = _requested(outputs, where)
@@ -138,14 +138,7 @@ its labels are ttbar, heavy_higgs_m500 (did you mean 'ttbar'?)
     if getattr(scorer.info, "per_object", False):
         raise InvalidArgumentError(f"{where}: model {model} scores objects (one value per object of its block); "
                                    "outputs= chooses labels of an event classifier")
-    if wanted == ["all"]:
-        wanted = list(labels)
-    for label in wanted:
-        if label not in labels:
-            near = closest(label, labels)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise InvalidArgumentError(f"{where}: model {model} has no label {label!r}; its labels are "
-                                       f"{', '.join(labels)}{hint}")
+    wanted = choose(wanted, labels, unknown=f"{where}: model {model} has no label", known_as="its labels are")
     out = ScoreOutputs(name, labels, tuple(wanted), tuple(labels.index(x) for x in wanted))
     for n in out.names:
         check_identifier(n, f"{where} (output name of model {model})")

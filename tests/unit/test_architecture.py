@@ -111,7 +111,7 @@ PUBLIC = {
         "InvalidSpecError", "MissingDependencyError", "ModelSpecMismatchError", "NonFiniteInputError",
         "OutputCollisionError", "OutputError", "OutputExistsError", "OutputIsInputError", "OutputNotRegularError",
         "OutputWriteError", "ParityError", "SampleFetchError", "SampleNotFoundError", "SpecNotFoundError",
-        "TreeNotFoundError", "UnknownProcessError", "closest", "first_line", "validation_summary",
+        "TreeNotFoundError", "UnknownProcessError", "choose", "closest", "first_line", "validation_summary",
         "ENVIRONMENT_ERRNOS", "environment_exit_code",  # the one errno set of the environment's OSErrors
     ]),
     "samples": ["COFFEA_SDIST", "SampleFetchError", "cache_dir", "fetch_samples", "list_samples", "sample_path"],

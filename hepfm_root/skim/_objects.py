@@ -15,7 +15,7 @@ from ..errors import InvalidArgumentError
 from ..infer import Scorer
 from ..io import layout_of
 from ..spec import Resolution
-from ..tensors import CollectionValues, block_collections
+from ..tensors import CollectionValues, block_collections, collection_branch
 
 __all__ = ["object_branches", "object_scores"]
 
@@ -36,10 +36,8 @@ def object_branches(inp: Any, names: list[str], scorers: dict[str, Scorer], reso
             continue
         block = str(scorer.info.output.block)
         for collection in block_collections(scorer.spec, block, res.collections):
-            source = next(s for s in res.blocks[block] if s.collection == collection)
-            branch = next((f.branch for _, f in sorted(source.fields.items(), key=lambda kv: kv[0] != "pt")
-                           if f.branch), None)
-            if source.singleton or branch is None:
+            branch = collection_branch(res, block, collection)
+            if branch is None:
                 raise InvalidArgumentError(
                     f"model {name!r} scores objects of block {block!r}, but {collection!r} in {inp.where} is "
                     "not a collection with a counter; per-object scores need a jagged collection (e.g. Jet)")

@@ -186,6 +186,7 @@ def test_event_scorers_refuse_score_objects(scorer, sample):
 
 
 @pytest.mark.slow
+@pytest.mark.root
 def test_the_shipped_particle_transformer_tags_pfnano_jets_in_place(sample, tmp_path, one_torch_thread):
     """The shipped ParT jet backbone (task jet_tagging) as a per-jet tagger on the real PFNano file, by hand."""
     tagger = Scorer(PART_TAGGER)
@@ -211,6 +212,13 @@ def test_the_shipped_particle_transformer_tags_pfnano_jets_in_place(sample, tmp_
                 assert np.isnan(hbb[i][j])
                 n_nan += 1
     assert n_nan > 0  # some jets fail pT > 20 GeV / |eta| < 2.5 or are beyond the five leading
+    # RDataFrame (constituents through the generated C++): the same Jet_hbb, bit for bit
+    import ROOT
+
+    f = ROOT.TFile.Open(str(path))  # kept alive while the tree is in use
+    rows = _by_entry(path, _rdf_jet_scores(ROOT.RDataFrame(f.Get("Events")), tagger, "hbb"))
+    _assert_same_bits(rows, got["Jet_hbb"].array())
+    del f
 
 
 def _rdf_jet_scores(df, model, name="tag", **kw):
@@ -281,6 +289,19 @@ def test_rdf_object_scores_after_a_filter_and_from_the_onnx_export(tagger, expor
 
 
 @pytest.mark.root
+@pytest.mark.slow
+def test_rdf_object_scores_on_a_distributed_dataframe_are_the_skims_branch(tagger, skimmed, rdf_dask_client, tmp_path):
+    """Two worker processes: the pass and the lookups run there; the table travels through the initialize hook."""
+    import ROOT
+
+    dist = ROOT.RDataFrame("Events", [str(skimmed["input"])], executor=rdf_dask_client, npartitions=2)
+    rows = _by_entry(skimmed["input"], _rdf_jet_scores(dist, Scorer(tagger["pt"]), scratch_dir=tmp_path))
+    assert all(len(v) == n for v, n in rows)
+    _assert_same_bits(rows, uproot.open(skimmed["skim"])["Events"]["Jet_tag"].array())
+    assert list(tmp_path.iterdir()) == []  # the scoring pass's temporary files are gone
+
+
+@pytest.mark.root
 def test_rdf_object_score_of_another_collection_size_stops_the_event_loop_in_one_line(sample):
     """The lookup checks the stored length against the collection's size in the event being read."""
     import ROOT
@@ -300,6 +321,23 @@ def test_rdf_object_score_of_another_collection_size_stops_the_event_loop_in_one
                                         r"objects in the collection, but \d+ were scored") as err:
         df.Define("n", "static_cast<int>(Jet_tag.size())").Sum("n").GetValue()
     assert "changed after the score was defined" in str(err.value)
+
+
+@pytest.mark.root
+def test_rdf_write_score_friend_of_a_per_object_model_is_the_skims_friend(tagger, skimmed, tmp_path, imt):
+    """``write_score_friend``: ``nJet`` + ``Jet_tag``, entry by entry, bit for bit the friend of skim-and-score."""
+    import json
+
+    from hepfm_root.rdf import write_score_friend
+
+    out = write_score_friend(skimmed["input"], Scorer(tagger["pt"]), tmp_path / "f.root", "tag")
+    with uproot.open(out) as f:
+        fr, ref = f["Events"], uproot.open(skimmed["friend"])["Events"]
+        assert set(fr.keys()) == {"nJet", "Jet_tag"} and fr["Jet_tag"].count_branch.name == "nJet"
+        np.testing.assert_array_equal(fr["nJet"].array(library="np"), ref["nJet"].array(library="np"))
+        a, b = ak.flatten(fr["Jet_tag"].array()).to_numpy(), ak.flatten(ref["Jet_tag"].array()).to_numpy()
+        np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))
+        assert json.loads(str(f["hepfm_friend"]))["object_branches"] == {"Jet_tag": "nJet"}
 
 
 @pytest.mark.root

@@ -19,6 +19,13 @@ With ``outputs="all"`` (or labels) the same one pass keeps one probability per l
 table holds one row per event and one column per output (:class:`~hepfm_root.infer.ScoreOutputs`
 names them ``<name>_<label>``), and each column is one ``Define`` reading its column of the row.
 
+A per-object model (a jet tagger: ``Scorer.info.per_object``) gets one ``ROOT::RVec<float>``
+column per collection of its block, ``<collection>_<name>`` (``Jet_tag``): the pass also keeps
+where each slot came from, each chunk is scattered onto the collections by
+:meth:`~hepfm_root.infer.Scorer.score_objects` (the scatter the skim and coffea use), and the
+table holds each event's objects as one jagged column (``_lookup.py``), looked up with the
+collection's size checked.
+
 The join is by (run, luminosityBlock, event), never by ``rdfentry_``, which under
 ImplicitMT is not stable between event loops.
 """
@@ -98,6 +105,8 @@ class ScoreTable:
                        where: str = "the input") -> dict[str, np.ndarray]:
         """``{output name: float32 values}`` of the events with these keys (every key must be in the table)."""
         assert self.scores is not None and self.outputs is not None
+        if self.objects:
+            raise InvalidArgumentError(f"{where}: this table holds per-object scores; use lookup_objects")
         rows = self.scores[self._rows(run, lumi, event, where)]
         return {n: np.ascontiguousarray(rows[:, i]) for i, n in enumerate(self.outputs.names)}
 
@@ -333,6 +342,15 @@ def define_score(
     instead, ``<name>_<label>``, all from the same single scoring pass (one table, one row per
     event, one column per label; 24 + 4·n_labels bytes per event).
 
+    A **per-object model** (a jet tagger; ``Scorer.info.per_object``) defines
+    ``<collection>_<name>`` for each collection of its block instead (``Jet_<name>``): a
+    ``ROOT::RVec<float>`` with one entry per object of the collection (``nJet`` of them), NaN for
+    objects the spec did not keep (cut away, beyond ``max_objects``) and in events it rejects —
+    the values ``hepfm skim-and-score`` writes as ``Jet_<name>`` and coffea ``add_scores`` returns,
+    bit for bit.  Each event's length is checked against the collection's size in the event being
+    read (a ``std::runtime_error`` naming the column and both sizes).  ``outputs=`` is refused for
+    such a model.  Memory: 24 bytes + 8 per collection + 4 per object, per event.
+
     How it works: the model's own spec is compiled with :func:`define_objects` (columns
     ``{prefix}objects``, ``{prefix}mask``, ``{prefix}selected``, on a side branch of
     ``df`` only, with a prefix private to this call: they never collide with columns of
@@ -382,7 +400,7 @@ def define_score(
 
     Returns:
         ``df`` with ``name`` (or every ``<name>_<label>``) defined (float; NaN where the spec
-        rejects the event).
+        rejects the event); for a per-object model, ``<collection>_<name>`` (``ROOT::RVec<float>``).
 
     Raises:
         BranchNotFoundError: the input lacks an event-identity column or a branch the
@@ -392,8 +410,9 @@ def define_score(
         InvalidArgumentError: duplicate (run, luminosityBlock, event) in ``df`` (the join
             would be ambiguous), ``name`` (or a ``<name>_<label>``) already exists in ``df`` (the
             one collision a user can cause: two scores need two names), ``name``/``prefix`` is not
-            an identifier (both become C++ column names), or ``outputs`` names a label the model
-            lacks; all checked before any event is read.
+            an identifier (both become C++ column names), ``outputs`` names a label the model
+            lacks or is given for a per-object model, or a per-object model's block reads a
+            singleton (``MET``: no per-object column); all checked before any event is read.
 
     Example::
 
@@ -404,6 +423,8 @@ def define_score(
         h = df.Filter("score > 0.5").Histo1D(("h", "", 20, 0, 1), "score")
         df3 = define_score(df, "exports/six_object_graph_process_classifier/0.1", "p", outputs="all")
         df3.Histo1D("p_ttH"); df3.Histo1D("p_ttbar_semilep")   # one column per label, one scoring pass
+        jets = define_score(df, "exports/jet_particle_transformer_hbb/0.1/backbone.pt", "hbb")   # a jet tagger
+        jets.Define("n_hbb", "Sum(Jet_hbb > 0.5)")              # Jet_hbb: RVec<float> of nJet, NaN: not kept
     """
     check_identifier(name, "define_score(name=)")
     if prefix is not None:

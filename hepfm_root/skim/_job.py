@@ -62,8 +62,17 @@ from ..errors import (
     OutputError,
 )
 from ..infer import FoldScorer, ScoreOutputs, Scorer, as_scorer, score_outputs, score_views, trained_on
-from ..io import (NtupleWriter, atomic_outputs, check_input, layout_of, ntuple_format, object_branches, object_scores,
-                  open_events, plan_outputs)
+from ..io import (
+    NtupleWriter,
+    atomic_outputs,
+    check_input,
+    layout_of,
+    ntuple_format,
+    object_branches,
+    object_scores,
+    open_events,
+    plan_outputs,
+)
 from ..io._ntuple import BranchLayout
 from ..spec import EVENT_KEYS, Resolution
 from ._selection import BoundSelection, SelectionExpression, branch_kinds

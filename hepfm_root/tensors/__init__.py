@@ -15,7 +15,8 @@ from ._scatter import CollectionValues, block_collections, collection_branch, sc
 from ._tensorize import Tensors, tensorize
 
 __all__ = ["CollectionValues", "Columns", "Tensors", "as_columns", "block_collections", "branch_names",
-           "collection_branch", "image_scales", "jet_images", "scatter_to_collections", "tensorize", "tensorize_dask", "tensors_to_awkward", "touch_resolved"]
+           "collection_branch", "image_scales", "jet_images", "scatter_to_collections", "tensorize", "tensorize_dask",
+           "tensors_to_awkward", "touch_resolved"]
 
 
 def __dir__() -> list[str]:

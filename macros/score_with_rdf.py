@@ -9,8 +9,9 @@ Usage::
 
 Default: ``define_score`` on ``ROOT.RDataFrame(tree, input)`` and a ``Snapshot`` of
 run, luminosityBlock, event, the score and any ``--keep`` columns (under ``--imt`` the
-rows are in no fixed order: join by event identity).  ``--friend``: one float branch per
-input entry, in entry order, for ``TTree::AddFriend``.  Uses only the public API
+rows are in no fixed order: join by event identity); a per-object model (a jet tagger) writes
+``Jet_<name>`` instead, one score per jet (keep ``nJet`` beside it).  ``--friend``: one float
+branch per input entry (a tagger: ``nJet`` + ``Jet_<name>``), in entry order, for ``TTree::AddFriend``.  Uses only the public API
 (``hepfm_root.rdf``); the output appears only when complete (Snapshot goes to a
 temporary name that is renamed at the end).
 
@@ -71,8 +72,11 @@ def main(argv: list[str] | None = None) -> int:
             missing = [c for c in args.keep if c not in [str(n) for n in df.GetColumnNames()]]
             if missing:
                 raise InvalidArgumentError(f"--keep {missing[0]!r} is not a column of {where}")
+            before = {str(c) for c in df.GetColumnNames()}
             scored = define_score(df, args.model, args.name, step_size=args.step_size)
-            cols = ["run", "luminosityBlock", "event", args.name, *args.keep]
+            # the score column, or a per-object model's <collection>_<name> (Jet_<name>, an RVec of nJet)
+            added = [str(c) for c in scored.GetColumnNames() if str(c) not in before]
+            cols = ["run", "luminosityBlock", "event", *added, *(k for k in args.keep if k not in added)]
             with atomic_output(args.output, overwrite=args.overwrite) as tmp:
                 scored.Snapshot(args.tree, str(tmp), cols)
     except Terminated as err:

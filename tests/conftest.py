@@ -61,6 +61,33 @@ def imt(request):
 
 
 @pytest.fixture(scope="module")
+def rdf_dask_client():
+    """A Dask client of a LocalCluster (2 worker processes) for distributed RDataFrame tests (slow ones).
+
+    The workers are fresh processes that import this checkout's hepfm_root (the ``initialize`` hook of
+    ``rdf/_distributed.py`` is pickled by reference); ports are chosen by the OS, no dashboard.
+    """
+    from distributed import Client, LocalCluster
+
+    import hepfm_root
+
+    env = {"PYTHONPATH": str(Path(hepfm_root.__file__).parents[1]), "OMP_NUM_THREADS": "1"}
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = env["PYTHONPATH"]
+    try:
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, env=env)
+    finally:
+        if old is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = old
+    c = Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
 def one_torch_thread():
     """Tiny models train faster on one torch thread, and do not fight other tests' threads for 2 cores."""
     import torch

@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time each name is imp
     from ._fileset import DatasetFiles, parse_fileset
     from ._hash import file_sha256
     from ._ntuple import BranchLayout, NtupleWriter, layout_of
+    from ._objects import object_branches, object_scores
     from ._open import EventsInput, check_root_file, open_events
     from ._read import Chunk, iter_tensors
     from ._rntuple import NTUPLE_FORMATS, ntuple_format
@@ -29,6 +30,7 @@ _WHERE = {name: module for module, names in {
     "_fileset": ("DatasetFiles", "parse_fileset"),
     "_hash": ("file_sha256",),
     "_ntuple": ("BranchLayout", "NtupleWriter", "layout_of"),
+    "_objects": ("object_branches", "object_scores"),
     "_open": ("EventsInput", "check_root_file", "open_events"),
     "_read": ("Chunk", "iter_tensors"),
     "_rntuple": ("NTUPLE_FORMATS", "ntuple_format"),
@@ -63,6 +65,8 @@ __all__ = [
     "iter_tensors",
     "ntuple_format",
     "layout_of",
+    "object_branches",
+    "object_scores",
     "open_events",
     "open_tensor_writer",
     "parse_fileset",

@@ -13,7 +13,8 @@ Two things a worker needs that a local interpreter already has:
    registered before (the user's own hook) and then builds every table defined so
    far in the worker's interpreter (idempotent: a table already present is kept).
    The tables travel pickled with each task: 24 bytes of keys + 4 per output column per event
-   (one column for the single score; one per label with ``define_score(outputs=)``).
+   (one column for the single score; one per label with ``define_score(outputs=)``); a per-object
+   model's table holds 8 bytes of offsets per collection and event + 4 per object instead.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def _setup_worker(previous: Callable[[], Any] | None, tables: tuple[Table, ...])
     if previous is not None:
         previous()
     for table in tables:
-        install_table(*table)
+        install_table(table)
 
 
 def register_tables(table: Table) -> None:

@@ -28,7 +28,7 @@ from .._cpp_text import check_identifier
 from .._version import __version__
 from ..errors import InvalidArgumentError
 from ..infer import Outputs, as_scorer, score_outputs
-from ..io import NtupleWriter, check_input, layout_of, plan_outputs
+from ..io import NtupleWriter, check_input, layout_of, object_branches, object_scores, plan_outputs
 from ..io import ntuple_format as choose_format  # the parameter of the same name is the request
 from ..spec import EVENT_KEYS
 from ._cling import root
@@ -72,7 +72,9 @@ def write_score_friend(
         model: an export folder, a ``model.onnx`` / ``.pt`` path, or a
             :class:`~hepfm_root.infer.Scorer`.
         output_path: the friend file to write (a TTree named ``tree`` with one float
-            branch ``name`` (or one per output), plus a ``hepfm_friend`` JSON TObjString describing it).
+            branch ``name`` (or one per output), plus a ``hepfm_friend`` JSON TObjString describing it);
+            for a per-object model, ``<collection>_<name>`` (``Jet_tag``) with the collection's counter
+            (``nJet``), as ``hepfm skim-and-score --friend`` writes it.
         name: the score branch.
         tree: the input tree; the friend tree gets the same name.
         step_size: events per chunk (scoring and writing).
@@ -113,17 +115,21 @@ def write_score_friend(
     chosen = score_outputs(scorer, name, outputs, where="write_score_friend(outputs=)")
     with check_input(path, tree, specs=[scorer.spec], keys=EVENT_KEYS, purpose="score") as checked:
         inp, names = checked.input, checked.branches
-        clash = [n for n in chosen.names if n in names]
+        per_object = bool(scorer.info.per_object)
+        # a per-object model: Jet_<name> in the nJet group (the counter written beside it), as skim-and-score --friend
+        jagged = object_branches(inp, names, {name: scorer}, checked.resolutions, [])
+        flat = [] if per_object else list(chosen.names)
+        clash = [n for n in [*flat, *jagged] if n in names]
         if clash:
             raise InvalidArgumentError(f"{clash[0]!r} is a branch of {inp.where}; choose another name for the friend "
                                        "branch (AddFriend would shadow it)")
         strings = {"hepfm_friend": json.dumps({
             "input": str(path), "tree": tree, "entries": inp.num_entries, "branch": name,
-            "outputs": chosen.branch_labels(),
+            "outputs": {} if per_object else chosen.branch_labels(), "object_branches": jagged,
             "model": scorer.describe(), "spec": scorer.spec.name, "hepfm_root_version": __version__,
         }, sort_keys=True)}
         with NtupleWriter(output_path, layout_of(inp, []), tree=tree, overwrite=overwrite,
-                          extra_flat={n: np.float32 for n in chosen.names}, strings=strings,
+                          extra_flat={n: np.float32 for n in flat}, extra_jagged=jagged, strings=strings,
                           ntuple_format=ntuple_format) as writer:
             ROOT = root()
             df = ROOT.RDataFrame(tree, str(path))
@@ -132,5 +138,7 @@ def write_score_friend(
             for start in range(0, inp.num_entries, step_size):
                 stop = min(inp.num_entries, start + step_size)
                 keys = inp.read(list(EVENT_KEYS), start, stop)
-                writer.write({}, table.lookup_outputs(*(np.asarray(keys[k]) for k in EVENT_KEYS), where=inp.where))
+                at = [np.asarray(keys[k]) for k in EVENT_KEYS]
+                writer.write({}, object_scores(name, table.lookup_objects(*at, where=inp.where)) if per_object
+                             else table.lookup_outputs(*at, where=inp.where))
     return Path(output_path)

@@ -19,6 +19,13 @@ With ``outputs="all"`` (or labels) the same one pass keeps one probability per l
 table holds one row per event and one column per output (:class:`~hepfm_root.infer.ScoreOutputs`
 names them ``<name>_<label>``), and each column is one ``Define`` reading its column of the row.
 
+A per-object model (a jet tagger: ``Scorer.info.per_object``) gets one ``ROOT::RVec<float>``
+column per collection of its block, ``<collection>_<name>`` (``Jet_tag``): the pass also keeps
+where each slot came from, each chunk is scattered onto the collections by
+:meth:`~hepfm_root.infer.Scorer.score_objects` (the scatter the skim and coffea use), and the
+table holds each event's objects as one jagged column (``_lookup.py``), looked up with the
+collection's size checked.
+
 The join is by (run, luminosityBlock, event), never by ``rdfentry_``, which under
 ImplicitMT is not stable between event loops.
 """
@@ -39,11 +46,12 @@ import numpy as np
 from .._cpp_text import check_identifier
 from ..errors import BranchNotFoundError, InvalidArgumentError, ModelSpecMismatchError
 from ..infer import Outputs, ScoreOutputs, as_scorer, score_outputs
-from ..spec import EVENT_KEYS
+from ..spec import EVENT_KEYS, Resolution, resolve
+from ..tensors import CollectionValues, Tensors, block_collections, collection_branch
 from ._cling import root
 from ._define import define_objects, defined_columns
 from ._distributed import is_distributed, register_tables
-from ._lookup import install_table, lookup_expr
+from ._lookup import Table, install_table, lookup_expr, lookup_objects_expr
 
 __all__ = ["ScoreTable", "define_score", "score_table"]
 
@@ -57,11 +65,16 @@ class ScoreTable:
 
     Attributes:
         run, lumi, event: ``uint64`` keys, sorted lexicographically.
-        score: ``float32`` P(score label); NaN where the spec rejects the event.
+        score: ``float32`` P(score label); NaN where the spec rejects the event (empty for a
+            per-object model: its scores are ``objects``).
         chunks: how many chunks the pass was scored in.
         scores: ``float32`` ``(N, n_outputs)``: the columns ``outputs`` chose, from the same
             prediction as ``score`` (default: ``score`` itself as one column).
         outputs: which label each column of ``scores`` is, and its name.
+        objects: a per-object model's scores (P(score label) of each object), one
+            :class:`~hepfm_root.tensors.CollectionValues` per collection of its block, events in key
+            order: what :meth:`~hepfm_root.infer.Scorer.score_objects` gives (NaN for objects the spec
+            did not keep and in events it rejects); empty for an event model.
     """
 
     run: np.ndarray
@@ -71,18 +84,29 @@ class ScoreTable:
     chunks: int
     scores: np.ndarray | None = None
     outputs: ScoreOutputs | None = None
+    objects: tuple[CollectionValues, ...] = ()
 
     def __len__(self) -> int:
-        return len(self.score)
+        return len(self.run)
 
     def lookup(self, run: np.ndarray, lumi: np.ndarray, event: np.ndarray, where: str = "the input") -> np.ndarray:
         """Scores (P(score label)) of the events with these keys (vectorised; every key must be in the table)."""
+        if self.objects:
+            raise InvalidArgumentError(f"{where}: this table holds per-object scores; use lookup_objects")
         return self.score[self._rows(run, lumi, event, where)]
+
+    def lookup_objects(self, run: np.ndarray, lumi: np.ndarray, event: np.ndarray,
+                       where: str = "the input") -> list[CollectionValues]:
+        """A per-object model's scores of the events with these keys, in that order, one per collection."""
+        rows = self._rows(run, lumi, event, where)
+        return [cv.take(rows) for cv in self.objects]
 
     def lookup_outputs(self, run: np.ndarray, lumi: np.ndarray, event: np.ndarray,
                        where: str = "the input") -> dict[str, np.ndarray]:
         """``{output name: float32 values}`` of the events with these keys (every key must be in the table)."""
         assert self.scores is not None and self.outputs is not None
+        if self.objects:
+            raise InvalidArgumentError(f"{where}: this table holds per-object scores; use lookup_objects")
         rows = self.scores[self._rows(run, lumi, event, where)]
         return {n: np.ascontiguousarray(rows[:, i]) for i, n in enumerate(self.outputs.names)}
 
@@ -125,10 +149,10 @@ def _fixed(arr: Any, shape: tuple[int, ...], dtype: Any, column: str) -> np.ndar
     return flat.astype(dtype, copy=False).reshape((len(arr), *shape))
 
 
-def _score_chunk(arrays: Any, spec: Any, cols: list[str], scorer: Any,
-                 outputs: ScoreOutputs) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    from ..tensors import Tensors
-
+def _chunk_tensors(arrays: Any, spec: Any, cols: list[str], provenance: list[str],
+                   collections: tuple[str, ...]) -> Tensors:
+    """The :class:`Tensors` of one chunk read back from the pass file; with ``provenance``
+    (the ``sources``, ``indices``, ``sizes`` columns) they carry where each object came from."""
     n = len(arrays)
     kw: dict[str, Any] = {}
     if spec.constituents is not None:
@@ -139,20 +163,23 @@ def _score_chunk(arrays: Any, spec: Any, cols: list[str], scorer: Any,
         kw["constituent_mask"] = _fixed(arrays[cols[4]], (n_par, n_con), bool, cols[4])
     if spec.n_event_features:  # the last column (defined_columns)
         kw["event_features"] = _fixed(arrays[cols[-1]], (spec.n_event_features,), np.float32, cols[-1])
+    if provenance:
+        sizes = _fixed(arrays[provenance[2]], (len(collections),), np.int64, provenance[2])
+        kw["sources"] = _fixed(arrays[provenance[0]], (spec.n_objects,), np.int32, provenance[0])
+        kw["indices"] = _fixed(arrays[provenance[1]], (spec.n_objects,), np.int32, provenance[1])
+        kw["collections"] = {c: np.ascontiguousarray(sizes[:, i]) for i, c in enumerate(collections)}
     keys = [np.asarray(arrays[k]).astype(np.uint64) for k in EVENT_KEYS]
-    tensors = Tensors(
+    return Tensors(
         objects=_fixed(arrays[cols[0]], (spec.n_objects, spec.n_features), np.float32, cols[0]),
         mask=_fixed(arrays[cols[1]], (spec.n_objects,), bool, cols[1]),
         selected=np.asarray(arrays[cols[2]]).astype(bool).reshape(n),
         counts={}, spec=spec, keys=dict(zip(EVENT_KEYS, keys, strict=True)), **kw,
     )
-    probs = scorer.predict(tensors)  # the one inference pass: the score and every chosen output come from it
-    return keys, np.ascontiguousarray(probs[:, scorer.info.score_index], np.float32), outputs.select(probs)
 
 
 def score_table(df: Any, scorer: Any, *, prefix: str | None = None, step_size: int = 100_000,
                 scratch_dir: str | os.PathLike | None = None, where: str = "the RDataFrame",
-                outputs: ScoreOutputs | None = None) -> ScoreTable:
+                outputs: ScoreOutputs | None = None, resolution: Resolution | None = None) -> ScoreTable:
     """Score every event reaching ``df`` in one extra event loop; memory bounded by ``step_size``.
 
     The event loop writes keys and tensors to a temporary file in ``scratch_dir``
@@ -163,6 +190,13 @@ def score_table(df: Any, scorer: Any, *, prefix: str | None = None, step_size: i
     collide with columns already defined on ``df``.  ``outputs``
     (:func:`~hepfm_root.infer.score_outputs`) chooses the columns of ``scores`` (default:
     P(score label) as ``score``); they come from the same prediction, one inference pass.
+    ``resolution``: the spec already resolved on ``df``'s columns (default: resolved here).
+
+    A per-object model (``scorer.info.per_object``) gives ``objects`` instead: the pass also
+    snapshots where each kept slot came from (the C++ struct's ``sources``, ``indices`` and the
+    collections' ``sizes``) and each chunk goes through :meth:`~hepfm_root.infer.Scorer.score_objects`
+    (one scatter, ``tensors/_scatter.py``, as the skim and coffea paths); 24 bytes of keys + 8 per
+    collection + 4 per object are kept per event.
 
     Memory: ``step_size`` × (tensor bytes per event) while scoring, plus 28 bytes per
     event for the keys and scores kept (about twice that while they are sorted).
@@ -176,11 +210,7 @@ def score_table(df: Any, scorer: Any, *, prefix: str | None = None, step_size: i
     import uproot
 
     prefix = _pass_prefix() if prefix is None else check_identifier(prefix, "score_table(prefix=)")
-    if scorer.info.per_object:  # one value per event here; per-object scores go onto their collection elsewhere
-        raise InvalidArgumentError(
-            f"define_score: {scorer.path} scores objects (block {scorer.info.output.block!r}), not events; the "
-            "RDataFrame path takes event scorers only for now: write the per-object branch with "
-            "`hepfm skim-and-score --friend` and AddFriend it (Jet_<name> beside nJet)")
+    per_object = bool(scorer.info.per_object)
     if step_size < 1:
         raise InvalidArgumentError(f"define_score: step_size must be >= 1, got {step_size}")
     columns = [str(c) for c in df.GetColumnNames()]
@@ -190,8 +220,16 @@ def score_table(df: Any, scorer: Any, *, prefix: str | None = None, step_size: i
                                   available=columns)
     spec = scorer.spec
     chosen = outputs if outputs is not None else score_outputs(scorer, "score", where="score_table")
-    side = define_objects(df, spec, prefix, where=where)  # resolves and type-checks before any event loop
+    if resolution is None:
+        resolution = resolve(spec, columns, where=where)
+    side = define_objects(df, spec, prefix, resolution, where=where)  # type-checks before any event loop
     cols = _tensor_columns(spec, prefix)
+    provenance: list[str] = []
+    if per_object:  # where each slot came from: fields of the struct column, on the side branch only
+        state = defined_columns(spec, prefix)["tensors"]
+        for f in ("sources", "indices", "sizes"):
+            provenance.append(f"{prefix}{f}")
+            side = side.Define(provenance[-1], f"{state}.{f}")
 
     tmp = tempfile.mkdtemp(prefix=".hepfm_define_score_", dir=scratch_dir)
     try:
@@ -199,20 +237,26 @@ def score_table(df: Any, scorer: Any, *, prefix: str | None = None, step_size: i
         # otherwise make ROOT 6.40 warn that the default Snapshot format may change).
         # (Distributed dataframes keep their own Snapshot defaults.)
         extra = [] if is_distributed(side) else [_ttree_snapshot_options(root())]
-        side.Snapshot(_PASS_TREE, os.path.join(tmp, "pass.root"), [*EVENT_KEYS, *cols], *extra)
+        read = [*EVENT_KEYS, *cols, *provenance]
+        side.Snapshot(_PASS_TREE, os.path.join(tmp, "pass.root"), read, *extra)
         keys: list[list[np.ndarray]] = [[], [], []]
         scores: list[np.ndarray] = []
         matrices: list[np.ndarray] = []
+        objects: list[list[CollectionValues]] = []
         for path in sorted(glob.glob(os.path.join(tmp, "*.root"))):  # distributed: one file per task
             with uproot.open(path) as f:
                 if _PASS_TREE not in f:
                     continue
-                for arrays in f[_PASS_TREE].iterate([*EVENT_KEYS, *cols], step_size=step_size, library="ak"):
-                    k, s, m = _score_chunk(arrays, spec, cols, scorer, chosen)
-                    for acc, v in zip(keys, k, strict=True):
+                for arrays in f[_PASS_TREE].iterate(read, step_size=step_size, library="ak"):
+                    tensors = _chunk_tensors(arrays, spec, cols, provenance, resolution.collections)
+                    for acc, v in zip(keys, tensors.keys.values(), strict=True):
                         acc.append(v)
-                    scores.append(s)
-                    matrices.append(m)
+                    if per_object:  # the one scatter of every path: slots -> their collections' objects
+                        objects.append(scorer.score_objects(tensors))
+                        continue
+                    probs = scorer.predict(tensors)  # the one inference pass: the score and every output
+                    scores.append(np.ascontiguousarray(probs[:, scorer.info.score_index], np.float32))
+                    matrices.append(chosen.select(probs))
     finally:
         _remove_scratch(tmp)
 
@@ -223,13 +267,19 @@ def score_table(df: Any, scorer: Any, *, prefix: str | None = None, step_size: i
     score = cat(scores, np.float32)
     k = len(chosen.indices)
     matrix = np.concatenate(matrices).astype(np.float32, copy=False) if matrices else np.zeros((0, k), np.float32)
-    chunks = len(scores)
-    del keys, scores, matrices
+    chunks = len(keys[0])
+    collections = _concat_objects(objects, spec, scorer, resolution) if per_object else []
+    del keys, scores, matrices, objects
     order = np.lexsort((ev, lumi, r))  # by run, then lumi, then event
-    r, lumi, ev, score = (np.ascontiguousarray(a[order]) for a in (r, lumi, ev, score))
-    matrix = score[:, None] if chosen.single and chosen.indices[0] == scorer.info.score_index else \
-        np.ascontiguousarray(matrix[order])
-    n = len(score)
+    r, lumi, ev = (np.ascontiguousarray(a[order]) for a in (r, lumi, ev))
+    if per_object:
+        score, matrix = np.zeros(0, np.float32), np.zeros((len(r), 0), np.float32)
+        collections = [cv.take(order) for cv in collections]
+    else:
+        score = np.ascontiguousarray(score[order])
+        matrix = score[:, None] if chosen.single and chosen.indices[0] == scorer.info.score_index else \
+            np.ascontiguousarray(matrix[order])
+    n = len(r)
     if n > 1:
         same = (r[1:] == r[:-1]) & (lumi[1:] == lumi[:-1]) & (ev[1:] == ev[:-1])
         if same.any():
@@ -240,7 +290,21 @@ def score_table(df: Any, scorer: Any, *, prefix: str | None = None, step_size: i
                 "identity, so the join would be ambiguous — remove duplicates (e.g. overlapping input files) first"
             )
     log.debug("define_score scoring pass over %s: %d events scored in %d chunk(s)", where, n, chunks)
-    return ScoreTable(r, lumi, ev, score, chunks, matrix, chosen)
+    return ScoreTable(r, lumi, ev, score, chunks, matrix, chosen, tuple(collections))
+
+
+def _concat_objects(parts: list[list[CollectionValues]], spec: Any, scorer: Any,
+                    resolution: Resolution) -> list[CollectionValues]:
+    """The chunks' per-collection values, end to end (one ``CollectionValues`` per collection of the block)."""
+    names = block_collections(spec, str(scorer.info.output.block), resolution.collections)
+    out = []
+    for i, name in enumerate(names):
+        mine = [p[i] for p in parts]
+        assert all(cv.collection == name for cv in mine)
+        counts = np.concatenate([cv.counts for cv in mine]) if mine else np.zeros(0, np.int64)
+        values = np.concatenate([cv.values for cv in mine]) if mine else np.zeros(0, np.float32)
+        out.append(CollectionValues(name, counts.astype(np.int64, copy=False), values.astype(np.float32, copy=False)))
+    return out
 
 
 def _remove_scratch(tmp: str) -> None:
@@ -277,6 +341,15 @@ def define_score(
     With ``outputs="all"`` (or labels: a list or ``"a,b"``) it defines one column per label
     instead, ``<name>_<label>``, all from the same single scoring pass (one table, one row per
     event, one column per label; 24 + 4·n_labels bytes per event).
+
+    A **per-object model** (a jet tagger; ``Scorer.info.per_object``) defines
+    ``<collection>_<name>`` for each collection of its block instead (``Jet_<name>``): a
+    ``ROOT::RVec<float>`` with one entry per object of the collection (``nJet`` of them), NaN for
+    objects the spec did not keep (cut away, beyond ``max_objects``) and in events it rejects —
+    the values ``hepfm skim-and-score`` writes as ``Jet_<name>`` and coffea ``add_scores`` returns,
+    bit for bit.  Each event's length is checked against the collection's size in the event being
+    read (a ``std::runtime_error`` naming the column and both sizes).  ``outputs=`` is refused for
+    such a model.  Memory: 24 bytes + 8 per collection + 4 per object, per event.
 
     How it works: the model's own spec is compiled with :func:`define_objects` (columns
     ``{prefix}objects``, ``{prefix}mask``, ``{prefix}selected``, on a side branch of
@@ -327,7 +400,7 @@ def define_score(
 
     Returns:
         ``df`` with ``name`` (or every ``<name>_<label>``) defined (float; NaN where the spec
-        rejects the event).
+        rejects the event); for a per-object model, ``<collection>_<name>`` (``ROOT::RVec<float>``).
 
     Raises:
         BranchNotFoundError: the input lacks an event-identity column or a branch the
@@ -337,8 +410,9 @@ def define_score(
         InvalidArgumentError: duplicate (run, luminosityBlock, event) in ``df`` (the join
             would be ambiguous), ``name`` (or a ``<name>_<label>``) already exists in ``df`` (the
             one collision a user can cause: two scores need two names), ``name``/``prefix`` is not
-            an identifier (both become C++ column names), or ``outputs`` names a label the model
-            lacks; all checked before any event is read.
+            an identifier (both become C++ column names), ``outputs`` names a label the model
+            lacks or is given for a per-object model, or a per-object model's block reads a
+            singleton (``MET``: no per-object column); all checked before any event is read.
 
     Example::
 
@@ -349,28 +423,70 @@ def define_score(
         h = df.Filter("score > 0.5").Histo1D(("h", "", 20, 0, 1), "score")
         df3 = define_score(df, "exports/six_object_graph_process_classifier/0.1", "p", outputs="all")
         df3.Histo1D("p_ttH"); df3.Histo1D("p_ttbar_semilep")   # one column per label, one scoring pass
+        jets = define_score(df, "exports/jet_particle_transformer_hbb/0.1/backbone.pt", "hbb")   # a jet tagger
+        jets.Define("n_hbb", "Sum(Jet_hbb > 0.5)")              # Jet_hbb: RVec<float> of nJet, NaN: not kept
     """
     check_identifier(name, "define_score(name=)")
     if prefix is not None:
         check_identifier(prefix, "define_score(prefix=)")
     existing = [str(c) for c in df.GetColumnNames()]
-    if outputs is None and name in existing:  # before the model is opened
-        raise InvalidArgumentError(f"define_score: column {name!r} already exists in the dataframe; pass another name=")
     scorer = as_scorer(model, backend=backend, device=device, batch_size=batch_size, where="define_score")
-    chosen = score_outputs(scorer, name, outputs, where="define_score(outputs=)")
+    chosen = score_outputs(scorer, name, outputs, where="define_score(outputs=)")  # outputs= of a tagger: one line
+    if scorer.info.per_object:
+        return _define_object_scores(df, scorer, name, existing, prefix=prefix, step_size=step_size,
+                                     scratch_dir=scratch_dir)
     clash = [n for n in chosen.names if n in existing]
     if clash:  # <name>_<label> columns are known once the model's labels are
-        raise InvalidArgumentError(f"define_score: column {clash[0]!r} (output {chosen.branch_labels()[clash[0]]!r}) "
-                                   "already exists in the dataframe; pass another name=")
+        what = "" if outputs is None else f" (output {chosen.branch_labels()[clash[0]]!r})"
+        raise InvalidArgumentError(f"define_score: column {clash[0]!r}{what} already exists in the dataframe; "
+                                   "pass another name=")
     table = score_table(df, scorer, prefix=prefix, step_size=step_size, scratch_dir=scratch_dir, outputs=chosen)
-    token = secrets.randbits(62)
-    entry = (token, table.run, table.lumi, table.event, table.scores, chosen.names)
-    install_table(*entry)
-    if is_distributed(df):
-        register_tables(entry)
-    log.debug("define_score %s: %d events scored, lookup table %d", chosen.names, len(table), token)
+    entry = Table(secrets.randbits(62), table.run, table.lumi, table.event, table.scores, chosen.names)
+    _install(df, entry)
+    log.debug("define_score %s: %d events scored, lookup table %d", chosen.names, len(table), entry.token)
     for column, output in enumerate(chosen.names):
-        df = df.Define(output, lookup_expr(token, column))
+        df = df.Define(output, lookup_expr(entry.token, column))
+    return df
+
+
+def _install(df: Any, table: Table) -> None:
+    install_table(table)
+    if is_distributed(df):
+        register_tables(table)
+
+
+def _define_object_scores(df: Any, scorer: Any, name: str, existing: list[str], *, prefix: str | None,
+                          step_size: int, scratch_dir: str | os.PathLike | None) -> Any:
+    """A per-object model: one ``ROOT::RVec<float>`` column ``<collection>_<name>`` per collection of its block.
+
+    Each column has the collection's size in every event (checked at lookup against a resolved branch of
+    the collection), NaN for objects the spec did not keep: the skim's ``Jet_<name>`` branch.
+    """
+    block = str(scorer.info.output.block)
+    missing = [k for k in EVENT_KEYS if k not in existing]
+    if missing:  # as score_table would, before resolving the spec
+        raise BranchNotFoundError(missing[0], where="the RDataFrame (define_score joins by run, luminosityBlock, "
+                                  "event)", available=existing)
+    res = resolve(scorer.spec, existing, where="the RDataFrame")
+    branches = {c: collection_branch(res, block, c) for c in block_collections(scorer.spec, block, res.collections)}
+    for c, b in branches.items():
+        if b is None:
+            raise InvalidArgumentError(f"define_score: model {scorer.path} scores objects of block {block!r}, but "
+                                       f"{c!r} is not a collection in the RDataFrame; per-object scores need a "
+                                       "jagged collection (e.g. Jet)")
+    names = {c: f"{c}_{name}" for c in branches}
+    clash = [n for n in names.values() if n in existing]
+    if clash:
+        raise InvalidArgumentError(f"define_score: column {clash[0]!r} (the per-object score of {scorer.path}) "
+                                   "already exists in the dataframe; pass another name=")
+    table = score_table(df, scorer, prefix=prefix, step_size=step_size, scratch_dir=scratch_dir, resolution=res)
+    by_collection = {cv.collection: cv for cv in table.objects}
+    entry = Table.of_objects(secrets.randbits(62), table.run, table.lumi, table.event,
+                             {names[c]: (by_collection[c].counts, by_collection[c].values) for c in names})
+    _install(df, entry)
+    log.debug("define_score %s: %d events scored, lookup table %d", list(names.values()), len(table), entry.token)
+    for column, c in enumerate(names):
+        df = df.Define(names[c], lookup_objects_expr(entry.token, column, str(branches[c])))
     return df
 
 

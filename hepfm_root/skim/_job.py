@@ -62,10 +62,19 @@ from ..errors import (
     OutputError,
 )
 from ..infer import FoldScorer, ScoreOutputs, Scorer, as_scorer, score_outputs, score_views, trained_on
-from ..io import NtupleWriter, atomic_outputs, check_input, layout_of, ntuple_format, open_events, plan_outputs
+from ..io import (
+    NtupleWriter,
+    atomic_outputs,
+    check_input,
+    layout_of,
+    ntuple_format,
+    object_branches,
+    object_scores,
+    open_events,
+    plan_outputs,
+)
 from ..io._ntuple import BranchLayout
 from ..spec import EVENT_KEYS, Resolution
-from ._objects import object_branches, object_scores
 from ._selection import BoundSelection, SelectionExpression, branch_kinds
 
 __all__ = ["SkimOptions", "skim_and_score"]

@@ -155,6 +155,7 @@ namespace {ns} {{
     ROOT::RVec<bool> mask;                 // n_objects
     ROOT::RVec<int> sources;               // n_objects: collection id (Resolution.collections), -1 padding
     ROOT::RVec<int> indices;               // n_objects: index inside that collection, -1 padding
+    ROOT::RVec<int> sizes;                 // per collection (Resolution.collections): objects in the event, all
     bool selected = false;
     ROOT::RVec<float> constituents;        // n_parent * max_constituents * n_features
     ROOT::RVec<bool> constituent_mask;     // n_parent * max_constituents
@@ -200,6 +201,7 @@ def _source_loop(
         f"    {{  // source {si}: {cpp_string(str(src.collection))}{' (singleton)' if src.singleton else ''}",
         "        std::vector<Obj" + str(bi) + "> part;",
         f"        const std::size_t n = {size};",
+        *([f"        out.sizes[{collection_id}] = static_cast<int>(n);"] if collection_id >= 0 else []),
         "        for (std::size_t i = 0; i < n; ++i) {",
         f"            Obj{bi} o; o.type_id = {src.type_id}; o.src = {collection_id}; o.index = static_cast<long long>(i);",
     ]
@@ -438,6 +440,7 @@ def generate(spec: FeatureSpec, res: Resolution, on_nonfinite: str = "raise") ->
         f"    out.mask = ROOT::RVec<bool>({spec.n_objects}, false);",
         f"    out.sources = ROOT::RVec<int>({spec.n_objects}, -1);",
         f"    out.indices = ROOT::RVec<int>({spec.n_objects}, -1);",
+        f"    out.sizes = ROOT::RVec<int>({len(res.collections)}, 0);",
         *body,
         "    return out;",
         "}",

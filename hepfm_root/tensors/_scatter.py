@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 
-__all__ = ["CollectionValues", "block_collections", "scatter_to_collections"]
+__all__ = ["CollectionValues", "block_collections", "collection_branch", "scatter_to_collections"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,26 @@ def block_collections(spec: Any, block: str, resolved: Any) -> list[str]:
         if name is not None and name not in out:
             out.append(name)
     return [c for c in resolved if c in out]
+
+
+def collection_branch(resolution: Any, block: str, collection: str) -> str | None:
+    """A branch of ``collection`` as ``block`` resolved it (``Jet_pt`` first): its length per event is the collection's.
+
+    None where the collection is a singleton (``MET``) or its source reads no branch (defaults only):
+    such a source has no per-object length, so no per-object branch (``skim-and-score``) or column
+    (``define_score``) can be written for it.
+
+    Example:
+        >>> from hepfm_root.spec import load_spec, resolve
+        >>> names = [f"{c}_{f}" for c in ("Electron", "Muon", "Jet") for f in ("pt", "eta", "phi", "mass")]
+        >>> res = resolve(load_spec("six_object"), names + ["MET_pt", "MET_phi", "Jet_btagDeepFlavB"])
+        >>> collection_branch(res, "bjet", "Jet"), collection_branch(res, "met", "MET")
+        ('Jet_pt', None)
+    """
+    source = next(s for s in resolution.blocks[block] if s.collection == collection)
+    if source.singleton:
+        return None
+    return next((f.branch for _, f in sorted(source.fields.items(), key=lambda kv: kv[0] != "pt") if f.branch), None)
 
 
 def scatter_to_collections(tensors: Any, block: str, slot_values: np.ndarray) -> list[CollectionValues]:

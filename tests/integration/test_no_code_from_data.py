@@ -334,7 +334,7 @@ def test_code_and_tables_for_distributed_workers_carry_hostile_text_only_as_data
     import ROOT
 
     from hepfm_root.rdf._define import _guarded_source
-    from hepfm_root.rdf._lookup import LOOKUP_NS, install_table
+    from hepfm_root.rdf._lookup import LOOKUP_NS, Table, install_table, lookup_objects_expr
     from hepfm_root.spec import resolve
     from hepfm_root.tensors._cpp import generate
 
@@ -344,8 +344,13 @@ def test_code_and_tables_for_distributed_workers_carry_hostile_text_only_as_data
     assert ROOT.gInterpreter.Declare(shipped) and ROOT.gInterpreter.Declare(shipped)  # a worker may declare it twice
     for i, name in enumerate(hostile(marker)):
         one = np.ones(1)
-        install_table(2**61 + i, one, one, one, one, (name,))  # the name is a C++ argument, never code
+        install_table(Table(2**61 + i, one, one, one, one, (name,)))  # the name is a C++ argument, never code
         assert str(getattr(ROOT, LOOKUP_NS).find(2**61 + i).name) == name
+        # a per-object table's column names too (``Jet_<name>``); its Define text holds only tokens and identifiers
+        install_table(Table.of_objects(2**60 + i, one, one, one, {name: (np.array([2]), np.ones(2, np.float32))}))
+        assert str(getattr(ROOT, LOOKUP_NS).find(2**60 + i).name) == name
+    with pytest.raises(InvalidArgumentError, match="identifier"):
+        lookup_objects_expr(1, 0, hostile(marker)[0])
     no_side_effect(marker)
 
 

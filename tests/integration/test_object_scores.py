@@ -91,23 +91,17 @@ def test_the_export_declares_a_per_object_output_and_scores_like_torch(tagger, e
     np.testing.assert_allclose(a, b, atol=1e-5)
 
 
-def test_skim_writes_jet_scores_aligned_with_the_jets_by_hand(tagger, skimmed):
-    got = uproot.open(skimmed["skim"])["Events"]
-    assert got["Jet_tag"].count_branch.name == "nJet"
-    src = uproot.open(skimmed["input"])["Events"].arrays(filter_name=["Jet_*", "nJet"])
-    tag = got["Jet_tag"].array()
-    np.testing.assert_array_equal(ak.num(tag), got["nJet"].array())
-    np.testing.assert_array_equal(ak.num(tag), ak.num(src.Jet_pt))
-    scorer = Scorer(tagger["pt"])
+def _assert_aligned_by_hand(scorer, src, tags):
+    """``tags[i][j]`` is the slot score of jet ``j`` of event ``i`` where the spec kept it, else NaN."""
     t = tensorize(src, scorer.spec)
     slot = scorer.score(t)  # (N, 3): the model's score of each kept slot
     cols = {f: src[f].to_list() for f in ("Jet_pt", "Jet_eta", "Jet_btagDeepFlavB")}
-    tags = tag.to_list()
     seen_dropped = seen_reordered = 0
     for i in range(len(src)):
         pt, eta, b = (np.asarray(cols[f][i], dtype=np.float32).astype(np.float64)
                       for f in ("Jet_pt", "Jet_eta", "Jet_btagDeepFlavB"))
         kept = _by_hand(pt, eta, b, 3)
+        assert len(tags[i]) == len(pt)
         for j in range(len(pt)):
             if j in kept and t.selected[i]:
                 assert tags[i][j] == slot[i, kept.index(j)]
@@ -116,6 +110,16 @@ def test_skim_writes_jet_scores_aligned_with_the_jets_by_hand(tagger, skimmed):
         seen_dropped += len(kept) < len(pt)
         seen_reordered += kept != sorted(kept)
     assert seen_dropped and seen_reordered
+
+
+def test_skim_writes_jet_scores_aligned_with_the_jets_by_hand(tagger, skimmed):
+    got = uproot.open(skimmed["skim"])["Events"]
+    assert got["Jet_tag"].count_branch.name == "nJet"
+    src = uproot.open(skimmed["input"])["Events"].arrays(filter_name=["Jet_*", "nJet"])
+    tag = got["Jet_tag"].array()
+    np.testing.assert_array_equal(ak.num(tag), got["nJet"].array())
+    np.testing.assert_array_equal(ak.num(tag), ak.num(src.Jet_pt))
+    _assert_aligned_by_hand(Scorer(tagger["pt"]), src, tag.to_list())
 
 
 def test_friend_holds_the_counter_and_the_same_scores_entry_by_entry(skimmed):
@@ -182,6 +186,7 @@ def test_event_scorers_refuse_score_objects(scorer, sample):
 
 
 @pytest.mark.slow
+@pytest.mark.root
 def test_the_shipped_particle_transformer_tags_pfnano_jets_in_place(sample, tmp_path, one_torch_thread):
     """The shipped ParT jet backbone (task jet_tagging) as a per-jet tagger on the real PFNano file, by hand."""
     tagger = Scorer(PART_TAGGER)
@@ -207,17 +212,148 @@ def test_the_shipped_particle_transformer_tags_pfnano_jets_in_place(sample, tmp_
                 assert np.isnan(hbb[i][j])
                 n_nan += 1
     assert n_nan > 0  # some jets fail pT > 20 GeV / |eta| < 2.5 or are beyond the five leading
+    # RDataFrame (constituents through the generated C++): the same Jet_hbb, bit for bit
+    import ROOT
+
+    f = ROOT.TFile.Open(str(path))  # kept alive while the tree is in use
+    rows = _by_entry(path, _rdf_jet_scores(ROOT.RDataFrame(f.Get("Events")), tagger, "hbb"))
+    _assert_same_bits(rows, got["Jet_hbb"].array())
+    del f
+
+
+def _rdf_jet_scores(df, model, name="tag", **kw):
+    """``{(run, lumi, event): (Jet_<name> as float32 numpy, nJet)}`` from ``define_score`` on ``df``."""
+    from hepfm_root.rdf import define_score
+
+    out = define_score(df, model, name, **kw)
+    assert str(out.GetColumnType(f"Jet_{name}")) == "ROOT::VecOps::RVec<float>"
+    got = out.AsNumpy(["run", "luminosityBlock", "event", f"Jet_{name}", "nJet"])
+    return {(int(r), int(lu), int(e)): (np.asarray(v, dtype=np.float32), int(n))
+            for r, lu, e, v, n in zip(got["run"], got["luminosityBlock"], got["event"], got[f"Jet_{name}"],
+                                      got["nJet"], strict=True)}
+
+
+def _by_entry(path, table):
+    """The table's rows in the file's entry order (looked up by event identity)."""
+    keys = uproot.open(path)["Events"].arrays(["run", "luminosityBlock", "event"], library="np")
+    return [table[int(r), int(lu), int(e)] for r, lu, e in zip(keys["run"], keys["luminosityBlock"], keys["event"],
+                                                               strict=True)]
+
+
+def _assert_same_bits(rows, jagged):
+    """Each event's values equal ``jagged``'s bit for bit (NaN == NaN: same bit pattern)."""
+    want = [np.asarray(v, dtype=np.float32) for v in jagged.to_list()]
+    assert len(rows) == len(want)
+    for (got, _), w in zip(rows, want, strict=True):
+        np.testing.assert_array_equal(got.view(np.uint32), w.view(np.uint32))
 
 
 @pytest.mark.root
-def test_rdf_define_score_refuses_a_per_object_model_in_one_line(tagger, sample):
+def test_rdf_define_score_writes_jet_scores_onto_the_jets_like_the_skim_and_add_scores(tagger, skimmed, nanoevents,
+                                                                                     imt):
+    """``Jet_tag`` from RDataFrame: nJet entries per event, aligned by hand, the skim's branch and add_scores' bits."""
+    import ROOT
+
+    from hepfm_root.coffea import add_scores
+
+    scorer = Scorer(tagger["pt"])
+    f = ROOT.TFile.Open(str(skimmed["input"]))  # kept alive while the tree is in use
+    rows = _by_entry(skimmed["input"], _rdf_jet_scores(ROOT.RDataFrame(f.Get("Events")), scorer))
+    assert all(len(v) == n for v, n in rows)  # the collection's size in every event
+    src = uproot.open(skimmed["input"])["Events"].arrays(filter_name=["Jet_*", "nJet"])
+    _assert_aligned_by_hand(scorer, src, [v.tolist() for v, _ in rows])
+    _assert_same_bits(rows, uproot.open(skimmed["skim"])["Events"]["Jet_tag"].array())
+    _assert_same_bits(rows, ak.fill_none(add_scores(nanoevents(skimmed["input"]), scorer, missing="nan"), np.nan))
+    del f
+
+
+@pytest.mark.root
+def test_rdf_object_scores_after_a_filter_and_from_the_onnx_export(tagger, exported, skimmed):
+    """A Filter before define_score: only its events are scored; the ONNX export gives the same alignment."""
+    import ROOT
+
+    from hepfm_root.rdf import define_score
+
+    df = ROOT.RDataFrame("Events", str(skimmed["input"])).Filter("nJet >= 6")
+    onnx = _rdf_jet_scores(df, exported)
+    torch = _rdf_jet_scores(df, Scorer(tagger["pt"]))
+    assert 0 < len(onnx) == len(torch) == df.Count().GetValue() < 200
+    for key, (v, n) in onnx.items():
+        assert len(v) == n >= 6
+        np.testing.assert_array_equal(np.isnan(v), np.isnan(torch[key][0]))
+        np.testing.assert_allclose(v, torch[key][0], atol=1e-5)
+    # the column goes into later loops: a histogram of the kept jets' scores, a Snapshot read back by uproot
+    out = define_score(df, exported, "tag")
+    h = out.Define("kept", "Jet_tag[Jet_tag == Jet_tag]").Histo1D(("h", "", 10, 0.0, 1.0), "kept")
+    assert h.GetEntries() == sum(int(np.count_nonzero(~np.isnan(v))) for v, _ in onnx.values()) > 0
+
+
+@pytest.mark.root
+@pytest.mark.slow
+def test_rdf_object_scores_on_a_distributed_dataframe_are_the_skims_branch(tagger, skimmed, rdf_dask_client, tmp_path):
+    """Two worker processes: the pass and the lookups run there; the table travels through the initialize hook."""
+    import ROOT
+
+    dist = ROOT.RDataFrame("Events", [str(skimmed["input"])], executor=rdf_dask_client, npartitions=2)
+    rows = _by_entry(skimmed["input"], _rdf_jet_scores(dist, Scorer(tagger["pt"]), scratch_dir=tmp_path))
+    assert all(len(v) == n for v, n in rows)
+    _assert_same_bits(rows, uproot.open(skimmed["skim"])["Events"]["Jet_tag"].array())
+    assert list(tmp_path.iterdir()) == []  # the scoring pass's temporary files are gone
+
+
+@pytest.mark.root
+def test_rdf_object_score_of_another_collection_size_stops_the_event_loop_in_one_line(sample):
+    """The lookup checks the stored length against the collection's size in the event being read."""
+    import ROOT
+
+    from hepfm_root.rdf._lookup import Table, install_table, lookup_objects_expr
+
+    path = str(sample("nano_tt_v12.root"))
+    keys = uproot.open(path)["Events"].arrays(["run", "luminosityBlock", "event", "nJet"], library="np")
+    order = np.lexsort((keys["event"], keys["luminosityBlock"], keys["run"]))
+    counts = keys["nJet"][order].astype(np.int64)
+    counts[0] += 1  # one event scored with one jet too many
+    token = 2**61 + 12345
+    install_table(Table.of_objects(token, *(keys[k][order].astype(np.uint64) for k in ("run", "luminosityBlock", "event")),
+                                   {"Jet_tag": (counts, np.zeros(int(counts.sum()), np.float32))}))
+    df = ROOT.RDataFrame("Events", path).Define("Jet_tag", lookup_objects_expr(token, 0, "Jet_pt"))
+    with pytest.raises(Exception, match=r"Jet_tag.*event \(run=\d+, luminosityBlock=\d+, event=\d+\) has \d+ "
+                                        r"objects in the collection, but \d+ were scored") as err:
+        df.Define("n", "static_cast<int>(Jet_tag.size())").Sum("n").GetValue()
+    assert "changed after the score was defined" in str(err.value)
+
+
+@pytest.mark.root
+def test_rdf_write_score_friend_of_a_per_object_model_is_the_skims_friend(tagger, skimmed, tmp_path, imt):
+    """``write_score_friend``: ``nJet`` + ``Jet_tag``, entry by entry, bit for bit the friend of skim-and-score."""
+    import json
+
+    from hepfm_root.rdf import write_score_friend
+
+    out = write_score_friend(skimmed["input"], Scorer(tagger["pt"]), tmp_path / "f.root", "tag")
+    with uproot.open(out) as f:
+        fr, ref = f["Events"], uproot.open(skimmed["friend"])["Events"]
+        assert set(fr.keys()) == {"nJet", "Jet_tag"} and fr["Jet_tag"].count_branch.name == "nJet"
+        np.testing.assert_array_equal(fr["nJet"].array(library="np"), ref["nJet"].array(library="np"))
+        a, b = ak.flatten(fr["Jet_tag"].array()).to_numpy(), ak.flatten(ref["Jet_tag"].array()).to_numpy()
+        np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))
+        assert json.loads(str(f["hepfm_friend"]))["object_branches"] == {"Jet_tag": "nJet"}
+
+
+@pytest.mark.root
+def test_rdf_define_score_refuses_outputs_and_a_taken_name_of_a_per_object_model_in_one_line(tagger, sample):
     import ROOT
 
     from hepfm_root.rdf import define_score
 
     df = ROOT.RDataFrame("Events", str(sample("nano_tt_v12.root")))
-    with pytest.raises(InvalidArgumentError, match="scores objects .* skim-and-score --friend"):
-        define_score(df, Scorer(tagger["pt"]), "tag")
+    with pytest.raises(InvalidArgumentError, match="scores objects .* outputs= chooses labels") as err:
+        define_score(df, Scorer(tagger["pt"]), "tag", outputs="all")
+    assert "\n" not in str(err.value)
+    with pytest.raises(InvalidArgumentError, match="column 'Jet_tag' .* already exists") as err:
+        define_score(df.Define("Jet_tag", "Jet_pt"), Scorer(tagger["pt"]), "tag")
+    assert "\n" not in str(err.value)
+    define_score(df.Define("tag", "1.f"), Scorer(tagger["pt"]), "tag")  # the event column 'tag' is no clash
 
 
 def test_the_cli_writes_the_same_friend(tagger, skimmed, tmp_path):

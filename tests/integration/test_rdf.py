@@ -41,7 +41,9 @@ def rdf_tensors(path, spec, **kw):
     prefix = kw.get("prefix", "hepfm_")
     # where each kept row came from (collection id, index inside it): fields of the struct column
     df = df.Define("hepfm_test_sources", f"{prefix}tensors.sources").Define("hepfm_test_indices", f"{prefix}tensors.indices")
-    cols = ["hepfm_objects", "hepfm_mask", "hepfm_selected", "hepfm_test_sources", "hepfm_test_indices"]
+    df = df.Define("hepfm_test_sizes", f"{prefix}tensors.sizes")  # objects per collection (Tensors.collections)
+    cols = ["hepfm_objects", "hepfm_mask", "hepfm_selected", "hepfm_test_sources", "hepfm_test_indices",
+            "hepfm_test_sizes"]
     if spec.constituents is not None:
         cols += ["hepfm_constituents", "hepfm_constituent_mask"]
     if spec.n_event_features:
@@ -51,6 +53,7 @@ def rdf_tensors(path, spec, **kw):
     shapes = {
         "hepfm_objects": (spec.n_objects, spec.n_features), "hepfm_mask": (spec.n_objects,),
         "hepfm_test_sources": (spec.n_objects,), "hepfm_test_indices": (spec.n_objects,),
+        "hepfm_test_sizes": (len(got["hepfm_test_sizes"][0]) if len(got["hepfm_test_sizes"]) else 0,),
         "hepfm_constituents": (n_par, spec.constituents.max_constituents if spec.constituents else 0,
                                len(spec.constituent_feature_names)),
         "hepfm_constituent_mask": (n_par, spec.constituents.max_constituents if spec.constituents else 0),
@@ -91,6 +94,9 @@ def assert_same(path, spec, atol=ATOL, **kw):
     np.testing.assert_array_equal(got["hepfm_test_sources"][gi], ref.sources[ri])
     np.testing.assert_array_equal(got["hepfm_test_indices"][gi], ref.indices[ri])
     np.testing.assert_array_equal(ref.sources[ri] >= 0, ref.mask[ri])
+    sizes = np.stack([np.asarray(v)[ri] for v in ref.collections.values()], axis=1) if ref.collections else None
+    if sizes is not None:  # objects of each collection per event (nJet), all of them, numbered as ``sources``
+        np.testing.assert_array_equal(got["hepfm_test_sizes"][gi], sizes)
     if spec.constituents is not None:
         np.testing.assert_array_equal(got["hepfm_constituent_mask"][gi], ref.constituent_mask[ri])
         np.testing.assert_allclose(got["hepfm_constituents"][gi], ref.constituents[ri], rtol=0, atol=atol)

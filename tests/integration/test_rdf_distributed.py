@@ -7,15 +7,11 @@ Slow (~60 s on 2 cores: cluster start-up and jitting in every worker): ``-m slow
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 import ROOT  # the root extra is part of the test set-up; fail, never skip
 from _files import SHIPPED_MODEL
 
-import hepfm_root
 from hepfm_root.rdf import define_objects, define_score
 
 MODEL = SHIPPED_MODEL
@@ -25,35 +21,14 @@ BINS = ("h", "", 20, 0.0, 1.0)
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-
-    # the workers import this checkout's hepfm_root (the initialize hook is pickled by reference)
-    env = {"PYTHONPATH": str(Path(hepfm_root.__file__).parents[1]), "OMP_NUM_THREADS": "1"}
-    old = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = env["PYTHONPATH"]
-    try:
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, env=env)
-    finally:
-        if old is None:
-            del os.environ["PYTHONPATH"]
-        else:
-            os.environ["PYTHONPATH"] = old
-    c = Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
-
-
 def _counts(h):
     return [h.GetBinContent(i) for i in range(0, h.GetNbinsX() + 2)]  # with under/overflow
 
 
-def test_define_objects_and_score_distributed_equal_local(sample, client, tmp_path):
+def test_define_objects_and_score_distributed_equal_local(sample, rdf_dask_client, tmp_path):
     path = str(sample("nano_tt_v12.root"))
     files = [path]
-    dist = ROOT.RDataFrame("Events", files, executor=client, npartitions=2)
+    dist = ROOT.RDataFrame("Events", files, executor=rdf_dask_client, npartitions=2)
     local = ROOT.RDataFrame("Events", files)
 
     def book(df):
@@ -72,7 +47,7 @@ def test_define_objects_and_score_distributed_equal_local(sample, client, tmp_pa
     assert list(tmp_path.iterdir()) == []  # the scoring pass's temporary files are gone
 
 
-def test_every_label_column_distributed_equal_local(sample, client, tmp_path):
+def test_every_label_column_distributed_equal_local(sample, rdf_dask_client, tmp_path):
     """``define_score(outputs="all")``: one table of three columns per key row, shipped to the workers."""
     files = [str(sample("nano_tt_v12.root"))]
     labels = ("ttbar_semilep", "ttbar_dilep", "ttH")
@@ -81,7 +56,7 @@ def test_every_label_column_distributed_equal_local(sample, client, tmp_path):
         scored = define_score(df, PROCESS_MODEL, "p", outputs="all", scratch_dir=tmp_path)
         return [scored.Filter(f"!std::isnan(p_{x})").Histo1D(BINS, f"p_{x}") for x in labels]
 
-    dist = book(ROOT.RDataFrame("Events", files, executor=client, npartitions=2))
+    dist = book(ROOT.RDataFrame("Events", files, executor=rdf_dask_client, npartitions=2))
     local = book(ROOT.RDataFrame("Events", files))
     for d, loc in zip(dist, local, strict=True):
         assert _counts(d) == _counts(loc) and 0 < loc.GetEntries() < 200

@@ -1,4 +1,7 @@
-"""Per-object models in a skim: which jagged branches they add (``Jet_<name>``) and with which counter.
+"""Per-object models' branches: which jagged branches they add (``Jet_<name>``) and with which counter.
+
+Used by every writer of a per-object score: ``hepfm skim-and-score`` (skim and ``--friend``) and
+``hepfm_root.rdf.write_score_friend``.
 
 A per-object model (``Scorer.info.per_object``, e.g. a jet tagger) adds one branch per
 collection feeding its block, named ``<collection>_<name>`` (``<collection>_<name>_<variation>``
@@ -12,17 +15,18 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidArgumentError
-from ..infer import Scorer
-from ..io import layout_of
 from ..spec import Resolution
-from ..tensors import CollectionValues, block_collections
+from ..tensors import CollectionValues, block_collections, collection_branch
+from ._ntuple import layout_of
 
 __all__ = ["object_branches", "object_scores"]
 
 
-def object_branches(inp: Any, names: list[str], scorers: dict[str, Scorer], resolutions: list[Resolution],
+def object_branches(inp: Any, names: list[str], scorers: dict[str, Any], resolutions: list[Resolution],
                     variations: list[str]) -> dict[str, str]:
     """``{branch: counter}`` of every per-object score branch on one opened input with branches ``names``.
+
+    ``scorers``: ``{name: Scorer}`` (:class:`~hepfm_root.infer.Scorer`; event models add nothing).
 
     The counter is the collection's NanoAOD counter ``n<collection>`` where the input has it (files
     rewritten with one counter per branch, ``nJet_pt``, still carry ``nJet``), else the counter of
@@ -36,10 +40,8 @@ def object_branches(inp: Any, names: list[str], scorers: dict[str, Scorer], reso
             continue
         block = str(scorer.info.output.block)
         for collection in block_collections(scorer.spec, block, res.collections):
-            source = next(s for s in res.blocks[block] if s.collection == collection)
-            branch = next((f.branch for _, f in sorted(source.fields.items(), key=lambda kv: kv[0] != "pt")
-                           if f.branch), None)
-            if source.singleton or branch is None:
+            branch = collection_branch(res, block, collection)
+            if branch is None:
                 raise InvalidArgumentError(
                     f"model {name!r} scores objects of block {block!r}, but {collection!r} in {inp.where} is "
                     "not a collection with a counter; per-object scores need a jagged collection (e.g. Jet)")

@@ -6,11 +6,14 @@ Usage::
     python3 macros/score_with_rdf.py input.root --model exports/six_object_heavy_higgs_vs_ttbar/0.1 -o out.root
     python3 macros/score_with_rdf.py input.root --model MODEL -o out.scores.root --friend   # aligned friend tree
     python3 macros/score_with_rdf.py input.root --model MODEL -o out.root --keep 'nJet' --imt 2
+    python3 macros/score_with_rdf.py input.root --model MODEL -o out.root --outputs all   # score_<label> per label
 
 Default: ``define_score`` on ``ROOT.RDataFrame(tree, input)`` and a ``Snapshot`` of
 run, luminosityBlock, event, the score and any ``--keep`` columns (under ``--imt`` the
 rows are in no fixed order: join by event identity).  ``--friend``: one float branch per
-input entry, in entry order, for ``TTree::AddFriend``.  Uses only the public API
+input entry, in entry order, for ``TTree::AddFriend``.  ``--outputs all`` (or labels,
+``--outputs ttH,ttbar_dilep``) writes one column per label instead, ``<name>_<label>``
+(the names of ``hepfm skim-and-score --outputs``), all from one inference pass.  Uses only the public API
 (``hepfm_root.rdf``); the output appears only when complete (Snapshot goes to a
 temporary name that is renamed at the end).
 
@@ -37,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-o", "--output", required=True, type=Path)
     ap.add_argument("--tree", default="Events")
     ap.add_argument("--name", default="score", help="score column/branch name")
+    ap.add_argument("--outputs", help="class probabilities to write: 'all' or labels ('tt,ttH'), one column "
+                                      "<name>_<label> each (default: P(score label) as <name>)")
     ap.add_argument("--keep", nargs="*", default=[], help="more columns to write (not with --friend)")
     ap.add_argument("--friend", action="store_true", help="write an aligned friend tree instead of a Snapshot")
     ap.add_argument("--imt", type=int, default=0, help="ROOT ImplicitMT threads (0: off)")
@@ -48,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     import ROOT
 
     from hepfm_root.errors import HepfmError, InvalidArgumentError
+    from hepfm_root.infer import as_scorer, score_outputs
     from hepfm_root.io import Terminated, atomic_output, check_input, plan_outputs, terminate_on_signals
     from hepfm_root.rdf import define_score, write_score_friend
 
@@ -61,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.keep:
                 raise InvalidArgumentError("--keep cannot be used with --friend (a friend holds only the score)")
             write_score_friend(args.input, args.model, args.output, args.name, tree=args.tree,
-                               step_size=args.step_size, overwrite=args.overwrite)
+                               step_size=args.step_size, overwrite=args.overwrite, outputs=args.outputs)
         else:
             plan_outputs([args.output], [args.input, args.model], overwrite=args.overwrite)  # not an input, not a device
             # whole file, tree, entries > 0, the event identity the Snapshot writes
@@ -71,8 +77,10 @@ def main(argv: list[str] | None = None) -> int:
             missing = [c for c in args.keep if c not in [str(n) for n in df.GetColumnNames()]]
             if missing:
                 raise InvalidArgumentError(f"--keep {missing[0]!r} is not a column of {where}")
-            scored = define_score(df, args.model, args.name, step_size=args.step_size)
-            cols = ["run", "luminosityBlock", "event", args.name, *args.keep]
+            scorer = as_scorer(args.model, where="--model")
+            names = score_outputs(scorer, args.name, args.outputs, where="--outputs").names  # the columns it defines
+            scored = define_score(df, scorer, args.name, step_size=args.step_size, outputs=args.outputs)
+            cols = ["run", "luminosityBlock", "event", *names, *args.keep]
             with atomic_output(args.output, overwrite=args.overwrite) as tmp:
                 scored.Snapshot(args.tree, str(tmp), cols)
     except Terminated as err:

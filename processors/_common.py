@@ -12,7 +12,7 @@ import awkward as ak
 
 from hepfm_root.coffea import ScoreWrapper
 from hepfm_root.errors import InvalidArgumentError
-from hepfm_root.infer import Outputs, ScoreOutputs, Scorer, score_outputs
+from hepfm_root.infer import BaseScorer, Outputs, ScoreOutputs, score_outputs
 
 __all__ = ["ObjectCut", "is_dask", "refuse_dask", "output_columns", "select", "split_record", "wrappers"]
 
@@ -64,7 +64,7 @@ def select(cuts: Sequence[Any], events: Any) -> Any:
     return mask
 
 
-def wrappers(models: dict[str, Scorer | str | os.PathLike] | None, outputs: Outputs = None, *,
+def wrappers(models: dict[str, BaseScorer | str | os.PathLike] | None, outputs: Outputs = None, *,
              where: str = "outputs") -> dict[str, ScoreWrapper]:
     """``{name: ScoreWrapper}`` from ``{name: Scorer | export folder | model.onnx}`` (at least one model).
 

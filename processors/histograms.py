@@ -55,7 +55,7 @@ from coffea import processor
 from hepfm_root.coffea import chunk_of, shared_scorer
 from hepfm_root.corrections import NOMINAL, Corrector
 from hepfm_root.errors import InvalidArgumentError
-from hepfm_root.infer import Outputs, Scorer, score_views
+from hepfm_root.infer import BaseScorer, Outputs, score_views
 from hepfm_root.tensors import as_columns
 
 from ._common import is_dask, output_columns, refuse_dask, select, split_record, wrappers
@@ -135,7 +135,7 @@ class HistogramProcessor(processor.ProcessorABC):
     """
 
     def __init__(
-        self, models: dict[str, Scorer | str | os.PathLike], *, selection: Sequence[Any] = (), bins: int = 50,
+        self, models: dict[str, BaseScorer | str | os.PathLike], *, selection: Sequence[Any] = (), bins: int = 50,
         weight: str | None = None, corrections: Any = None, variations: str | Sequence[str] | None = None,
         outputs: Outputs = None,
     ) -> None:

@@ -42,7 +42,7 @@ import numpy as np
 from coffea import processor
 
 from hepfm_root.coffea import chunk_of
-from hepfm_root.infer import Outputs, Scorer
+from hepfm_root.infer import BaseScorer, Outputs
 from hepfm_root.io import BranchLayout, NtupleWriter
 from hepfm_root.spec import EVENT_KEYS, resolve
 from hepfm_root.tensors import as_columns
@@ -67,7 +67,7 @@ class SkimProcessor(processor.ProcessorABC):
             label instead of ``score_<model>`` (P(score label)).
     """
 
-    def __init__(self, models: dict[str, Scorer | str | os.PathLike], *, skim_dir: str | os.PathLike,
+    def __init__(self, models: dict[str, BaseScorer | str | os.PathLike], *, skim_dir: str | os.PathLike,
                  selection: Sequence[Any] = (), keep: Sequence[str] | None = None, outputs: Outputs = None) -> None:
         self.wrappers = wrappers(models, outputs, where="SkimProcessor(outputs=)")
         self.outputs = {m: output_columns(w, f"score_{m}", outputs, "SkimProcessor(outputs=)")

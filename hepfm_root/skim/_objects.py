@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidArgumentError
-from ..infer import Scorer
+from ..infer import BaseScorer
 from ..io import layout_of
 from ..spec import Resolution
 from ..tensors import CollectionValues, block_collections
@@ -20,7 +20,7 @@ from ..tensors import CollectionValues, block_collections
 __all__ = ["object_branches", "object_scores"]
 
 
-def object_branches(inp: Any, names: list[str], scorers: dict[str, Scorer], resolutions: list[Resolution],
+def object_branches(inp: Any, names: list[str], scorers: dict[str, BaseScorer], resolutions: list[Resolution],
                     variations: list[str]) -> dict[str, str]:
     """``{branch: counter}`` of every per-object score branch on one opened input with branches ``names``.
 

@@ -136,6 +136,7 @@ def _macro(*args, cwd):
 
 
 @pytest.mark.root
+@pytest.mark.slow  # three subprocesses that import ROOT and JIT the spec's C++: over a minute on a shared machine
 def test_score_with_rdf_macro_outputs_equal_the_skim(sample, skimmed, tmp_path):
     src = sample("nano_tt_v12.root")
     out = tmp_path / "scored.root"

@@ -10,8 +10,8 @@ k-fold set's ``folds.json``) becomes a scorer through :func:`as_scorer`; a k-fol
 """
 
 from ._as_scorer import as_scorer
-from ._base import BaseScorer
 from ._backends import SESSION_THREADS, SESSIONS_CREATED, BackendUnavailableError
+from ._base import BaseScorer
 from ._folds import FOLD_RULES, FoldManifest, fold_of, is_fold_set, load_manifest, trained_on, training_sample_of
 from ._foldscorer import FoldScorer
 from ._metadata import KEYS, ModelInfo, model_inputs_for

@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 
 from ..errors import InvalidArgumentError
-from ._folds import is_fold_set
 from ._base import BaseScorer
+from ._folds import is_fold_set
 from ._foldscorer import FoldScorer
 from ._scorer import Backend, Scorer
 

@@ -88,6 +88,7 @@ class BaseScorer(ABC):
 
     def check_keys(self, present: Iterable[str], where: str) -> None:
         """Refuse events without the event keys scoring routes by (none for one model; a k-fold set's rule)."""
+        return None  # one model scores every event, whatever its identity: FoldScorer overrides this
 
     @abstractmethod
     def warm(self) -> None:

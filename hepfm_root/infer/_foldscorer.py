@@ -22,8 +22,8 @@ import numpy as np
 
 from ..errors import BranchNotFoundError, InvalidArgumentError, ModelSpecMismatchError
 from ..tensors import Tensors
-from ._folds import FOLD_RULES, FoldManifest, fold_of, load_manifest, manifest_path
 from ._base import BaseScorer, Rejected
+from ._folds import FOLD_RULES, FoldManifest, fold_of, load_manifest, manifest_path
 from ._scorer import Backend, Scorer
 
 __all__ = ["FoldScorer", "fold_set_sha256"]

@@ -17,8 +17,8 @@ from typing import Any
 
 from ..spec import Resolution
 from ..tensors import tensorize
-from ._outputs import ScoreOutputs, score_outputs
 from ._base import BaseScorer
+from ._outputs import ScoreOutputs, score_outputs
 
 __all__ = ["score_views"]
 

@@ -113,7 +113,6 @@ def test_run_script_outputs_flag(sample, skimmed, tmp_path, capsys):
     import json
 
     from coffea.util import load
-
     from hepfm_root.processors.run import main
 
     (tmp_path / "fileset.json").write_text(json.dumps({"tt": [str(sample("nano_tt_v12.root"))]}))

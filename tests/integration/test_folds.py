@@ -308,3 +308,32 @@ def test_inputs_without_event_keys_are_refused_by_every_fold_set_path(fold_set, 
         add_scores(uproot.open(no_keys)["Events"].arrays(), str(fold_set))
     # a single model still scores them (it does not route by identity)
     assert len(add_scores(uproot.open(no_keys)["Events"].arrays(), str(fold_set.parent / "kf.fold0.pt"))) == 200
+
+
+def test_finetune_folds_refuses_tensor_files_without_real_keys(no_keys, sample, tmp_path):
+    spec = "event_graph"
+    assert run("tensorize", sample("nano_dy.root"), "--spec", spec, "-o", tmp_path / "dy.root", "-q").exit_code == 0
+    assert run("tensorize", no_keys, "--spec", spec, "-o", tmp_path / "tt.root", "-q").exit_code == 0
+    cfg = {"name": "kf", "strategy": "scratch", "spec": spec, "model": {"architecture": "object_transformer", "size": "tiny"},
+           "data": {"classes": {"dy": [str(tmp_path / "dy.root")], "tt": [str(tmp_path / "tt.root")]}},
+           "train": {"epochs": 1, "batch_size": 64, "lr": 3e-3, "seed": 0, "device": "cpu"}, "output": "out/kf.pt"}
+    (tmp_path / "out").mkdir()
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    r = run("finetune", tmp_path / "cfg.yaml", "--folds", K)
+    _one_line_exit_3(r, "'event' not in the training events", "event_keys")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_fold_set_is_a_base_scorer_shared_once_per_process(fold_set):
+    from hepfm_root.coffea import shared_scorer
+    from hepfm_root.infer import SESSIONS_CREATED, BaseScorer
+
+    scorer = as_scorer(fold_set, batch_size=77)  # a batch size no other test uses: its own cache key
+    assert isinstance(scorer, BaseScorer) and not isinstance(scorer, Scorer)  # the protocol, not a Scorer subclass
+    assert all(isinstance(f, Scorer) for f in scorer.folds) and as_scorer(scorer) is scorer
+    assert scorer.describe()["backend"] == "torch" and scorer.needs_keys and not scorer.folds[0].needs_keys
+    before = SESSIONS_CREATED["torch"]
+    first = shared_scorer(pickle.loads(pickle.dumps(scorer)))
+    assert shared_scorer(pickle.loads(pickle.dumps(scorer))) is first  # one per process, keyed by cache_key()
+    assert SESSIONS_CREATED["torch"] - before == K                     # warm(): every fold's model, once
+    assert first.cache_key() != scorer.folds[0].cache_key()

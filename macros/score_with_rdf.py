@@ -6,12 +6,16 @@ Usage::
     python3 macros/score_with_rdf.py input.root --model exports/six_object_heavy_higgs_vs_ttbar/0.1 -o out.root
     python3 macros/score_with_rdf.py input.root --model MODEL -o out.scores.root --friend   # aligned friend tree
     python3 macros/score_with_rdf.py input.root --model MODEL -o out.root --keep 'nJet' --imt 2
+    python3 macros/score_with_rdf.py input.root --model MODEL -o out.root --outputs all   # score_<label> per label
 
 Default: ``define_score`` on ``ROOT.RDataFrame(tree, input)`` and a ``Snapshot`` of
 run, luminosityBlock, event, the score and any ``--keep`` columns (under ``--imt`` the
 rows are in no fixed order: join by event identity); a per-object model (a jet tagger) writes
 ``Jet_<name>`` instead, one score per jet (keep ``nJet`` beside it).  ``--friend``: one float
-branch per input entry (a tagger: ``nJet`` + ``Jet_<name>``), in entry order, for ``TTree::AddFriend``.  Uses only the public API
+branch per input entry (a tagger: ``nJet`` + ``Jet_<name>``), in entry order, for ``TTree::AddFriend``.
+``--outputs all`` (or labels, ``--outputs ttH,ttbar_dilep``) writes one column per label instead,
+``<name>_<label>`` (the names of ``hepfm skim-and-score --outputs``), all from one inference pass.
+Uses only the public API
 (``hepfm_root.rdf``); the output appears only when complete (Snapshot goes to a
 temporary name that is renamed at the end).
 
@@ -38,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-o", "--output", required=True, type=Path)
     ap.add_argument("--tree", default="Events")
     ap.add_argument("--name", default="score", help="score column/branch name")
+    ap.add_argument("--outputs", help="class probabilities to write: 'all' or labels ('tt,ttH'), one column "
+                                      "<name>_<label> each (default: P(score label) as <name>)")
     ap.add_argument("--keep", nargs="*", default=[], help="more columns to write (not with --friend)")
     ap.add_argument("--friend", action="store_true", help="write an aligned friend tree instead of a Snapshot")
     ap.add_argument("--imt", type=int, default=0, help="ROOT ImplicitMT threads (0: off)")
@@ -62,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.keep:
                 raise InvalidArgumentError("--keep cannot be used with --friend (a friend holds only the score)")
             write_score_friend(args.input, args.model, args.output, args.name, tree=args.tree,
-                               step_size=args.step_size, overwrite=args.overwrite)
+                               step_size=args.step_size, overwrite=args.overwrite, outputs=args.outputs)
         else:
             plan_outputs([args.output], [args.input, args.model], overwrite=args.overwrite)  # not an input, not a device
             # whole file, tree, entries > 0, the event identity the Snapshot writes
@@ -73,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             if missing:
                 raise InvalidArgumentError(f"--keep {missing[0]!r} is not a column of {where}")
             before = {str(c) for c in df.GetColumnNames()}
-            scored = define_score(df, args.model, args.name, step_size=args.step_size)
-            # the score column, or a per-object model's <collection>_<name> (Jet_<name>, an RVec of nJet)
+            scored = define_score(df, args.model, args.name, step_size=args.step_size, outputs=args.outputs)
+            # the score column(s) (--outputs: <name>_<label>), or a per-object model's Jet_<name> (an RVec of nJet)
             added = [str(c) for c in scored.GetColumnNames() if str(c) not in before]
             cols = ["run", "luminosityBlock", "event", *added, *(k for k in args.keep if k not in added)]
             with atomic_output(args.output, overwrite=args.overwrite) as tmp:

@@ -12,9 +12,9 @@ import awkward as ak
 
 from hepfm_root.coffea import ScoreWrapper
 from hepfm_root.errors import InvalidArgumentError
-from hepfm_root.infer import Scorer
+from hepfm_root.infer import BaseScorer, Outputs, ScoreOutputs, score_outputs
 
-__all__ = ["ObjectCut", "is_dask", "refuse_dask", "select", "wrappers"]
+__all__ = ["ObjectCut", "is_dask", "refuse_dask", "output_columns", "select", "split_record", "wrappers"]
 
 
 def is_dask(events: Any) -> bool:
@@ -64,18 +64,42 @@ def select(cuts: Sequence[Any], events: Any) -> Any:
     return mask
 
 
-def wrappers(models: dict[str, Scorer | str | os.PathLike] | None) -> dict[str, ScoreWrapper]:
+def wrappers(models: dict[str, BaseScorer | str | os.PathLike] | None, outputs: Outputs = None, *,
+             where: str = "outputs") -> dict[str, ScoreWrapper]:
     """``{name: ScoreWrapper}`` from ``{name: Scorer | export folder | model.onnx}`` (at least one model).
 
     Names become histogram keys, record fields and ``score_<name>`` branches, hence identifiers;
-    a leading ``_`` is kept for internal fields (``_weight``).
+    a leading ``_`` is kept for internal fields (``_weight``).  ``outputs`` (``"all"`` or labels)
+    makes every wrapper return a record with one field per label (see :func:`output_columns`).
     """
     if not models:
         raise InvalidArgumentError("at least one model is needed: {name: Scorer | export folder | model.onnx}")
     for name in models:
         if not name.isidentifier() or name.startswith("_"):
             raise InvalidArgumentError(f"model name {name!r}: use an identifier that does not start with '_'")
-    return {name: ScoreWrapper(m) for name, m in models.items()}
+    out = {name: ScoreWrapper(m) for name, m in models.items()}
+    if outputs is None:
+        return out
+    for name, w in out.items():  # a bad label names the processor's argument, not add_scores'
+        output_columns(w, name, outputs, where)
+    return {name: ScoreWrapper(w.scorer, outputs=outputs) for name, w in out.items()}
+
+
+def output_columns(wrapper: ScoreWrapper, name: str, outputs: Outputs, where: str) -> ScoreOutputs:
+    """The outputs of one model under base ``name``: ``name`` alone, or ``<name>_<label>`` per label.
+
+    The naming is :func:`hepfm_root.infer.score_outputs`, the rule of ``hepfm skim-and-score
+    --outputs`` and of ``add_scores(outputs=)``, so a processor's histogram keys and branches are
+    the skim's branch names.
+    """
+    return score_outputs(wrapper.scorer, name, outputs, where=where)
+
+
+def split_record(scores: Any, chosen: ScoreOutputs) -> dict[str, Any]:
+    """``{output name: per-event scores}`` from a wrapper's result (one array, or a record of labels)."""
+    if chosen.single:
+        return {chosen.names[0]: scores}
+    return {n: scores[s] for n, s in zip(chosen.names, chosen.suffixes, strict=True)}
 
 
 def refuse_dask(events: Any, what: str, instead: str = "") -> None:

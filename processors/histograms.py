@@ -9,8 +9,13 @@ Runs the same way in coffea's two execution models:
 
 Output, per dataset (``Runner`` nests nothing: the dataset is a histogram axis and a key)::
 
-    {dataset: {"scored": {"hist": {model: Hist(dataset, systematic, score)}, "n_scored": {model: int}},
+    {dataset: {"scored": {"hist": {output: Hist(dataset, systematic, score)}, "n_scored": {output: int}},
                "n_events": int, "n_selected": int}}
+
+With ``outputs="all"`` (or labels) each model gives one histogram per label instead, keyed
+``<model>_<label>`` (the names of ``hepfm skim-and-score --outputs``, from
+:func:`hepfm_root.infer.score_outputs`), every label from one inference pass; ``n_scored``
+has the same keys.
 
 The histograms hold counts of events passing the analysis selection *and* the model's spec
 selection (events the spec rejects have no score and are counted in neither ``hist`` nor
@@ -31,6 +36,9 @@ Example::
     checked, report = check_fileset(fileset, proc.specs, step_size=50_000)
     out = Runner(FuturesExecutor(workers=4), chunksize=50_000)(runner_fileset(checked), proc)
     out["ttbar"]["scored"]["hist"]["hh"].plot1d()
+
+    every = HistogramProcessor({"p": "exports/six_object_graph_process_classifier/0.1"}, outputs="all")
+    # hist keys: p_ttbar_semilep, p_ttbar_dilep, p_ttH (one histogram per label)
 """
 
 from __future__ import annotations
@@ -47,10 +55,10 @@ from coffea import processor
 from hepfm_root.coffea import chunk_of, shared_scorer
 from hepfm_root.corrections import NOMINAL, Corrector
 from hepfm_root.errors import InvalidArgumentError
-from hepfm_root.infer import Scorer, score_views
+from hepfm_root.infer import BaseScorer, Outputs, score_views
 from hepfm_root.tensors import as_columns
 
-from ._common import is_dask, refuse_dask, select, wrappers
+from ._common import is_dask, output_columns, refuse_dask, select, split_record, wrappers
 
 __all__ = ["HistogramProcessor"]
 
@@ -68,7 +76,7 @@ def _empty_hist(bins: int, dataset: str, weighted: bool = False) -> hist.Hist:
 def fill_partial(scores: ak.Array, *, models: list[str], dataset: str, bins: int) -> dict[str, Any]:
     """Histograms of one chunk of (already selected) scores: ``{"hist": {model: Hist}, "n_scored", "n_selected"}``.
 
-    ``scores`` is a record per event, one field per model (``?float32``) and, for weighted
+    ``scores`` is a record per event, one field per output (``?float32``) and, for weighted
     histograms, a ``_weight`` field.
     """
     hists, n_scored = {}, {}
@@ -122,13 +130,18 @@ class HistogramProcessor(processor.ProcessorABC):
         corrections: a :class:`~hepfm_root.corrections.Corrector` or a corrections config (file, dict):
             corrected jets for the scores, scale factors as weights (Runner executors).
         variations: with ``corrections``: ``"all"``, names, or None: one ``systematic`` category each.
+        outputs: ``"all"`` or labels (a list or ``"a,b"``): one histogram per label, keyed
+            ``<model>_<label>``, instead of one of P(score label) keyed ``<model>``.
     """
 
     def __init__(
-        self, models: dict[str, Scorer | str | os.PathLike], *, selection: Sequence[Any] = (), bins: int = 50,
+        self, models: dict[str, BaseScorer | str | os.PathLike], *, selection: Sequence[Any] = (), bins: int = 50,
         weight: str | None = None, corrections: Any = None, variations: str | Sequence[str] | None = None,
+        outputs: Outputs = None,
     ) -> None:
-        self.wrappers = wrappers(models)
+        self.wrappers = wrappers(models, outputs, where="HistogramProcessor(outputs=)")
+        self.outputs = {name: output_columns(w, name, outputs, "HistogramProcessor(outputs=)")
+                        for name, w in self.wrappers.items()}
         self.selection = list(selection)
         self.bins = int(bins)
         self.weight = weight
@@ -155,8 +168,14 @@ class HistogramProcessor(processor.ProcessorABC):
         return out if is_dask(events) else {dataset: out}
 
     def _scores(self, selected: Any, dataset: str) -> dict[str, Any]:
-        """``{model: ?float32 per selected event}`` (a subclass may replace it, e.g. a benchmark's baseline)."""
-        return {name: w(selected, name=f"{name}-{dataset}") for name, w in self.wrappers.items()}
+        """``{output: ?float32 per selected event}`` (a subclass may replace it, e.g. a benchmark's baseline).
+
+        An output is a model's name, or ``<model>_<label>`` per label with ``outputs``.
+        """
+        out: dict[str, Any] = {}
+        for name, w in self.wrappers.items():
+            out.update(split_record(w(selected, name=f"{name}-{dataset}"), self.outputs[name]))
+        return out
 
     def _nominal(self, events: Any, selected: Any, dataset: str) -> dict[str, Any]:
         scores = self._scores(selected, dataset)
@@ -192,7 +211,7 @@ class HistogramProcessor(processor.ProcessorABC):
         for w in corr.weights(views[NOMINAL], binding=binding).values():
             weight = w if weight is None else weight * w
         scorers = {m: shared_scorer(w.scorer) for m, w in self.wrappers.items()}
-        part = _fill_views(score_views(views, scorers, where=where), weight, dataset=dataset, bins=self.bins,
+        part = _fill_views(score_views(views, scorers, where=where, outputs=self.outputs), weight, dataset=dataset, bins=self.bins,
                            n_selected=len(selected))
         scored, n_selected = _split(part)
         return {"n_events": len(events), "scored": scored, "n_selected": n_selected}

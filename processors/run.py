@@ -8,7 +8,8 @@ Executors: ``dask`` (``apply_to_fileset`` + ``dask.compute``; with ``--workers N
 ``distributed.LocalCluster``, else in this process), ``iterative`` / ``futures``
 (``coffea.processor.Runner``).  ``--scheduler tcp://host:8786`` uses an existing cluster
 (e.g. one started through dask-jobqueue, see ``docs/coffea.md``).  The output is saved with
-``coffea.util.save`` (a dict ``{dataset: {"scored": {"hist": {model: Hist}}, ...}}``).
+``coffea.util.save`` (a dict ``{dataset: {"scored": {"hist": {model: Hist}}, ...}}``; with
+``--outputs all`` or ``--outputs tt,ttH`` one histogram per label, keyed ``<model>_<label>``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--skip-bad-files", action="store_true", help="leave out (and list) unreadable/empty/incomplete files")
     ap.add_argument("--min-jets", type=int, default=0, help="selection: at least N jets with pT > 25 GeV, |eta| < 2.5")
     ap.add_argument("--weight", help="weight the histograms with this branch (e.g. genWeight)")
+    ap.add_argument("--outputs", help="class probabilities to histogram per model: 'all' or labels ('tt,ttH'), one "
+                                      "histogram <model>_<label> each (default: P(score label), keyed <model>)")
     ap.add_argument("-o", "--output", type=Path, required=True)
     return ap.parse_args(argv)
 
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     models = dict(m.split("=", 1) for m in args.model)
     selection = [ObjectCut("Jet", min_count=args.min_jets, pt_min=25.0, abs_eta_max=2.5)] if args.min_jets else []
-    proc = HistogramProcessor(models, selection=selection, weight=args.weight)
+    proc = HistogramProcessor(models, selection=selection, weight=args.weight, outputs=args.outputs)
     fileset, report = check_fileset(json.loads(args.fileset.read_text()), proc.specs, step_size=args.step_size,
                                     skip_bad_files=args.skip_bad_files, corrector=proc.corrector)
     print(report, file=sys.stderr)
@@ -80,9 +83,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from hepfm_root.errors import HepfmError
+
     args = _parse(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    out = run(args)
+    try:
+        out = run(args)
+    except HepfmError as err:  # the error family's exit code: 2 arguments, 3 input, 4 model/spec, 5 output
+        print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
+        return err.exit_code
     for ds, v in out.items():
         if not ds.startswith("_"):
             print(f"{ds}: {int(v['n_events'])} events, {int(v['n_selected'])} selected, scored {v['scored']['n_scored']}")

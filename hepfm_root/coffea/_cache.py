@@ -2,7 +2,7 @@
 
 coffea's executors pickle the processor for every chunk (``Runner`` sends a compressed
 cloudpickle of it with each work item) and dask tasks carry their arguments, so a
-:class:`~hepfm_root.infer.Scorer` arrives on a worker many times, each copy without a
+:class:`~hepfm_root.infer.Scorer` (any :class:`~hepfm_root.infer.BaseScorer`) arrives on a worker many times, each copy without a
 session (sessions are dropped when pickled).  :func:`shared_scorer` maps every copy to
 one scorer per process, keyed by what defines the model and its runtime settings, and
 creates that scorer's session under a lock, so two threads of a worker do not both
@@ -16,32 +16,17 @@ import os
 import threading
 from typing import Any
 
-from ..infer import Scorer
+from ..infer import BaseScorer
 
 __all__ = ["shared_scorer"]
 
 log = logging.getLogger(__name__)
 
 _LOCK = threading.Lock()
-_SCORERS: dict[tuple[Any, ...], Scorer] = {}
+_SCORERS: dict[tuple[Any, ...], BaseScorer] = {}
 
 
-def _key(scorer: Scorer) -> tuple[Any, ...]:
-    b = scorer.backend
-    runtime = ("providers", "used_threads")   # filled in when the session is made: not what defines the model
-    settings = tuple(sorted((k, repr(v)) for k, v in vars(b).items() if not k.startswith("_") and k not in runtime))
-    return (type(b).__name__, str(scorer.path), scorer.info.weights_sha256, scorer.batch_size, settings)
-
-
-def _warm(scorer: Scorer) -> None:
-    b: Any = scorer.backend
-    if hasattr(b, "session"):
-        b.session()
-    else:
-        b.model()
-
-
-def shared_scorer(scorer: Scorer) -> Scorer:
+def shared_scorer(scorer: BaseScorer) -> BaseScorer:
     """The scorer of this process equal to ``scorer`` (same file, weights, backend settings), session ready.
 
     Example::
@@ -49,14 +34,14 @@ def shared_scorer(scorer: Scorer) -> Scorer:
         s = shared_scorer(pickle.loads(pickle.dumps(scorer)))   # on a worker
         s is shared_scorer(pickle.loads(pickle.dumps(scorer)))  # True: one session per process
     """
-    key = _key(scorer)
+    key = scorer.cache_key()   # what defines the model and its runtime settings (BaseScorer)
     found = _SCORERS.get(key)
     if found is not None:
         return found
     with _LOCK:
         found = _SCORERS.get(key)
         if found is None:
-            _warm(scorer)
+            scorer.warm()
             _SCORERS[key] = found = scorer
             log.debug("scorer for %s shared in pid %d", scorer.path, os.getpid())
     return found

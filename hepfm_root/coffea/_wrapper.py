@@ -30,7 +30,7 @@ import awkward as ak
 import numpy as np
 
 from ..errors import InvalidArgumentError, ModelSpecMismatchError
-from ..infer import Outputs, ScoreOutputs, Scorer, as_scorer, score_outputs
+from ..infer import BaseScorer, Outputs, ScoreOutputs, as_scorer, score_outputs
 from ..spec import EVENT_KEYS
 from ..tensors import CollectionValues, Tensors, block_collections, scatter_to_collections, tensorize, touch_resolved
 from ._cache import shared_scorer
@@ -69,7 +69,7 @@ class ScoreWrapper:
         probs.ttH, probs.ttbar_semilep          # one field per label
     """
 
-    def __init__(self, scorer: Scorer | str | os.PathLike, *, missing: Missing = "none", label: str | None = None,
+    def __init__(self, scorer: BaseScorer | str | os.PathLike, *, missing: Missing = "none", label: str | None = None,
                  outputs: Outputs = None) -> None:
         if missing not in ("none", "nan"):
             raise InvalidArgumentError(f"missing must be 'none' or 'nan', got {missing!r}")
@@ -88,7 +88,9 @@ class ScoreWrapper:
 
     def prepare_awkward(self, events: Any, where: str | None = None) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Events -> the model's inputs (awkward arrays of regular shape), via the spec."""
-        t = tensorize(events, self.scorer.spec, where=where or chunk_of(events).where, with_keys=self.scorer.needs_keys)
+        where = where or chunk_of(events).where
+        t = tensorize(events, self.scorer.spec, where=where, with_keys=self.scorer.needs_keys)
+        self.scorer.check_keys(t.keys, where=where or "the events")  # a k-fold set: the identity it routes by
         args = [ak.from_numpy(t.objects), ak.from_numpy(t.mask), ak.from_numpy(t.selected)]
         if t.constituents is not None:
             args += [ak.from_numpy(t.constituents), ak.from_numpy(t.constituent_mask)]
@@ -189,7 +191,9 @@ class ScoreWrapper:
         where = f"the dask-awkward collection of {where}" if where else "the dask-awkward collection"
         res = touch_resolved(events, spec, where)
         if self.scorer.needs_keys:  # a k-fold set reads the event identity too
-            for k in EVENT_KEYS:
+            present = [k for k in EVENT_KEYS if k in ak.fields(events)]
+            self.scorer.check_keys(present, where=where)
+            for k in present:
                 ak.typetracer.touch_data(events[k])
         if self.scorer.info.per_object:
             self._block_collection(res.collections, where)
@@ -228,7 +232,7 @@ def _is_dask(obj: Any) -> bool:
 
 
 def add_scores(
-    events: Any, scorer: Scorer | ScoreWrapper | str | os.PathLike, *, name: str = "score",
+    events: Any, scorer: BaseScorer | ScoreWrapper | str | os.PathLike, *, name: str = "score",
     missing: Missing = "none", label: str | None = None, outputs: Outputs = None,
 ) -> Any:
     """Scores of ``scorer`` for ``events``, one per event, aligned with ``events``.

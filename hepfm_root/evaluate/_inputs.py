@@ -3,8 +3,8 @@
 Three kinds of input, told apart by content:
 
 - a ROOT ntuple (TTree or RNTuple, e.g. a ``skim-and-score`` output) holding a score branch;
-- a hepfm tensor file (``hepfm tensorize`` output: a ``Tensors`` tree and ``hepfm_spec``),
-  scored here with a model (``Scorer``);
+- a hepfm tensor file (``hepfm tensorize`` output, ``.root`` or ``.npz``: tensors and ``hepfm_spec``),
+  scored here with a model (``Scorer``, or a k-fold set, which refuses a file without real event keys);
 - a ``.npz`` file with a score array (and, if labels come from the file, a label array).
 
 Labels come either from a branch/array in each file (0/1, bool, or ``== signal_value``), or
@@ -23,7 +23,7 @@ import numpy as np
 import uproot
 
 from ..errors import BranchNotFoundError, InvalidArgumentError, InvalidInputFileError
-from ..io import check_root_file, open_events, read_tensors
+from ..io import check_root_file, open_events, read_tensors, real_event_keys
 
 __all__ = ["LabelledScores", "load_scores"]
 
@@ -44,28 +44,40 @@ def _is_tensor_file(path: Path) -> bool:
         return "hepfm_spec" in f
 
 
+def _score_tensor_file(path: Path, *, label: str | None, model: object) -> np.ndarray:
+    """Score a hepfm tensor file (``.root`` or ``.npz``) with ``model``."""
+    if model is None:
+        raise InvalidArgumentError(f"{path.name} is a hepfm tensor file: give a model (--model) to score it")
+    if label is not None:
+        raise InvalidArgumentError(f"{path.name} is a tensor file (no label branch): give it as --signal or --background")
+    from ..infer import as_scorer
+
+    scorer = as_scorer(model, where="evaluate")  # type: ignore[arg-type]
+    tensors, meta = read_tensors(path)
+    # a k-fold set routes by event identity: keys written as zeros (inputs without them) are refused
+    scorer.check_keys(real_event_keys(meta, tensors), where=f"the event keys of tensor file {path} (keys its "
+                      "inputs lacked are stored as zeros, not listed in hepfm_meta event_keys)")
+    return scorer.score(tensors).astype(np.float64)
+
+
 def _read_one(path: Path, *, score: str, label: str | None, tree: str, model: object) -> tuple[np.ndarray, np.ndarray | None]:
     if path.suffix == ".npz":
         try:
             data = np.load(path)
         except (OSError, ValueError) as err:
             raise InvalidInputFileError(f"cannot read {path}: {err}") from None
-        for name in [score] + ([label] if label else []):
-            if name not in data.files:
-                raise BranchNotFoundError(name, where=f"arrays of {path.name}", available=data.files)
-        return np.asarray(data[score], np.float64), None if label is None else np.asarray(data[label])
+        with data:  # closed here: the tensor-file reader opens the file again
+            tensor_file = "hepfm_spec" in data.files and score not in data.files  # hepfm tensorize -o x.npz
+            if not tensor_file:
+                for name in [score] + ([label] if label else []):
+                    if name not in data.files:
+                        raise BranchNotFoundError(name, where=f"arrays of {path.name}", available=data.files)
+                return np.asarray(data[score], np.float64), None if label is None else np.asarray(data[label])
+        return _score_tensor_file(path, label=label, model=model), None
     if not path.exists():
         raise InvalidInputFileError(f"{path}: no such file")
     if _is_tensor_file(path):
-        if model is None:
-            raise InvalidArgumentError(f"{path.name} is a hepfm tensor file: give a model (--model) to score it")
-        if label is not None:
-            raise InvalidArgumentError(f"{path.name} is a tensor file (no label branch): give it as --signal or --background")
-        from ..infer import as_scorer
-
-        scorer = as_scorer(model, where="evaluate")  # type: ignore[arg-type]
-        tensors, _ = read_tensors(path)
-        return scorer.score(tensors).astype(np.float64), None
+        return _score_tensor_file(path, label=label, model=model), None
     with open_events(path, tree) as inp:
         names = inp.branch_names()
         for name in [score] + ([label] if label else []):

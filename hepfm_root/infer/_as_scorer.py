@@ -1,4 +1,4 @@
-"""``as_scorer``: the one way a user's ``model`` argument becomes a :class:`Scorer`.
+"""``as_scorer``: the one way a user's ``model`` argument becomes a scorer (a :class:`BaseScorer`).
 
 Every entry point that takes "a model" (``define_score``, ``write_score_friend``,
 ``skim_and_score``, ``ScoreWrapper``/``add_scores``, ``hepfm evaluate``) accepts the
@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 from ..errors import InvalidArgumentError
+from ._base import BaseScorer
 from ._folds import is_fold_set
 from ._foldscorer import FoldScorer
 from ._scorer import Backend, Scorer
@@ -21,10 +22,10 @@ __all__ = ["as_scorer"]
 
 
 def as_scorer(
-    model: Scorer | str | os.PathLike, *, backend: Backend = "auto", device: str = "auto",
+    model: BaseScorer | str | os.PathLike, *, backend: Backend = "auto", device: str = "auto",
     batch_size: int | None = None, where: str = "hepfm_root",
-) -> Scorer:
-    """``model`` as a :class:`Scorer`: returned as is if it is one, else built from the path.
+) -> BaseScorer:
+    """``model`` as a scorer: returned as is if it is one (a :class:`Scorer` or :class:`FoldScorer`), else built from the path.
 
     The options are those of :class:`Scorer`.  They apply only when ``model`` is a path: a
     ready ``Scorer`` was built with its own, and asking for others with one is an error (the
@@ -47,7 +48,7 @@ def as_scorer(
         hepfm_root.errors.InvalidArgumentError: define_score: model must be a Scorer, an export folder or a model \
 file path, got int
     """
-    if isinstance(model, Scorer):
+    if isinstance(model, BaseScorer):
         if (backend != "auto" or device != "auto" or batch_size is not None):
             raise InvalidArgumentError(
                 f"{where}: backend, device and batch_size apply only when model is a path; "

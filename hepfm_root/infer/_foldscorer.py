@@ -1,8 +1,9 @@
 """``FoldScorer``: a k-fold set scored out of fold — each event by the model that did not see it.
 
-A :class:`~hepfm_root.infer.Scorer` (a subclass: accepted wherever a model is, through
-:func:`~hepfm_root.infer.as_scorer`), built from a manifest (``folds.json``, see
-``_folds.py``).  On construction every fold's model is opened (metadata only; inference
+A :class:`~hepfm_root.infer.BaseScorer`, like :class:`~hepfm_root.infer.Scorer` (accepted
+wherever a model is, through :func:`~hepfm_root.infer.as_scorer`), built from a manifest
+(``folds.json``, see ``_folds.py``); it holds one ``Scorer`` per fold and no backend of its own.
+On construction every fold's model is opened (metadata only; inference
 sessions stay lazy, per process, and are dropped when pickled) and checked against the
 manifest: its weights hash, and the rule, k and fold index its card records.  All folds
 must share spec and labels.  ``predict`` computes each event's fold from
@@ -14,16 +15,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidArgumentError, ModelSpecMismatchError
+from ..errors import BranchNotFoundError, InvalidArgumentError, ModelSpecMismatchError
 from ..tensors import Tensors
-from ._folds import FoldManifest, fold_of, load_manifest, manifest_path
-from ._scorer import Backend, Rejected, Scorer
+from ._base import BaseScorer, Rejected
+from ._folds import FOLD_RULES, FoldManifest, fold_of, load_manifest, manifest_path
+from ._scorer import Backend, Scorer
 
-__all__ = ["FoldBackends", "FoldScorer", "fold_set_sha256"]
+__all__ = ["FoldScorer", "fold_set_sha256"]
 
 
 def fold_set_sha256(manifest: FoldManifest) -> str:
@@ -39,30 +42,7 @@ def fold_set_sha256(manifest: FoldManifest) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class FoldBackends:
-    """The backends of a fold set's models, as one: what the per-process scorer cache keys on and warms.
-
-    ``settings`` (public, deterministic) is every fold backend's settings; ``session()``
-    creates each fold's session.  It does not run inference itself: :class:`FoldScorer`
-    routes events to the folds' own scorers.
-    """
-
-    def __init__(self, scorers: list[Scorer]) -> None:
-        self._scorers = scorers
-        self.name = scorers[0].backend.name
-        self.settings = repr([sorted((k, repr(v)) for k, v in vars(s.backend).items()
-                                     if not k.startswith("_") and k != "providers") for s in scorers])
-
-    def session(self) -> None:
-        for s in self._scorers:
-            b: Any = s.backend
-            b.session() if hasattr(b, "session") else b.model()
-
-    def run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        raise InvalidArgumentError("a fold set routes each event to its fold's model: call FoldScorer.predict")
-
-
-class FoldScorer(Scorer):
+class FoldScorer(BaseScorer):
     """Score each event with the fold model that was trained without it.
 
     Args:
@@ -119,12 +99,25 @@ class FoldScorer(Scorer):
                             f"{str(a)[:60]}; all folds must share spec and labels")
             self.folds.append(s)
         self.batch_size = self.folds[0].batch_size
-        self.backend = FoldBackends(self.folds)  # type: ignore[assignment]
         base = self.folds[0].info
         self.info = dataclasses.replace(
             base, name=m.name or base.name, weights_sha256=fold_set_sha256(m), fold=None,
             training_sample=[f.model_dump() for f in m.training_sample] or base.training_sample,
             provenance={"fold_rule": m.rule, "k": m.k, "folds": [f.path for f in m.folds]})
+
+    @property
+    def backend_name(self) -> str:
+        return self.folds[0].backend.name
+
+    def warm(self) -> None:
+        """Create every fold's session in this process now."""
+        for s in self.folds:
+            s.warm()
+
+    def cache_key(self) -> tuple[Any, ...]:
+        """The manifest, the fold set's identity (its folds' weights hashes) and every fold's own key."""
+        return ("FoldScorer", str(self.path), self.info.weights_sha256, self.batch_size,
+                tuple(s.cache_key() for s in self.folds))
 
     def __repr__(self) -> str:
         return (f"FoldScorer({str(self.path)!r}, rule={self.manifest.rule!r}, k={self.manifest.k}, "
@@ -134,6 +127,24 @@ class FoldScorer(Scorer):
         """As :meth:`Scorer.describe`, plus the rule, k and each fold's path and weights hash."""
         return {**super().describe(), "fold_rule": self.manifest.rule, "k": self.manifest.k,
                 "folds": [{"path": f.path, "weights_sha256": f.weights_sha256} for f in self.manifest.folds]}
+
+    def check_keys(self, present: Iterable[str], where: str) -> None:
+        """Refuse events that lack a key the fold rule reads, before anything is scored (exit 3).
+
+        ``present``: the event keys the events really have (branch names of an input, the keys of
+        :class:`Tensors`, a tensor file's :func:`~hepfm_root.io.real_event_keys`); ``where`` names them.
+        Without them every event would fall in one fold, scored by a model that saw some of them.
+
+        Raises:
+            BranchNotFoundError: naming ``where``, the key, the rule and the fold set.
+        """
+        have = set(present)
+        keys = FOLD_RULES[self.manifest.rule]
+        for name in keys:
+            if name not in have:
+                raise BranchNotFoundError(
+                    name, where=f"{where}; the k-fold set {self.path} routes events by {', '.join(keys)} "
+                    f"(rule {self.manifest.rule!r})", available=sorted(have))
 
     def fold_of(self, tensors: Tensors) -> np.ndarray:
         """The fold of each row of ``tensors`` (from ``tensors.keys``)."""

@@ -8,7 +8,6 @@ feature spec, the labels, which label is "the" score.  It is cheap to pickle
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
@@ -18,9 +17,9 @@ import numpy as np
 
 from .._extras import require
 from ..errors import InvalidArgumentError, InvalidInputFileError, ModelSpecMismatchError, first_line
-from ..spec import FeatureSpec
-from ..tensors import CollectionValues, Tensors, scatter_to_collections, tensorize
+from ..tensors import Tensors
 from ._backends import OrtBackend, TorchBackend
+from ._base import BaseScorer, Rejected
 from ._folds import training_sample_of
 from ._metadata import ModelInfo, input_arrays, model_inputs_for
 from ._output_decl import output_decl
@@ -30,7 +29,6 @@ __all__ = ["Scorer"]
 log = logging.getLogger(__name__)
 
 Backend = Literal["auto", "onnxruntime", "torch"]
-Rejected = Literal["nan", "score"]
 
 
 def _locate(path: Path, backend: str) -> tuple[str, Path]:
@@ -93,8 +91,11 @@ def _probe(sess: Any, info: ModelInfo, where: str) -> None:
                 f"{info.labels})")
 
 
-class Scorer:
+class Scorer(BaseScorer):
     """Score events or tensors with an exported model (ONNX) or a torch checkpoint.
+
+    One model, one backend: the :class:`~hepfm_root.infer.BaseScorer` protocol, as every
+    caller (coffea, skim-and-score, RDataFrame) sees it.
 
     Args:
         model: ``model.onnx``, an export folder (``exports/NAME/VERSION``) or a checkpoint ``.pt``.
@@ -114,9 +115,6 @@ class Scorer:
         scores = scorer.score_events(events)   # one value per event, NaN where not selected
         probs = scorer.predict(tensors)        # (N, n_labels) probabilities; NaN rows where not selected
     """
-
-    #: Whether scoring reads the events' identity (``Tensors.keys``): a k-fold set does (``FoldScorer``).
-    needs_keys = False
 
     def __init__(
         self, model: str | os.PathLike, *, backend: Backend = "auto", device: str = "auto",
@@ -176,29 +174,27 @@ class Scorer:
             fold=ck.meta.get("fold"), training_sample=training_sample_of(ck.meta.get("training_data")),
         )
 
-    # ---- what the model is ----------------------------------------------------------
+    # ---- what the model is; its session ------------------------------------------------
 
     @property
-    def spec(self) -> FeatureSpec:
-        return self.info.spec
-
-    @property
-    def labels(self) -> list[str]:
-        return self.info.labels
+    def backend_name(self) -> str:
+        return self.backend.name
 
     def __repr__(self) -> str:
         return (f"Scorer({str(self.path)!r}, backend={self.backend.name!r}, spec={self.spec.name!r}, "
                 f"labels={self.labels}, score={self.info.score_label!r})")
 
-    def describe(self) -> dict[str, Any]:
-        """Name, version, spec, labels and weights hash (for summaries and provenance)."""
-        return {"path": str(self.path), "backend": self.backend.name, "name": self.info.name,
-                **({"output": "objects", "block": self.info.output.block} if self.info.per_object else {}),
-                "version": self.info.version, "spec": self.spec.name, "spec_fingerprint": self.spec.fingerprint(),
-                "labels": self.labels, "score_label": self.info.score_label,
-                "weights_sha256": self.info.weights_sha256,
-                # the era and working-point values the model's spec cuts at (absent without working points)
-                **{k: v for k, v in self.spec.provenance().items() if k in ("era", "working_points")}}
+    def warm(self) -> None:
+        """Create this process's ONNX Runtime session (or torch model) now."""
+        b: Any = self.backend
+        b.session() if hasattr(b, "session") else b.model()
+
+    def cache_key(self) -> tuple[Any, ...]:
+        """Backend kind, file, weights hash, batch size and the backend's settings (not what a session fills in)."""
+        b = self.backend
+        runtime = ("providers", "used_threads")   # filled in when the session is made: not what defines the model
+        settings = tuple(sorted((k, repr(v)) for k, v in vars(b).items() if not k.startswith("_") and k not in runtime))
+        return (type(b).__name__, str(self.path), self.info.weights_sha256, self.batch_size, settings)
 
     # ---- scoring ------------------------------------------------------------------
 
@@ -241,45 +237,5 @@ class Scorer:
             out[idx] = self.backend.run(batch)
         return out
 
-    def score(self, tensors: Tensors) -> np.ndarray:
-        """One score per event: P(score label); NaN for events the spec's selection rejects (never computed).
-
-        A per-object model (``info.per_object``) gives ``(N, max_objects)``: one score per slot of its
-        block (``info.output.block``); :meth:`score_objects` writes them back onto the collection.
-        """
-        probs = self.predict(tensors)
-        if self.info.per_object:
-            rows = self.spec.row_slices()[str(self.info.output.block)]
-            return probs[:, rows, self.info.score_index]
-        return probs[:, self.info.score_index]
-
-    def score_objects(self, tensors: Tensors) -> list[CollectionValues]:
-        """A per-object model's scores, aligned with the block's source collections (``Jet``).
-
-        One :class:`~hepfm_root.tensors.CollectionValues` per collection: ``counts`` (``nJet``) and one
-        float32 per object, NaN for objects the spec did not keep (cut, beyond ``max_objects``, another
-        block's) and for events its selection rejects.
-
-        Raises:
-            InvalidArgumentError: the model scores events, not objects.
-
-        Example::
-
-            tagger = Scorer("exports/jet_particle_transformer_hbb_tagger/0.1")
-            (jets,) = tagger.score_objects(tensorize(events, tagger.spec))
-            jets.collection, jets.to_awkward()      # 'Jet', [[0.91, nan, 0.12], ...]
-        """
-        if not self.info.per_object:
-            raise InvalidArgumentError(f"{self.path}: the model scores events (one value per event), not objects; "
-                                       "use Scorer.score")
-        return scatter_to_collections(tensors, str(self.info.output.block), self.score(tensors))
-
-    def score_events(self, events: Any, *, where: str | None = None) -> np.ndarray:
-        """Build the model's own tensors from ``events`` (NanoEvents, uproot arrays, dict) and score them."""
-        return self.score(tensorize(events, self.spec, where=where))
-
     def __getstate__(self) -> dict[str, Any]:
         return dict(self.__dict__)  # the backend drops its own session when pickled
-
-    def metadata_json(self) -> str:
-        return json.dumps(self.describe(), sort_keys=True)

@@ -17,14 +17,14 @@ from typing import Any
 
 from ..spec import Resolution
 from ..tensors import tensorize
+from ._base import BaseScorer
 from ._outputs import ScoreOutputs, score_outputs
-from ._scorer import Scorer
 
 __all__ = ["score_views"]
 
 
 def score_views(
-    views: Mapping[str, Any], scorers: Mapping[str, Scorer], *, resolutions: Mapping[str, Resolution] | None = None,
+    views: Mapping[str, Any], scorers: Mapping[str, BaseScorer], *, resolutions: Mapping[str, Resolution] | None = None,
     where: str | None = None, timings: dict[str, float] | None = None,
     outputs: Mapping[str, ScoreOutputs] | None = None,
 ) -> dict[tuple[str, str], Any]:
@@ -71,6 +71,7 @@ def score_views(
         for view, events in views.items():
             a = time.perf_counter()
             tensors = tensorize(events, scorer.spec, resolution=resolution, where=where)
+            scorer.check_keys(tensors.keys, where=where or "the events")  # a k-fold set: the identity it routes by
             b = time.perf_counter()
             if scorer.info.per_object:   # a jet tagger: its scores on the block's collections
                 out[chosen.names[0], view] = scorer.score_objects(tensors)

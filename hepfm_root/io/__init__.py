@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time each name is imp
     from ._rntuple import NTUPLE_FORMATS, ntuple_format
     from ._scaling_fit import RunningMoments, fit_scaling, write_spec
     from ._signals import Terminated, terminate_on_signals
+    from ._tensorcolumns import TENSOR_FORMAT, real_event_keys
     from ._tensorfile import TensorFileWriter
     from ._tensorformat import TENSOR_FORMATS, open_tensor_writer, read_tensors, tensor_file_format
     from ._tensornpz import NpzTensorWriter
@@ -36,6 +37,7 @@ _WHERE = {name: module for module, names in {
     "_rntuple": ("NTUPLE_FORMATS", "ntuple_format"),
     "_scaling_fit": ("RunningMoments", "fit_scaling", "write_spec"),
     "_signals": ("Terminated", "terminate_on_signals"),
+    "_tensorcolumns": ("TENSOR_FORMAT", "real_event_keys"),
     "_tensorfile": ("TensorFileWriter",),
     "_tensorformat": ("TENSOR_FORMATS", "open_tensor_writer", "read_tensors", "tensor_file_format"),
     "_tensornpz": ("NpzTensorWriter",),
@@ -44,6 +46,7 @@ _WHERE = {name: module for module, names in {
 __all__ = [
     "MARKER",
     "NTUPLE_FORMATS",
+    "TENSOR_FORMAT",
     "TENSOR_FORMATS",
     "BranchLayout",
     "CheckedInput",
@@ -72,6 +75,7 @@ __all__ = [
     "parse_fileset",
     "plan_outputs",
     "read_tensors",
+    "real_event_keys",
     "remove_stale_temporaries",
     "tensor_file_format",
     "terminate_on_signals",

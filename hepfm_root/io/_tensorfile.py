@@ -12,7 +12,7 @@ branch                 type                                 meaning
 ``constituents``       ``float[k][C][F]`` (if the spec has)  constituent features
 ``constituent_mask``   ``bool[k][C]``
 ``event_features``     ``float[n_event_features]``          event features (schema version 2, if the spec has)
-``run`` …              as in the input                      event identity, when present
+``run`` …              as in the input                      event identity (zeros where an input lacks it)
 ``entry``              ``long``                             entry number in its input file
 ``file_index``         ``int``                              index into the ``inputs`` list
 =====================  ==================================  =============================
@@ -22,7 +22,9 @@ With ``ntuple_format="rntuple"`` the same columns form an RNTuple ``Tensors`` (f
 
 Beside the tree, ``hepfm_spec`` (TObjString) holds the spec as canonical JSON and
 ``hepfm_meta`` (TObjString) a JSON with feature names, inputs and the library
-version, so a tensor file describes itself.
+version, so a tensor file describes itself.  Its ``tensor_format`` (2) and ``event_keys`` say
+which event keys came from the inputs (:func:`~hepfm_root.io.real_event_keys`; a k-fold set
+refuses a file without the keys its rule reads).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from ._atomic import atomic_output, plan_outputs
 from ._open import check_root_file
 from ._rntuple import RNTupleTable
 from ._rntuple import ntuple_format as choose_format  # the parameter of the same name is the request
-from ._tensorcolumns import chunk_columns, column_types, file_meta, tensors_from_columns
+from ._tensorcolumns import KeyTracker, chunk_columns, column_types, file_meta, tensors_from_columns
 
 __all__ = ["TREE", "TensorFileWriter", "read_root_tensors"]
 
@@ -73,6 +75,7 @@ class TensorFileWriter:
         self.atomic = atomic
         self.meta = dict(meta or {})
         self.n_written = 0
+        self._keys = KeyTracker()  # which event keys are real (every chunk had them)
         self._stack = contextlib.ExitStack()
         self._file: Any = None
         self._tree_made = False
@@ -95,6 +98,7 @@ class TensorFileWriter:
         """Append a chunk (all of its rows; select before writing if you want fewer)."""
         if tensors.spec.fingerprint() != self.spec.fingerprint():
             raise ModelSpecMismatchError(f"tensors of spec {tensors.spec.name!r} written to a file of spec {self.spec.name!r}")
+        self._keys.add(tensors.keys)
         n = len(tensors)
         types = self._types()
         data = chunk_columns(tensors, types, file_index)
@@ -119,7 +123,8 @@ class TensorFileWriter:
                 elif self._rntuple is None and not self._tree_made:
                     self._file.mktree(TREE, self._types())
                 self._file["hepfm_spec"] = self.spec.to_json()
-                self._file["hepfm_meta"] = json.dumps(file_meta(self.spec, self.inputs, self.n_written, self.meta),
+                self._file["hepfm_meta"] = json.dumps(file_meta(self.spec, self.inputs, self.n_written, self.meta,
+                                                                event_keys=self._keys.keys),
                                                       sort_keys=True)
         finally:
             self._stack.__exit__(exc_type, exc, tb)

@@ -28,7 +28,7 @@ from ..errors import HepfmError, InvalidInputFileError, ModelSpecMismatchError, 
 from ..spec import FeatureSpec, spec_from_dict
 from ..tensors import Tensors
 from ._atomic import atomic_output, plan_outputs
-from ._tensorcolumns import chunk_columns, column_types, file_meta, tensors_from_columns
+from ._tensorcolumns import KeyTracker, chunk_columns, column_types, file_meta, tensors_from_columns
 
 __all__ = ["NpzTensorWriter", "read_npz_tensors"]
 
@@ -53,6 +53,7 @@ class NpzTensorWriter:
         self.overwrite = overwrite
         self.meta = dict(meta or {})
         self.n_written = 0
+        self._keys = KeyTracker()  # which event keys are real (every chunk had them)
         self._types = column_types(spec)
         self._chunks: dict[str, list[np.ndarray]] = {name: [] for name in self._types}
         self._stack = contextlib.ExitStack()
@@ -67,6 +68,7 @@ class NpzTensorWriter:
         """Append a chunk (all of its rows; select before writing if you want fewer)."""
         if tensors.spec.fingerprint() != self.spec.fingerprint():
             raise ModelSpecMismatchError(f"tensors of spec {tensors.spec.name!r} written to a file of spec {self.spec.name!r}")
+        self._keys.add(tensors.keys)
         for name, column in chunk_columns(tensors, self._types, file_index).items():
             self._chunks[name].append(column)
         self.n_written += len(tensors)
@@ -85,7 +87,8 @@ class NpzTensorWriter:
                 assert self._tmp is not None
                 arrays = self._columns()
                 arrays["hepfm_spec"] = np.array(self.spec.to_json())  # 0-d unicode: no pickle needed to read
-                arrays["hepfm_meta"] = np.array(json.dumps(file_meta(self.spec, self.inputs, self.n_written, self.meta),
+                arrays["hepfm_meta"] = np.array(json.dumps(file_meta(self.spec, self.inputs, self.n_written, self.meta,
+                                                                event_keys=self._keys.keys),
                                                            sort_keys=True))
                 # A file object, not a name: np.savez appends ".npz" to a name without it (the temporary's).
                 with open(self._tmp, "wb") as f:

@@ -2,7 +2,7 @@
 
 Plan of a job:
 
-1. Load every model (``Scorer``); choose score branch names, and which class probabilities
+1. Load every model (``Scorer`` or ``FoldScorer``: a ``BaseScorer``); choose score branch names, and which class probabilities
    become which branches (``outputs``: :func:`~hepfm_root.infer.score_outputs`).
 2. Check every input *before* any event is processed: the file is whole, the tree
    exists and has entries, each model's spec resolves, the selection's branches
@@ -61,7 +61,7 @@ from ..errors import (
     NonFiniteInputError,
     OutputError,
 )
-from ..infer import FoldScorer, ScoreOutputs, Scorer, as_scorer, score_outputs, score_views, trained_on
+from ..infer import BaseScorer, FoldScorer, ScoreOutputs, as_scorer, score_outputs, score_views, trained_on
 from ..io import (
     NtupleWriter,
     atomic_outputs,
@@ -122,7 +122,7 @@ class _Input:
 class _Job:
     """What is fixed for one skim-and-score job, built once from the options; every output streams with it."""
 
-    scorers: dict[str, Scorer]          # score branch name -> model, in the order the models were given
+    scorers: dict[str, BaseScorer]      # score branch name -> model, in the order the models were given
     outputs: dict[str, ScoreOutputs]    # score branch name -> which probabilities become which branches
     out_names: tuple[str, ...]          # every added branch: scores, <score>_<variation>, weight_<name>
     selection: SelectionExpression | None
@@ -165,18 +165,20 @@ def _kept_branches(names: list[str], patterns: list[str] | None) -> list[str]:
     return keep
 
 
-def _default_branch_name(scorer: Scorer, i: int) -> str:
+def _default_branch_name(scorer: BaseScorer, i: int) -> str:
     base = scorer.info.name or Path(scorer.path).parent.parent.name or f"model{i}"
     return "score_" + re.sub(r"[^A-Za-z0-9_]", "_", base)
 
 
-def _check_input(path: Path, tree: str, opts: SkimOptions, scorers: dict[str, Scorer], sel: SelectionExpression | None,
+def _check_input(path: Path, tree: str, opts: SkimOptions, scorers: dict[str, BaseScorer], sel: SelectionExpression | None,
                  corrector: Corrector | None = None, variations: list[str] | None = None) -> _Input:
     """The one input check (:func:`~hepfm_root.io.check_input`), then what only a skim asks: --selection, --keep."""
     item = _Input(path, tree)
     with check_input(path, tree, specs=[s.spec for s in scorers.values()], corrector=corrector, purpose="skim") as checked:
         inp, names = checked.input, checked.branches
         item.entries, item.resolutions, item.binding = checked.entries, checked.resolutions, checked.binding
+        for s in scorers.values():  # a k-fold set needs the event identity its rule routes by
+            s.check_keys(names, where=inp.where)
         item.jagged = object_branches(inp, names, scorers, item.resolutions, variations or [])
         if sel is not None:
             missing = sorted(b for b in sel.branches if b not in names)
@@ -234,7 +236,7 @@ def _plan(inputs: list[_Input], targets: dict[int, Path], output: Path,
 
 
 def skim_and_score(
-    inputs: Sequence[str | os.PathLike | tuple[str, str]], models: Sequence[str | os.PathLike | Scorer],
+    inputs: Sequence[str | os.PathLike | tuple[str, str]], models: Sequence[str | os.PathLike | BaseScorer],
     output: str | os.PathLike, options: SkimOptions | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
@@ -250,7 +252,7 @@ def skim_and_score(
     if not pairs:
         raise InvalidArgumentError("at least one input file is needed")
     target_list, summary_path = _targets([p for p, _ in pairs], Path(output), opts)
-    extra_inputs = [m for m in models if not isinstance(m, Scorer)]
+    extra_inputs = [m for m in models if not isinstance(m, BaseScorer)]
     if isinstance(opts.corrections, (str, os.PathLike)):
         extra_inputs.append(opts.corrections)
     plan_outputs([*target_list, summary_path], [p for p, _ in pairs] + extra_inputs, overwrite=opts.overwrite)  # type: ignore[list-item]
@@ -340,7 +342,7 @@ def skim_and_score(
     return summary
 
 
-def _training_sample_warnings(scorers: list[Scorer], names: list[str], paths: list[Path]) -> list[str]:
+def _training_sample_warnings(scorers: list[BaseScorer], names: list[str], paths: list[Path]) -> list[str]:
     """One warning per single (non-fold) model scoring files it was trained on (same name and sha256)."""
     out = []
     for s, n in zip(scorers, names, strict=True):

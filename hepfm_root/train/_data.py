@@ -33,7 +33,7 @@ from ..errors import (
     ModelSpecMismatchError,
     first_line,
 )
-from ..io import check_root_file, file_sha256, iter_tensors, open_events, read_tensors
+from ..io import check_root_file, file_sha256, iter_tensors, open_events, read_tensors, real_event_keys
 from ..models import check_spec_matches
 from ..spec import EVENT_KEYS, FeatureSpec, load_spec
 from ._jet_truth import JET_TRUTH_BRANCHES, jet_truth_labels
@@ -152,12 +152,13 @@ def _is_tensor_file(path: Path) -> bool:
         raise InvalidInputFileError(f"{path}: cannot be opened as ROOT (damaged?): {first_line(err)}") from err
 
 
-def _chunk(t: Any, k: np.ndarray, targets: dict[str, np.ndarray], spec: FeatureSpec) -> EventData:
+def _chunk(t: Any, k: np.ndarray, targets: dict[str, np.ndarray], spec: FeatureSpec,
+           real_keys: tuple[str, ...] = EVENT_KEYS) -> EventData:
     cons = getattr(t, "constituents", None)
     cmask = getattr(t, "constituent_mask", None)
     return EventData(t.objects[k], t.mask[k], targets, spec, constituents=None if cons is None else cons[k],
                      constituent_mask=None if cmask is None else cmask[k],
-                     keys={n: np.asarray(v)[k] for n, v in t.keys.items() if n in EVENT_KEYS})
+                     keys={n: np.asarray(v)[k] for n, v in t.keys.items() if n in real_keys})
 
 
 def _read_file(path: Path, spec: FeatureSpec, *, selection: str, min_objects: int, truth: bool, jet_truth: bool,
@@ -169,9 +170,10 @@ def _read_file(path: Path, spec: FeatureSpec, *, selection: str, min_objects: in
         if truth or jet_truth:
             raise BranchNotFoundError("GenPart", where=f"tensor file {path} (tensor files hold no generator truth; "
                                       "pretrain on the NanoAOD files instead)")
-        t, _ = read_tensors(path)
+        t, meta = read_tensors(path)
         check_spec_matches(spec, t.spec, model="the training spec", data=f"tensor file {path}")
-        part = _chunk(t, keep(t.mask, t.selected), {}, spec)
+        # keys its inputs lacked (zeros) are left out, so --folds cannot put every event in one fold
+        part = _chunk(t, keep(t.mask, t.selected), {}, spec, real_keys=real_event_keys(meta, t))
         return [part if limit is None else part.take(np.arange(min(limit, len(part))))]
     branches = (GENPART_BRANCHES if truth else ()) + (JET_TRUTH_BRANCHES if jet_truth else ())
     branches = tuple(dict.fromkeys(branches))

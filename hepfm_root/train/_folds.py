@@ -78,7 +78,8 @@ def finetune_folds(cfg: FinetuneConfig, k: int, rule: str = "event_mod", *, base
                  overwrite=overwrite)  # before any read
     setup = prepare_finetune(cfg, base)
     data = setup.data
-    fold = fold_of(data.keys, rule, k, where="the training events")
+    fold = fold_of(data.keys, rule, k, where="the training events (a tensor file made from inputs without them "
+                  "carries none: hepfm_meta event_keys)")
     label = data.targets["label"]
     for i in range(k):
         n_in, rest = int((fold == i).sum()), np.unique(label[fold != i])

@@ -200,3 +200,140 @@ def test_folds_of_different_labels_are_refused(fold_set, tmp_path):
     ck.save(d / "kf.fold1.pt", overwrite=True)   # same weights and fold record, other labels
     with pytest.raises(ModelSpecMismatchError, match="all folds must share spec and labels"):
         as_scorer(d / fold_set.name)
+
+
+# ---- event keys: a fold set refuses events without the identity it routes by ---------------------------
+
+
+@pytest.fixture(scope="module")
+def no_keys(fold_set, generated, tmp_path_factory):
+    """The generated sample without run, luminosityBlock and event (every branch the spec reads is kept)."""
+    import awkward as ak
+
+    from hepfm_root import resolve
+
+    spec = as_scorer(fold_set).spec
+    src = uproot.open(generated)["Events"]
+    names = [n for n in resolve(spec, src.keys(), where=str(generated)).branches() if n not in EVENT_KEYS]
+    arrays = src.arrays(names)
+    flat = {n: arrays[n] for n in names if arrays[n].ndim == 1}
+    jagged: dict[str, dict[str, object]] = {}
+    for n in names:
+        if n not in flat:
+            coll, field = n.split("_", 1)
+            jagged.setdefault(coll, {})[field] = arrays[n]
+    out = {**flat, **{c: ak.zip(f) for c, f in jagged.items()}}
+    path = tmp_path_factory.mktemp("nokeys") / "no_keys.root"
+    with uproot.recreate(path) as f:  # NanoAOD naming (nJet, Jet_pt)
+        f.mktree("Events", {k: v.type for k, v in out.items()}, field_name=lambda outer, inner: f"{outer}_{inner}")
+        f["Events"].extend(out)
+    assert not set(EVENT_KEYS) & set(uproot.open(path)["Events"].keys())
+    return path
+
+
+def _one_line_exit_3(r, *names):
+    assert r.exit_code == 3, r.output
+    assert len(r.output.strip().splitlines()) == 1, r.output
+    for n in names:
+        assert n in r.output, r.output
+
+
+@pytest.mark.parametrize("ext", [".root", ".npz"])
+def test_tensor_files_say_whether_their_keys_are_real_and_a_fold_set_refuses_fake_ones(
+        fold_set, generated, no_keys, tmp_path, ext):
+    from hepfm_root.io import TENSOR_FORMAT, read_tensors, real_event_keys
+
+    spec = as_scorer(fold_set).spec.name
+    real, fake = tmp_path / f"real{ext}", tmp_path / f"fake{ext}"
+    for src, out in ((generated, real), (no_keys, fake)):
+        r = run("tensorize", src, "--spec", spec, "-o", out, "--all-events", "-q")
+        assert r.exit_code == 0, r.output
+    t_real, m_real = read_tensors(real)
+    t_fake, m_fake = read_tensors(fake)
+    assert (m_real["tensor_format"], m_real["event_keys"]) == (TENSOR_FORMAT, list(EVENT_KEYS))
+    assert (m_fake["tensor_format"], m_fake["event_keys"]) == (TENSOR_FORMAT, [])
+    assert real_event_keys(m_real, t_real) == EVENT_KEYS and real_event_keys(m_fake, t_fake) == ()
+    assert all(not t_fake.keys[k].any() for k in EVENT_KEYS)  # still read as before: zeros for absent keys
+
+    ok = run("evaluate", "--model", fold_set, "--signal", real, "--background", real, "-o", tmp_path / "ev",
+             "--no-plots", "--bootstrap", 0, "-q")
+    assert ok.exit_code == 0, ok.output
+    r = run("evaluate", "--model", fold_set, "--signal", real, "--background", fake, "-o", tmp_path / "ev2",
+            "--no-plots", "--bootstrap", 0, "-q")
+    _one_line_exit_3(r, "'run' not in the event keys of tensor file", fake.name, "routes events by", fold_set.name)
+    # one model (not a fold set) scores the same file: its events' identity does not matter to it
+    one = run("evaluate", "--model", fold_set.parent / "kf.fold0.pt", "--signal", real, "--background", fake,
+              "-o", tmp_path / "ev3", "--no-plots", "--bootstrap", 0, "-q")
+    assert one.exit_code == 0, one.output
+
+
+def _as_format_1(src, dst):
+    """A copy of an ``.npz`` tensor file as the writer before format 2 made it (no tensor_format, no event_keys)."""
+    with np.load(src, allow_pickle=False) as z:
+        arrays = {n: z[n] for n in z.files}
+    meta = json.loads(str(arrays["hepfm_meta"][()]))
+    del meta["tensor_format"], meta["event_keys"]
+    arrays["hepfm_meta"] = np.array(json.dumps(meta, sort_keys=True))
+    with open(dst, "wb") as f:
+        np.savez_compressed(f, **arrays)
+
+
+def test_format_1_tensor_files_read_as_before_and_all_zero_keys_are_refused(fold_set, generated, no_keys, tmp_path):
+    from hepfm_root.io import read_tensors, real_event_keys
+
+    spec = as_scorer(fold_set).spec.name
+    for src, name in ((generated, "real"), (no_keys, "fake")):
+        assert run("tensorize", src, "--spec", spec, "-o", tmp_path / f"{name}2.npz", "-q").exit_code == 0
+        _as_format_1(tmp_path / f"{name}2.npz", tmp_path / f"{name}1.npz")
+        new, m2 = read_tensors(tmp_path / f"{name}2.npz")
+        old, m1 = read_tensors(tmp_path / f"{name}1.npz")
+        assert "tensor_format" not in m1
+        for k, v in new.keys.items():
+            np.testing.assert_array_equal(old.keys[k], v)  # the same arrays as before
+        assert real_event_keys(m1, old) == real_event_keys(m2, new)
+    r = run("evaluate", "--model", fold_set, "--signal", tmp_path / "real1.npz", "--background", tmp_path / "fake1.npz",
+            "-o", tmp_path / "ev", "--no-plots", "--bootstrap", 0, "-q")
+    _one_line_exit_3(r, "fake1.npz", "routes events by")
+
+
+def test_inputs_without_event_keys_are_refused_by_every_fold_set_path(fold_set, no_keys, tmp_path):
+    from hepfm_root.errors import BranchNotFoundError
+
+    r = run("skim-and-score", no_keys, "--model", fold_set, "-o", tmp_path / "o.root")
+    _one_line_exit_3(r, "no_keys.root", "routes events by run, luminosityBlock, event")
+    assert not (tmp_path / "o.root").exists()
+    with pytest.raises(BranchNotFoundError, match="routes events by"):
+        skim_and_score([no_keys], [fold_set], tmp_path / "f.root", SkimOptions(friend=True))
+    with pytest.raises(BranchNotFoundError, match="routes events by"):
+        add_scores(uproot.open(no_keys)["Events"].arrays(), str(fold_set))
+    # a single model still scores them (it does not route by identity)
+    assert len(add_scores(uproot.open(no_keys)["Events"].arrays(), str(fold_set.parent / "kf.fold0.pt"))) == 200
+
+
+def test_finetune_folds_refuses_tensor_files_without_real_keys(no_keys, sample, tmp_path):
+    spec = "event_graph"
+    assert run("tensorize", sample("nano_dy.root"), "--spec", spec, "-o", tmp_path / "dy.root", "-q").exit_code == 0
+    assert run("tensorize", no_keys, "--spec", spec, "-o", tmp_path / "tt.root", "-q").exit_code == 0
+    cfg = {"name": "kf", "strategy": "scratch", "spec": spec, "model": {"architecture": "object_transformer", "size": "tiny"},
+           "data": {"classes": {"dy": [str(tmp_path / "dy.root")], "tt": [str(tmp_path / "tt.root")]}},
+           "train": {"epochs": 1, "batch_size": 64, "lr": 3e-3, "seed": 0, "device": "cpu"}, "output": "out/kf.pt"}
+    (tmp_path / "out").mkdir()
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    r = run("finetune", tmp_path / "cfg.yaml", "--folds", K)
+    _one_line_exit_3(r, "'event' not in the training events", "event_keys")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_fold_set_is_a_base_scorer_shared_once_per_process(fold_set):
+    from hepfm_root.coffea import shared_scorer
+    from hepfm_root.infer import SESSIONS_CREATED, BaseScorer
+
+    scorer = as_scorer(fold_set, batch_size=77)  # a batch size no other test uses: its own cache key
+    assert isinstance(scorer, BaseScorer) and not isinstance(scorer, Scorer)  # the protocol, not a Scorer subclass
+    assert all(isinstance(f, Scorer) for f in scorer.folds) and as_scorer(scorer) is scorer
+    assert scorer.describe()["backend"] == "torch" and scorer.needs_keys and not scorer.folds[0].needs_keys
+    before = SESSIONS_CREATED["torch"]
+    first = shared_scorer(pickle.loads(pickle.dumps(scorer)))
+    assert shared_scorer(pickle.loads(pickle.dumps(scorer))) is first  # one per process, keyed by cache_key()
+    assert SESSIONS_CREATED["torch"] - before == K                     # warm(): every fold's model, once
+    assert first.cache_key() != scorer.folds[0].cache_key()

@@ -96,7 +96,7 @@ PUBLIC = {
         "SelectionError", "SelectionExpression", "SkimOptions", "skim_and_score",
     ],
     "infer": [
-        "BackendUnavailableError", "FOLD_RULES", "FoldManifest", "FoldScorer", "KEYS", "ModelInfo", "Outputs",
+        "BackendUnavailableError", "BaseScorer", "FOLD_RULES", "FoldManifest", "FoldScorer", "KEYS", "ModelInfo", "Outputs",
         "SESSIONS_CREATED", "SESSION_THREADS", "ScoreOutputs", "Scorer", "as_scorer", "fold_of", "inference_threads",
         "is_fold_set", "load_manifest", "model_inputs_for", "score_outputs", "score_views", "trained_on",
         "training_sample_of",
@@ -324,7 +324,8 @@ def test_a_users_model_becomes_a_scorer_in_one_place():
     for path in MODULES.values():
         for node in ast.walk(ast.parse(path.read_text())):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "isinstance"
-                    and len(node.args) == 2 and "Scorer" in {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)}):
+                    and len(node.args) == 2
+                    and {"Scorer", "BaseScorer"} & {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)}):
                 found.append(f"{path.relative_to(PACKAGE)}")
     # skim_and_score also asks which models are paths, to refuse an output that overwrites one
     assert sorted(found) == ["infer/_as_scorer.py", "skim/_job.py"]

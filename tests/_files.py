@@ -25,3 +25,35 @@ def mktree_columns(arrays: ak.Array) -> dict:
             groups.setdefault(coll, {})[field] = arrays[name]
     out.update({c: ak.zip(f, depth_limit=2) for c, f in groups.items()})
     return out
+
+
+def clustered_copy(src: Path, dest: Path, entries_per_cluster: int) -> Path:
+    """``src``'s ``Events`` tree rewritten with one cluster per ``entries_per_cluster`` entries (ROOT's CloneTree).
+
+    Under ImplicitMT each cluster is a separate task, processed in no fixed order: what a test of
+    "the same scores under ImplicitMT" needs (a one-cluster file is read in order by one thread).
+    """
+    import ROOT
+
+    fin = ROOT.TFile.Open(str(src))
+    fout = ROOT.TFile(str(dest), "RECREATE")
+    copy = fin.Get("Events").CloneTree(0)
+    copy.SetAutoFlush(entries_per_cluster)
+    copy.CopyEntries(fin.Get("Events"))
+    copy.Write()
+    fout.Close()
+    fin.Close()
+    return dest
+
+
+def n_clusters(path: Path) -> int:
+    """Clusters of the ``Events`` tree of ``path`` (ROOT's cluster iterator)."""
+    import ROOT
+
+    f = ROOT.TFile.Open(str(path))
+    tree, n, it = f.Get("Events"), 0, None
+    it = tree.GetClusterIterator(0)
+    while it.Next() < tree.GetEntries():
+        n += 1
+    f.Close()
+    return n

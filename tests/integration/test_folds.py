@@ -133,6 +133,52 @@ def test_define_score_agrees_with_skim_and_score_bit_for_bit(fold_set, generated
     np.testing.assert_array_equal(skim["s"], rdf["s"])
 
 
+@pytest.mark.parametrize("mode", ["eager", "virtual"])
+def test_nanoevents_add_scores_agree_with_the_skim_bit_for_bit(fold_set, generated, skimmed, mode):
+    from coffea.nanoevents import NanoAODSchema, NanoEventsFactory
+
+    NanoAODSchema.warn_missing_crossrefs = False
+    events = NanoEventsFactory.from_root({str(generated): "Events"}, schemaclass=NanoAODSchema, mode=mode).events()
+    got = np.asarray(add_scores(events, str(fold_set), missing="nan"))
+    assert got.tobytes() == skimmed[1]["s"].tobytes()
+
+
+@pytest.mark.slow  # ROOT's JIT of the spec's C++, an ImplicitMT event loop and two friends
+def test_rdataframe_under_implicit_mt_and_its_friends_agree_with_the_skim(fold_set, generated, skimmed, tmp_path):
+    """Out-of-fold scores (and every class probability) from define_score under ImplicitMT on a file of 4
+    clusters, matched by event, and write_score_friend (TTree and RNTuple) entry by entry: the skim's bits."""
+    import ROOT
+    from _files import clustered_copy, n_clusters
+
+    from hepfm_root.rdf import define_score, write_score_friend
+
+    _, skim = skimmed
+    path = clustered_copy(generated, tmp_path / "clustered.root", 50)
+    assert n_clusters(path) == 4
+    scorer = as_scorer(fold_set)
+    probs = scorer.predict(tensorize(uproot.open(generated)["Events"].arrays(), scorer.spec))
+    assert probs[:, scorer.info.score_index].tobytes() == skim["s"].tobytes()
+    by_event = {int(e): i for i, e in enumerate(skim["event"])}
+    ROOT.EnableImplicitMT(2)
+    try:
+        df = define_score(define_score(ROOT.RDataFrame("Events", str(path)), scorer, "s"), scorer, "p", outputs="all")
+        cols = df.AsNumpy(["event", "s", *(f"p_{x}" for x in scorer.labels)])
+        friends = {fmt: write_score_friend(path, scorer, tmp_path / f"{fmt}.root", "s", outputs="all",
+                                           ntuple_format=fmt, step_size=70) for fmt in ("ttree", "rntuple")}
+    finally:
+        ROOT.DisableImplicitMT()
+    rows = [by_event[int(e)] for e in cols["event"]]
+    assert sorted(rows) == list(range(len(skim["s"])))
+    assert cols["s"].tobytes() == skim["s"][rows].tobytes()
+    for i, label in enumerate(scorer.labels):
+        assert cols[f"p_{label}"].tobytes() == probs[rows, i].tobytes()
+    assert uproot.open(friends["rntuple"]).classnames()["Events;1"] == "ROOT::RNTuple"
+    for fmt, friend in friends.items():
+        got = uproot.open(friend)["Events"].arrays(library="np")
+        for i, label in enumerate(scorer.labels):  # entry i of the friend is entry i of the input
+            assert got[f"s_{label}"].tobytes() == probs[:, i].tobytes(), fmt
+
+
 def test_single_model_on_its_training_sample_is_flagged_in_the_summary(fold_set, generated, sample, tmp_path):
     one = fold_set.parent / "kf.fold0.pt"
     train_file = sample("nano_tt_v12.root")

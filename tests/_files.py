@@ -57,3 +57,22 @@ def n_clusters(path: Path) -> int:
         n += 1
     f.Close()
     return n
+
+
+def train_fold_set(folder: Path, dy: Path, tt: Path, k: int = 2) -> Path:
+    """A k-fold set of tiny object transformers (1 epoch, ``hepfm finetune --folds k --fold-rule hash``) on the
+    real DY and tt̄ samples; returns its manifest ``folder/out/kf.folds.json``."""
+    import yaml
+    from click.testing import CliRunner
+
+    from hepfm_root.cli import cli
+
+    (folder / "out").mkdir(parents=True)
+    cfg = {"name": "kf", "strategy": "scratch", "spec": "event_graph",
+           "model": {"architecture": "object_transformer", "size": "tiny"},
+           "data": {"classes": {"dy": [str(dy)], "tt": [str(tt)]}},
+           "train": {"epochs": 1, "batch_size": 64, "lr": 3e-3, "seed": 0, "device": "cpu"}, "output": "out/kf.pt"}
+    (folder / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    r = CliRunner().invoke(cli, ["finetune", str(folder / "cfg.yaml"), "--folds", str(k), "--fold-rule", "hash"])
+    assert r.exit_code == 0, r.output
+    return folder / "out" / "kf.folds.json"

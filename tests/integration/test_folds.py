@@ -13,7 +13,7 @@ import shutil
 import numpy as np
 import pytest
 import uproot
-import yaml
+from _files import train_fold_set
 from click.testing import CliRunner
 
 from hepfm_root.cli import cli
@@ -35,16 +35,7 @@ def run(*args):
 
 @pytest.fixture(scope="module")
 def fold_set(tmp_path_factory, sample):
-    d = tmp_path_factory.mktemp("folds")
-    (d / "out").mkdir()
-    cfg = {"name": "kf", "strategy": "scratch", "spec": "event_graph",
-           "model": {"architecture": "object_transformer", "size": "tiny"},
-           "data": {"classes": {"dy": [str(sample("nano_dy.root"))], "tt": [str(sample("nano_tt_v12.root"))]}},
-           "train": {"epochs": 1, "batch_size": 64, "lr": 3e-3, "seed": 0, "device": "cpu"}, "output": "out/kf.pt"}
-    (d / "cfg.yaml").write_text(yaml.safe_dump(cfg))
-    r = run("finetune", d / "cfg.yaml", "--folds", K, "--fold-rule", "hash")
-    assert r.exit_code == 0, r.output
-    return d / "out" / "kf.folds.json"
+    return train_fold_set(tmp_path_factory.mktemp("folds"), sample("nano_dy.root"), sample("nano_tt_v12.root"), K)
 
 
 @pytest.fixture(scope="module")

@@ -170,6 +170,21 @@ def test_rdataframe_under_implicit_mt_and_its_friends_agree_with_the_skim(fold_s
             assert got[f"s_{label}"].tobytes() == probs[:, i].tobytes(), fmt
 
 
+def test_cli_writes_every_class_probability_of_a_fold_set_as_an_rntuple(fold_set, generated, skimmed, tmp_path):
+    """`hepfm skim-and-score --model kf.folds.json --outputs all --format rntuple`: the skim's out-of-fold bits."""
+    out = tmp_path / "all.root"
+    r = run("skim-and-score", generated, "--model", fold_set, "--branch-name", "s", "--outputs", "all",
+            "--format", "rntuple", "--keep", "event", "-o", out, "-q")
+    assert r.exit_code == 0, r.output
+    with uproot.open(out) as f:
+        assert f.classnames()["Events;1"] == "ROOT::RNTuple"
+        got = f["Events"].arrays(["event", "s_dy", "s_tt"], library="np")
+    assert got["event"].tobytes() == skimmed[1]["event"].tobytes()
+    assert got["s_tt"].tobytes() == skimmed[1]["s"].tobytes()
+    total = got["s_dy"] + got["s_tt"]
+    np.testing.assert_allclose(total[np.isfinite(total)], 1.0, atol=1e-6)
+
+
 def test_single_model_on_its_training_sample_is_flagged_in_the_summary(fold_set, generated, sample, tmp_path):
     one = fold_set.parent / "kf.fold0.pt"
     train_file = sample("nano_tt_v12.root")

@@ -128,7 +128,7 @@ class BaseScorer(ABC):
 
         Example::
 
-            tagger = Scorer("exports/jet_particle_transformer_hbb_tagger/0.1")
+            tagger = Scorer("exports/jet_particle_transformer_hbb/0.2")
             (jets,) = tagger.score_objects(tensorize(events, tagger.spec))
             jets.collection, jets.to_awkward()      # 'Jet', [[0.91, nan, 0.12], ...]
         """

@@ -17,7 +17,11 @@ Pairwise features, from constituent four-vectors rebuilt from the features
   kT = min(pT_i, pT_j) ΔR_ij, z = min(pT_i, pT_j) / (pT_i + pT_j),
   m²_ij = (E_i + E_j)² - |p_i + p_j|²;
 * the inputs of the bias MLP are ln ΔR, ln kT, ln z, ln m², each of
-  max(x, 1e-8) so the diagonal (ΔR = 0) and massless pairs stay finite.
+  max(x, 1e-8) so the diagonal (ΔR = 0) and massless pairs stay finite;
+* the four-vectors and pair quantities are computed in float64 (then cast to
+  float32): m² of a near-collinear, near-massless pair is a difference of nearly
+  equal numbers, and float32 rounding, which differs by an ulp between torch and
+  ONNX Runtime, would decide its logarithm.
 
 The bias MLP is computed once per jet and shared by every particle block.
 
@@ -58,7 +62,8 @@ def pairwise_features(pt: torch.Tensor, eta: torch.Tensor, phi: torch.Tensor, en
     ptmin = torch.minimum(pt[..., :, None], pt[..., None, :])
     kt = ptmin * dr
     z = ptmin / (pt[..., :, None] + pt[..., None, :]).clamp(min=_EPS)
-    px, py, pz = pt * torch.cos(phi), pt * torch.sin(phi), pt * torch.sinh(eta)
+    # sinh through exp: ONNX Runtime has no float64 Sinh kernel (and exp is exact enough for |η| < 6)
+    px, py, pz = pt * torch.cos(phi), pt * torch.sin(phi), pt * 0.5 * (torch.exp(eta) - torch.exp(-eta))
     e2 = (energy[..., :, None] + energy[..., None, :]) ** 2
     p2 = ((px[..., :, None] + px[..., None, :]) ** 2 + (py[..., :, None] + py[..., None, :]) ** 2
           + (pz[..., :, None] + pz[..., None, :]) ** 2)
@@ -188,12 +193,17 @@ class ParticleTransformer(JetHeads, nn.Module):
         b, n_c, _ = constituents.shape
         h = c["n_heads"]
         x = constituents.float()
-        pt = torch.exp(x[..., c["log_pt_index"]].clamp(max=20.0))
-        energy = torch.exp(x[..., c["log_energy_index"]].clamp(max=20.0))
-        eta = eta_jet.float()[:, None] + x[..., c["deta_index"]]
-        phi = x[..., c["dphi_index"]]
+        # The four-vector arithmetic runs in float64: m²_ij = (E_i + E_j)² - |p_i + p_j|² of near-collinear,
+        # near-massless pairs (and of the diagonal) is a difference of two nearly equal numbers, and in float32
+        # its rounding (exp, sinh, cos differ by an ulp between torch and ONNX Runtime) decides ln m² (up to
+        # 16 units apart on real jets); in float64 the value follows from the float32 inputs alone.
+        k = x.double()
+        pt = torch.exp(k[..., c["log_pt_index"]].clamp(max=20.0))
+        energy = torch.exp(k[..., c["log_energy_index"]].clamp(max=20.0))
+        eta = eta_jet.double()[:, None] + k[..., c["deta_index"]]
+        phi = k[..., c["dphi_index"]]
         pair_mask = cmask[:, :, None] & cmask[:, None, :]
-        feats = pairwise_features(pt, eta, phi, energy)
+        feats = pairwise_features(pt, eta, phi, energy).float()
         feats = torch.where(pair_mask[..., None], feats, torch.zeros((), dtype=feats.dtype, device=feats.device))
         key_bias = torch.where(cmask, 0.0, _MASKED).to(x.dtype)[:, None, None, :]           # (B, 1, 1, C)
         bias = self.pair(feats).permute(0, 3, 1, 2) + key_bias                              # (B, h, C, C)

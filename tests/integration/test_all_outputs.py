@@ -101,6 +101,43 @@ def test_all_labels_agree_bit_for_bit_in_every_path(events_file, model, tmp_path
         assert got2[f"p_{label}"].tobytes() == got[f"p_{label}"].tobytes()
 
 
+@pytest.mark.parametrize("mode", ["eager", "virtual"])
+def test_nanoevents_record_holds_every_label_bit_for_bit(sample, model, mode):
+    from coffea.nanoevents import NanoAODSchema, NanoEventsFactory
+
+    NanoAODSchema.warn_missing_crossrefs = False  # the slimmed samples lack some targets (as in test_coffea.py)
+    path = sample("nano_tt_v12.root")
+    events = NanoEventsFactory.from_root({str(path): "Events"}, schemaclass=NanoAODSchema, mode=mode).events()
+    rec = add_scores(events, model, outputs="all", missing="nan")
+    probs = model.predict(tensorize(uproot.open(path)["Events"].arrays(), model.spec))
+    assert rec.fields == LABELS
+    for i, label in enumerate(LABELS):
+        assert rec[label].to_numpy().tobytes() == probs[:, i].tobytes(), label
+
+
+@pytest.mark.slow  # ROOT's JIT of the spec's C++ and ImplicitMT event loops
+def test_every_label_under_implicit_mt_is_the_single_threaded_one(sample, model, tmp_path):
+    """define_score (matched by event identity) and write_score_friend (entry by entry) under ImplicitMT on a
+    4-cluster copy of the real sample: the labels' bits of Scorer.predict."""
+    from _files import clustered_copy, n_clusters
+
+    path = clustered_copy(sample("nano_tt_v12.root"), tmp_path / "clustered.root", 50)
+    assert n_clusters(path) == 4
+    arrays = uproot.open(path)["Events"].arrays()
+    keys, probs = _keys(arrays), model.predict(tensorize(arrays, model.spec))
+    ROOT.EnableImplicitMT(2)
+    try:
+        cols = define_score(ROOT.RDataFrame("Events", str(path)), model, "p", outputs="all").AsNumpy(
+            [*KEYS, *(f"p_{x}" for x in LABELS)])
+        friend = write_score_friend(path, model, tmp_path / "f.root", "p", outputs="all", step_size=70)
+    finally:
+        ROOT.DisableImplicitMT()
+    got = uproot.open(friend)["Events"].arrays(library="np")
+    for i, label in enumerate(LABELS):
+        _same_bits(_keys(cols), cols[f"p_{label}"], keys, probs[:, i], f"rdf imt {label}")
+        assert got[f"p_{label}"].tobytes() == probs[:, i].tobytes(), label
+
+
 def test_the_score_label_column_equals_the_single_score(sample, model):
     f = ROOT.TFile.Open(str(sample("nano_tt_v12.root")))
     df = ROOT.RDataFrame(f.Get("Events"))

@@ -12,17 +12,26 @@ import torch
 
 from hepfm_root.export import read_card_header, run_parity
 from hepfm_root.infer import KEYS, Scorer
-from hepfm_root.models import load_checkpoint
+from hepfm_root.models import load_checkpoint, model_inputs
 
 EXPORTS = Path(__file__).resolve().parents[2] / "exports"
 SHIPPED = sorted(p.parent for p in EXPORTS.glob("*/*/model.onnx"))
+
+
+def _reads_constituents(folder: Path) -> bool:
+    return json.loads((folder / "spec.json").read_text()).get("constituents") is not None
+
+
+#: A jet model's parity check runs its particle attention over 1024 events' constituents (minutes here): -m slow.
+SHIPPED_CASES = [pytest.param(p, marks=[pytest.mark.slow] if _reads_constituents(p) else [],
+                              id=f"{p.parent.name}/{p.name}") for p in SHIPPED]
 
 
 def test_at_least_one_model_is_shipped():
     assert SHIPPED, "exports/ must hold at least one exported model"
 
 
-@pytest.mark.parametrize("folder", SHIPPED, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("folder", SHIPPED_CASES)
 def test_shipped_export_is_valid_and_passes_parity(folder):
     names = {p.name for p in folder.iterdir()}
     assert {"README.md", "model.onnx", "model.pt", "spec.json"} <= names
@@ -37,11 +46,13 @@ def test_shipped_export_is_valid_and_passes_parity(folder):
 
     ck = load_checkpoint(folder / "model.pt")
     assert ck.weights_sha256 == scorer.info.weights_sha256
-    model = ck.build()
+    model = ck.build().eval()
+    names = model_inputs(model)  # (objects, mask) or, for jet models, also (constituents, constituent_mask)
+    logits_of = model.object_logits if scorer.info.per_object else model
 
     def torch_fn(inputs):
         with torch.inference_mode():
-            logits = model(torch.from_numpy(inputs["objects"]), torch.from_numpy(inputs["mask"]))
+            logits = logits_of(*(torch.from_numpy(inputs[n]) for n in names))
             return torch.softmax(logits.float(), -1).numpy()
 
     session = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
@@ -62,7 +73,7 @@ def test_pretrained_backbones_are_shipped():
 
 @pytest.mark.parametrize("folder", BACKBONES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_shipped_backbone_card_config_and_weights_agree(folder):
-    from hepfm_root.models import card_path, model_inputs
+    from hepfm_root.models import card_path
     from hepfm_root.spec import load_spec
     from hepfm_root.train import TASK_ALIASES, load_config
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import uproot
 import yaml
+from _files import train_fold_set
 from click.testing import CliRunner
 
 from hepfm_root.cli import cli
@@ -35,16 +36,7 @@ def run(*args):
 
 @pytest.fixture(scope="module")
 def fold_set(tmp_path_factory, sample):
-    d = tmp_path_factory.mktemp("folds")
-    (d / "out").mkdir()
-    cfg = {"name": "kf", "strategy": "scratch", "spec": "event_graph",
-           "model": {"architecture": "object_transformer", "size": "tiny"},
-           "data": {"classes": {"dy": [str(sample("nano_dy.root"))], "tt": [str(sample("nano_tt_v12.root"))]}},
-           "train": {"epochs": 1, "batch_size": 64, "lr": 3e-3, "seed": 0, "device": "cpu"}, "output": "out/kf.pt"}
-    (d / "cfg.yaml").write_text(yaml.safe_dump(cfg))
-    r = run("finetune", d / "cfg.yaml", "--folds", K, "--fold-rule", "hash")
-    assert r.exit_code == 0, r.output
-    return d / "out" / "kf.folds.json"
+    return train_fold_set(tmp_path_factory.mktemp("folds"), sample("nano_dy.root"), sample("nano_tt_v12.root"), K)
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +123,67 @@ def test_define_score_agrees_with_skim_and_score_bit_for_bit(fold_set, generated
     rdf = define_score(ROOT.RDataFrame("Events", str(generated)), str(fold_set), "s").AsNumpy(["event", "s"])
     assert np.array_equal(skim["event"], rdf["event"])
     np.testing.assert_array_equal(skim["s"], rdf["s"])
+
+
+@pytest.mark.parametrize("mode", ["eager", "virtual"])
+def test_nanoevents_add_scores_agree_with_the_skim_bit_for_bit(fold_set, generated, skimmed, mode):
+    from coffea.nanoevents import NanoAODSchema, NanoEventsFactory
+
+    NanoAODSchema.warn_missing_crossrefs = False
+    events = NanoEventsFactory.from_root({str(generated): "Events"}, schemaclass=NanoAODSchema, mode=mode).events()
+    got = np.asarray(add_scores(events, str(fold_set), missing="nan"))
+    assert got.tobytes() == skimmed[1]["s"].tobytes()
+
+
+@pytest.mark.slow  # ROOT's JIT of the spec's C++, an ImplicitMT event loop and two friends
+def test_rdataframe_under_implicit_mt_and_its_friends_agree_with_the_skim(fold_set, generated, skimmed, tmp_path):
+    """Out-of-fold scores (and every class probability) from define_score under ImplicitMT on a file of 4
+    clusters, matched by event, and write_score_friend (TTree and RNTuple) entry by entry: the skim's bits."""
+    import ROOT
+    from _files import clustered_copy, n_clusters
+
+    from hepfm_root.rdf import define_score, write_score_friend
+
+    _, skim = skimmed
+    path = clustered_copy(generated, tmp_path / "clustered.root", 50)
+    assert n_clusters(path) == 4
+    scorer = as_scorer(fold_set)
+    probs = scorer.predict(tensorize(uproot.open(generated)["Events"].arrays(), scorer.spec))
+    assert probs[:, scorer.info.score_index].tobytes() == skim["s"].tobytes()
+    by_event = {int(e): i for i, e in enumerate(skim["event"])}
+    ROOT.EnableImplicitMT(2)
+    try:
+        df = define_score(define_score(ROOT.RDataFrame("Events", str(path)), scorer, "s"), scorer, "p", outputs="all")
+        cols = df.AsNumpy(["event", "s", *(f"p_{x}" for x in scorer.labels)])
+        friends = {fmt: write_score_friend(path, scorer, tmp_path / f"{fmt}.root", "s", outputs="all",
+                                           ntuple_format=fmt, step_size=70) for fmt in ("ttree", "rntuple")}
+    finally:
+        ROOT.DisableImplicitMT()
+    rows = [by_event[int(e)] for e in cols["event"]]
+    assert sorted(rows) == list(range(len(skim["s"])))
+    assert cols["s"].tobytes() == skim["s"][rows].tobytes()
+    for i, label in enumerate(scorer.labels):
+        assert cols[f"p_{label}"].tobytes() == probs[rows, i].tobytes()
+    assert uproot.open(friends["rntuple"]).classnames()["Events;1"] == "ROOT::RNTuple"
+    for fmt, friend in friends.items():
+        got = uproot.open(friend)["Events"].arrays(library="np")
+        for i, label in enumerate(scorer.labels):  # entry i of the friend is entry i of the input
+            assert got[f"s_{label}"].tobytes() == probs[:, i].tobytes(), fmt
+
+
+def test_cli_writes_every_class_probability_of_a_fold_set_as_an_rntuple(fold_set, generated, skimmed, tmp_path):
+    """`hepfm skim-and-score --model kf.folds.json --outputs all --format rntuple`: the skim's out-of-fold bits."""
+    out = tmp_path / "all.root"
+    r = run("skim-and-score", generated, "--model", fold_set, "--branch-name", "s", "--outputs", "all",
+            "--format", "rntuple", "--keep", "event", "-o", out, "-q")
+    assert r.exit_code == 0, r.output
+    with uproot.open(out) as f:
+        assert f.classnames()["Events;1"] == "ROOT::RNTuple"
+        got = f["Events"].arrays(["event", "s_dy", "s_tt"], library="np")
+    assert got["event"].tobytes() == skimmed[1]["event"].tobytes()
+    assert got["s_tt"].tobytes() == skimmed[1]["s"].tobytes()
+    total = got["s_dy"] + got["s_tt"]
+    np.testing.assert_allclose(total[np.isfinite(total)], 1.0, atol=1e-6)
 
 
 def test_single_model_on_its_training_sample_is_flagged_in_the_summary(fold_set, generated, sample, tmp_path):

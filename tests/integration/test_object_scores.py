@@ -3,7 +3,8 @@
 Two real per-object models: a small object transformer with a per-jet head (``task: jet_tagging``; initialised
 with a fixed seed: alignment does not depend on training) on a spec that cuts and *reorders* jets (by b-tag), on
 the real CMS file nano_tt_v12.root; and the shipped particle-transformer jet tagger
-(``exports/jet_particle_transformer_hbb/0.1/backbone.pt``, trained on H -> bb̄ jets) on the real PFNano file.
+(``exports/jet_particle_transformer_hbb/0.2``, the ONNX export of ``0.1/backbone.pt``, trained on H -> bb̄ jets;
+and the checkpoint itself) on the real PFNano file.
 Alignment is checked by hand: ``Jet_<name>[i][j]`` is the slot score of jet ``j`` or NaN.
 """
 
@@ -25,7 +26,9 @@ from hepfm_root.spec import spec_from_dict
 
 pytestmark = [pytest.mark.train]
 
-PART_TAGGER = Path(__file__).parents[2] / "exports/jet_particle_transformer_hbb/0.1/backbone.pt"
+PART_BACKBONE = Path(__file__).parents[2] / "exports/jet_particle_transformer_hbb/0.1/backbone.pt"
+#: The same weights exported to ONNX (0.2: pair four-vectors in float64, so ONNX Runtime equals torch).
+PART_TAGGER = Path(__file__).parents[2] / "exports/jet_particle_transformer_hbb/0.2"
 
 
 @pytest.fixture(scope="module")
@@ -187,10 +190,12 @@ def test_event_scorers_refuse_score_objects(scorer, sample):
 
 @pytest.mark.slow
 @pytest.mark.root
-def test_the_shipped_particle_transformer_tags_pfnano_jets_in_place(sample, tmp_path, one_torch_thread):
-    """The shipped ParT jet backbone (task jet_tagging) as a per-jet tagger on the real PFNano file, by hand."""
-    tagger = Scorer(PART_TAGGER)
+@pytest.mark.parametrize("model", [PART_TAGGER, PART_BACKBONE], ids=["onnx", "torch"])
+def test_the_shipped_particle_transformer_tags_pfnano_jets_in_place(sample, tmp_path, one_torch_thread, model):
+    """The shipped ParT jet tagger (ONNX export; and its checkpoint, torch) per jet on the real PFNano file, by hand."""
+    tagger = Scorer(model)
     assert tagger.info.per_object and tagger.info.output.block == "jet"
+    assert tagger.backend.name == ("onnxruntime" if model == PART_TAGGER else "torch")
     path = sample("pfnano.root")
     skim_and_score([path], [tagger], tmp_path / "f.root", SkimOptions(branch_names=["hbb"], friend=True))
     got = uproot.open(tmp_path / "f.root")["Events"]
@@ -246,6 +251,22 @@ def _assert_same_bits(rows, jagged):
     assert len(rows) == len(want)
     for (got, _), w in zip(rows, want, strict=True):
         np.testing.assert_array_equal(got.view(np.uint32), w.view(np.uint32))
+
+
+@pytest.mark.slow
+def test_the_shipped_particle_transformer_export_equals_its_checkpoint_on_real_jets(sample, one_torch_thread):
+    """ONNX Runtime equals torch within the export's parity tolerance on the real PFNano jets, at several batch sizes."""
+    onnx, pt = Scorer(PART_TAGGER), Scorer(PART_BACKBONE)
+    assert onnx.info.weights_sha256 == pt.info.weights_sha256  # the same weights
+    src = uproot.open(sample("pfnano.root"))["Events"].arrays(filter_name=["Jet_*", "PFCands_*", "JetPFCands_*",
+                                                                           "nJet"])
+    t = tensorize(src, onnx.spec)
+    want = pt.score(t)
+    assert np.isfinite(want).sum() > 20
+    for batch in (1, 7, len(t)):
+        got = Scorer(PART_TAGGER, batch_size=batch).score(t)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
 
 
 @pytest.mark.root

@@ -109,6 +109,47 @@ def test_pairwise_features_by_hand():
     np.testing.assert_allclose(f.numpy(), expect, rtol=1e-4)
 
 
+def _pair_features_float64(eta_jet, cons, cmask, c):
+    """ln ΔR, ln kT, ln z, ln m² of every real pair in numpy float64, from the float32 inputs (a reference)."""
+    k = cons.astype(np.float64)
+    pt, e = np.exp(np.minimum(k[..., c["log_pt_index"]], 20)), np.exp(np.minimum(k[..., c["log_energy_index"]], 20))
+    eta, phi = eta_jet.astype(np.float64)[:, None] + k[..., c["deta_index"]], k[..., c["dphi_index"]]
+    deta = eta[:, :, None] - eta[:, None, :]
+    dphi = np.mod(phi[:, :, None] - phi[:, None, :] + np.pi, 2 * np.pi) - np.pi
+    dr = np.hypot(deta, dphi)
+    ptmin = np.minimum(pt[:, :, None], pt[:, None, :])
+    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
+    m2 = ((e[:, :, None] + e[:, None, :]) ** 2 - (px[:, :, None] + px[:, None, :]) ** 2
+          - (py[:, :, None] + py[:, None, :]) ** 2 - (pz[:, :, None] + pz[:, None, :]) ** 2)
+    f = np.stack([np.log(np.maximum(v, 1e-8)) for v in (dr, ptmin * dr, ptmin / (pt[:, :, None] + pt[:, None, :]), m2)], -1)
+    return f[cmask[:, :, None] & cmask[:, None, :]]
+
+
+def test_particle_transformer_pair_features_do_not_depend_on_float32_rounding():
+    """ln m² of near-collinear, near-massless pairs (and of each constituent with itself) is a difference of nearly
+    equal numbers: in float32 its rounding decided the value (up to 16 units off on real jets, differently in
+    torch and ONNX Runtime, so the shipped tagger's export failed parity).  The model computes the pair
+    four-vectors in float64: what its bias MLP reads is the float64 value on the shipped tagger's real jets."""
+    from pathlib import Path
+
+    from hepfm_root.models import load_checkpoint
+
+    ck = load_checkpoint(Path(__file__).parents[2] / "exports/jet_particle_transformer_hbb/0.1/backbone.pt")
+    model = ck.build().eval()
+    ex, c = ck.example, model.config
+    n, j, nc, f = ex["constituents"].shape
+    cons, cmask = ex["constituents"].reshape(n * j, nc, f), ex["constituent_mask"].reshape(n * j, nc)
+    eta_jet = ex["objects"][..., c["eta_index"]].reshape(n * j)
+    seen = []
+    hook = model.pair.register_forward_pre_hook(lambda mod, args: seen.append(args[0].detach().numpy()))
+    with torch.no_grad():
+        model.embed_jets(torch.from_numpy(eta_jet), torch.from_numpy(cons), torch.from_numpy(cmask))
+    hook.remove()
+    got = seen[0][cmask[:, :, None] & cmask[:, None, :]]
+    assert got.dtype == np.float32 and len(got) > 10_000
+    np.testing.assert_allclose(got, _pair_features_float64(eta_jet, cons, cmask, c), atol=1e-3, rtol=0)
+
+
 def test_jet_image_by_hand():
     # three constituents: deta, dphi, log_pt_rel, charge (columns 0, 1, 4, 7 as in the spec)
     c = np.zeros((3, 14), np.float32)

@@ -67,7 +67,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 with Client(args.scheduler):
                     (out,) = dask.compute(graph)
             else:
-                with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True) as cluster, Client(cluster):
+                # dashboard on a free port: a fixed 8787 warns (an error under -W error) when another cluster holds it
+                with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, Client(cluster):
                     (out,) = dask.compute(graph)
         else:
             (out,) = dask.compute(graph, scheduler="sync")

@@ -45,7 +45,37 @@ _WHERE = {
     "ERAS": "_working_points", "WorkingPoints": "_working_points",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "Block",
+    "ColumnScaling",
+    "Constituents",
+    "Cut",
+    "DERIVED_FIELDS",
+    "ERAS",
+    "EVENT_KEYS",
+    "EVENT_KEY_DTYPES",
+    "EventFeature",
+    "Feature",
+    "FeatureSpec",
+    "FeatureSpecV2",
+    "FieldSource",
+    "Resolution",
+    "SCHEMAS",
+    "Scaling",
+    "Selection",
+    "Source",
+    "SourceResolution",
+    "SpecSummary",
+    "WorkingPointChoice",
+    "WorkingPoints",
+    "builtin_specs",
+    "builtin_summaries",
+    "event_features_of",
+    "load_spec",
+    "resolve",
+    "scaling_of",
+    "spec_from_dict",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -94,3 +94,25 @@ def test_a_missing_or_stale_index_is_slower_never_wrong(tmp_path, monkeypatch, i
         path.write_text(index)
     monkeypatch.setattr(_catalog, "INDEX", path)
     assert builtin_summaries() == truth
+
+
+def test_public_names_of_the_package_are_imported_on_first_use():
+    code = ("import sys, hepfm_root; before = 'hepfm_root.tensors' in sys.modules; t = hepfm_root.tensorize;"
+            "print(before, 'hepfm_root.tensors' in sys.modules, hepfm_root.load_spec('six_object').n_features,"
+            " hepfm_root.Scorer.__module__)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env, timeout=120)
+    assert proc.stdout.split() == ["False", "True", "9", "hepfm_root.infer._scorer"], proc.stderr[-2000:]
+    import hepfm_root
+
+    with pytest.raises(AttributeError, match="no attribute 'Scorerr'"):
+        hepfm_root.Scorerr  # noqa: B018 - a typo is an AttributeError, not a lazy import
+
+
+def test_every_public_name_of_the_spec_package_is_imported_on_first_use():
+    import hepfm_root.spec as spec
+
+    assert spec.__all__ == sorted(spec._WHERE) == dir(spec)
+    assert all(getattr(spec, name) is not None for name in spec.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'load_specs'"):
+        spec.load_specs  # noqa: B018

@@ -19,11 +19,11 @@ def spec_group() -> None:
 @run_command
 def spec_list() -> None:
     """Names of the built-in specs."""
-    from ..spec import builtin_specs, load_spec  # here: `hepfm --help` starts without pydantic
+    # here, and from the index (no pydantic): `hepfm --help` and `spec list` start fast
+    from ..spec import builtin_summaries
 
-    for name in builtin_specs():
-        spec = load_spec(name)
-        click.echo(f"{name:18s} v{spec.version}  {spec.n_objects} x {spec.n_features}  {spec.description[:70]}")
+    for s in builtin_summaries():
+        click.echo(f"{s.name:18s} v{s.version}  {s.n_objects} x {s.n_features}  {s.description[:70]}")
 
 
 @spec_group.command("show")

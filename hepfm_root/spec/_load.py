@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -12,27 +11,15 @@ import pydantic
 import yaml
 
 from ..errors import InvalidSpecError, SpecNotFoundError, closest, validation_summary
+from ._builtin import builtin_path, builtin_specs
 from ._v1 import FeatureSpec
 from ._v2 import FeatureSpecV2
 
-__all__ = ["SCHEMAS", "builtin_specs", "load_spec", "spec_from_dict"]
+__all__ = ["SCHEMAS", "load_spec", "spec_from_dict"]
 
 #: schema_version -> model class.  A new schema version adds an entry (and a
 #: migration if old artifacts must keep loading); nothing else dispatches.
 SCHEMAS: dict[int, type[FeatureSpec]] = {1: FeatureSpec, 2: FeatureSpecV2}
-
-_BUILTIN = resources.files(__package__) / "builtin"
-
-
-def builtin_specs() -> list[str]:
-    """Names of the specs shipped with hepfm_root.
-
-    Example:
-        >>> builtin_specs()
-        ['event_bdt', 'event_graph', 'jet_constituents', 'six_object']
-    """
-    return sorted(p.name[: -len(".yaml")] for p in _BUILTIN.iterdir() if p.name.endswith(".yaml"))
-
 
 def spec_from_dict(data: Any, *, origin: str = "<dict>") -> FeatureSpec:
     """Validate a parsed spec document, dispatching on its ``schema_version``.
@@ -83,7 +70,7 @@ def _load(spec: FeatureSpec | dict | str | os.PathLike) -> FeatureSpec:
     text_name = os.fspath(spec)
     path = Path(text_name)
     if text_name in builtin_specs() and not path.exists():
-        return _load_file(_BUILTIN / f"{text_name}.yaml", origin=f"built-in '{text_name}'")
+        return _load_file(builtin_path(text_name), origin=f"built-in '{text_name}'")
     if not path.is_file():
         names = builtin_specs()
         near = closest(text_name, names)

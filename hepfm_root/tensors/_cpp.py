@@ -72,9 +72,18 @@ class Compiled:
         return f"{self.namespace}::compute({', '.join(self.args)})"
 
 
-def _by_key_desc(var: str, typ: str) -> str:
-    """Stable sort of ``var`` by ``.key``, descending: ties keep their current order."""
-    return f"std::stable_sort({var}.begin(), {var}.end(), [](const {typ}& l, const {typ}& r) {{ return l.key > r.key; }});"
+def _by_key_desc(var: str) -> str:
+    """Stable sort of ``var`` by ``.key``, descending: ties keep their current order (``sort_by_key_desc``)."""
+    return f"sort_by_key_desc({var});"
+
+
+def _scratch(typ: str, var: str) -> str:
+    """A per-thread vector emptied for this event: its memory is allocated once per thread, not once per event.
+
+    Only ``compute`` touches it, from the call's start to its return (whatever is kept is copied into ``Out``),
+    so one per thread is enough under ImplicitMT as well.
+    """
+    return f"static thread_local std::vector<{typ}> {var}; {var}.clear();"
 
 
 def _check_resolution(res: Resolution) -> None:
@@ -150,7 +159,22 @@ _PRELUDE = """\
 
 namespace {ns} {{
 // Mirrors hepfm_root/tensors/_kernels.py (float64 arithmetic, numpy's operation order).
-{kernels}struct Out {{
+{kernels}// std::stable_sort by .key, descending (ties keep their order), without the heap buffer std::stable_sort
+// takes on every call: an insertion sort for the few objects of an event, std::stable_sort past 32.
+template <typename T>
+inline void sort_by_key_desc(std::vector<T>& v) {{
+    if (v.size() > 32) {{
+        std::stable_sort(v.begin(), v.end(), [](const T& l, const T& r) {{ return l.key > r.key; }});
+        return;
+    }}
+    for (std::size_t i = 1; i < v.size(); ++i) {{
+        const T x = v[i];
+        std::size_t j = i;
+        for (; j > 0 && x.key > v[j - 1].key; --j) v[j] = v[j - 1];
+        v[j] = x;
+    }}
+}}
+struct Out {{
     ROOT::RVec<float> objects;             // n_objects * n_features, row-major
     ROOT::RVec<bool> mask;                 // n_objects
     ROOT::RVec<int> sources;               // n_objects: collection id (Resolution.collections), -1 padding
@@ -178,9 +202,12 @@ class _Args:
 
 def _source_loop(
     spec: FeatureSpec, bi: int, si: int, src: SourceResolution, fields: list[str], args: _Args, on_nonfinite: str,
-    collections: tuple[str, ...],
+    collections: tuple[str, ...], only: bool,
 ) -> list[str]:
-    """C++ statements collecting one source's passing objects into ``part``, sorted and truncated."""
+    """C++ statements collecting one source's passing objects, sorted and truncated, into ``blk{bi}``.
+
+    ``only``: the block's only source, collected straight into ``blk{bi}``; else into ``part``, appended.
+    """
     block = spec.blocks[bi]
     cuts = src.cuts  # working points already replaced by this input's values (as the numpy path)
     slot = {f: i for i, f in enumerate(fields)}
@@ -197,9 +224,10 @@ def _source_loop(
         size = "1"  # a singleton, or a source made only of defaults: one object per event (as the awkward path)
     else:
         size = f"{args(branched[0][1])}.size()"
+    part = f"blk{bi}" if only else "part"
     lines = [
         f"    {{  // source {si}: {cpp_string(str(src.collection))}{' (singleton)' if src.singleton else ''}",
-        "        std::vector<Obj" + str(bi) + "> part;",
+        *([] if only else ["        " + _scratch(f"Obj{bi}", "part")]),
         f"        const std::size_t n = {size};",
         *([f"        out.sizes[{collection_id}] = static_cast<int>(n);"] if collection_id >= 0 else []),
         "        for (std::size_t i = 0; i < n; ++i) {",
@@ -225,12 +253,12 @@ def _source_loop(
         lines.append(f"            if (!({_cut_expr(cut, get, 'o.type_id')})) continue;")
     lines += [
         f"            o.key = {field_expr(block.sort_by, get, 'o.type_id')};",
-        "            part.push_back(o);",
+        f"            {part}.push_back(o);",
         "        }",
-        f"        count{bi} += static_cast<long long>(part.size());",
-        "        " + _by_key_desc("part", f"Obj{bi}"),
-        f"        if (part.size() > {block.max_objects}) part.resize({block.max_objects});",
-        f"        blk{bi}.insert(blk{bi}.end(), part.begin(), part.end());",
+        f"        count{bi} += static_cast<long long>({part}.size());",
+        "        " + _by_key_desc(part),
+        f"        if ({part}.size() > {block.max_objects}) {part}.resize({block.max_objects});",
+        *([] if only else [f"        blk{bi}.insert(blk{bi}.end(), part.begin(), part.end());"]),
         "    }",
     ]
     return lines
@@ -285,11 +313,13 @@ def _constituents(spec: FeatureSpec, res: Resolution, args: _Args, parent_bi: in
         "    {",
         f"        const long long n_parent = static_cast<long long>({apar}.size());",
         f"        const long long n_cand = static_cast<long long>({acand}.size());",
-        "        std::vector<long long> slot_of(static_cast<std::size_t>(n_parent), -1);",
+        "        " + _scratch("long long", "slot_of"),
+        "        slot_of.assign(static_cast<std::size_t>(n_parent), -1);",
         f"        for (std::size_t j = 0; j < blk{parent_bi}.size(); ++j)",
         f"            slot_of[blk{parent_bi}[j].index] = static_cast<long long>(j);",
         f"        struct Cand {{ double key; double v[{len(cfields)}]; }};",
-        f"        std::vector<std::vector<Cand>> groups({k});",
+        f"        static thread_local std::vector<std::vector<Cand>> groups({k});  // per thread, as _scratch",
+        "        for (auto& g : groups) g.clear();",
         "        auto load = [&](long long ci, Cand& cd) {",
     ]
     for f in cfields:
@@ -333,7 +363,7 @@ def _constituents(spec: FeatureSpec, res: Resolution, args: _Args, parent_bi: in
         "        }",
         "        for (std::size_t s = 0; s < groups.size(); ++s) {",
         "            auto& g = groups[s];",
-        "            " + _by_key_desc("g", "Cand"),
+        "            " + _by_key_desc("g"),
         f"            if (g.size() > {cmax}) g.resize({cmax});",
         f"            const auto& po = blk{parent_bi}[s];",
         "            for (std::size_t q = 0; q < g.size(); ++q) {",
@@ -362,7 +392,7 @@ def generate(spec: FeatureSpec, res: Resolution, on_nonfinite: str = "raise") ->
         >>> code = generate(spec, res)
         >>> code.args[:3]
         ('Electron_eta', 'Electron_mass', 'Electron_phi')
-        >>> "compute(" in code.source and "std::stable_sort" in code.source
+        >>> "compute(" in code.source and "sort_by_key_desc(blk0)" in code.source
         True
     """
     if on_nonfinite not in ("raise", "drop"):
@@ -384,14 +414,14 @@ def generate(spec: FeatureSpec, res: Resolution, on_nonfinite: str = "raise") ->
             f"struct Obj{bi} {{ double key; int type_id; int src; long long index; double v[{max(len(fields), 1)}]; }};"
             f"  // block {cpp_string(block.name + ': ' + ', '.join(fields))}"
         )
-        body += [f"    // block {bi}: {cpp_string(block.name)}", f"    std::vector<Obj{bi}> blk{bi};",
+        body += [f"    // block {bi}: {cpp_string(block.name)}", "    " + _scratch(f"Obj{bi}", f"blk{bi}"),
                  f"    long long count{bi} = 0;"]
         present = [(si, s) for si, s in enumerate(res.blocks[block.name]) if s.present]
         for si, src in present:
-            body += _source_loop(spec, bi, si, src, fields, args, on_nonfinite, res.collections)
+            body += _source_loop(spec, bi, si, src, fields, args, on_nonfinite, res.collections, len(present) == 1)
         if len(present) > 1:  # merge: ties keep source order (parts were appended in source order)
             body += [
-                "    " + _by_key_desc(f"blk{bi}", f"Obj{bi}"),
+                "    " + _by_key_desc(f"blk{bi}"),
                 f"    if (blk{bi}.size() > {block.max_objects}) blk{bi}.resize({block.max_objects});",
             ]
         slot = {f: i for i, f in enumerate(fields)}

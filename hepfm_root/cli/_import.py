@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shlex
-import sys
 from pathlib import Path
 
 import click
@@ -21,12 +18,6 @@ def _input_pairs(values: tuple[str, ...]) -> dict[str, str]:
                                      param_hint="--input")
         out[name] = tensor
     return out
-
-
-def _command_line() -> str:
-    """The command as typed, with file names instead of the machine's paths (the card records it)."""
-    args = [Path(a).name if os.path.isabs(a) else a for a in sys.argv[1:]]
-    return "hepfm " + shlex.join(args)
 
 
 @click.command("import")
@@ -65,7 +56,7 @@ def import_cmd(model: str, spec: str, labels: str, score_label: str | None, fold
     mapping = _input_pairs(inputs)
     r = import_model(model, folder, spec=spec, labels=labels, score_label=score_label, inputs=mapping,
                      output=output_name, check_on=check_on, reference=reference, tree=tree, name=name,
-                     version=version, tolerance=tolerance, overwrite=overwrite, command=_command_line())
+                     version=version, tolerance=tolerance, overwrite=overwrite)
     fed = ", ".join(f"{m} <- {t}" for t, m in r.input_map.items())
     checked = f"; checked on {r.checked_events} events" if r.checked_events else ""
     parity = (f"; |ONNX Runtime - {r.parity['reference']}| = {r.parity['max_abs_diff']:.2e} <= "

@@ -5,8 +5,8 @@ A k-fold set (``X.folds.json``) exports as k such folders plus ``folds.json``
 """
 
 from ._card import model_card, read_card_header
-from ._import import ImportResult, import_model
 from ._folds import FoldExportResult, export_fold_set
+from ._import import ImportResult, import_model
 from ._onnx import DEFAULT_OPSET, ExportResult, export_model
 from ._parity import DEFAULT_TOLERANCE, ParityReport, run_parity
 

@@ -34,7 +34,40 @@ from onnx import TensorProto, helper
 
 from ..errors import ModelSpecMismatchError, closest
 
-__all__ = ["OUTPUT_NAME", "Adapted", "adapt_graph", "graph_signature"]
+#: Node metadata the torch exporter writes that holds source paths of the build machine (its Python stack).
+_PATH_PROPS = ("pkg.torch.onnx.stack_trace",)
+
+
+def drop_build_paths(proto: onnx.ModelProto) -> None:
+    """Remove the exporter's per-node stack traces (absolute paths of the build machine's files).
+
+    They are debugging aids of the exporter, not part of the computation; everything else is kept.
+    Nodes of subgraphs (If/Loop bodies) and of local functions are cleaned as well.
+
+    Example:
+        >>> node = onnx.helper.make_node("Relu", ["x"], ["y"])
+        >>> onnx.helper.set_metadata_props(node, {"pkg.torch.onnx.stack_trace": "File /home/me/a.py", "namespace": "n"})
+        >>> g = onnx.helper.make_graph([node], "g", [], [])
+        >>> m = onnx.helper.make_model(g)
+        >>> drop_build_paths(m)
+        >>> [p.key for p in m.graph.node[0].metadata_props]
+        ['namespace']
+    """
+    def clean_nodes(nodes: Any) -> None:
+        for node in nodes:
+            keep = [p for p in node.metadata_props if p.key not in _PATH_PROPS]
+            del node.metadata_props[:]
+            node.metadata_props.extend(keep)
+            node.doc_string = ""  # older exporters put the stack trace here
+            for attr in node.attribute:
+                for g in (attr.g, *attr.graphs):
+                    clean_nodes(g.node)
+
+    clean_nodes(proto.graph.node)
+    for fn in proto.functions:
+        clean_nodes(fn.node)
+
+__all__ = ["OUTPUT_NAME", "Adapted", "adapt_graph", "drop_build_paths", "graph_signature"]
 
 #: The name of the canonical output of every imported model.
 OUTPUT_NAME = "probabilities"
@@ -124,8 +157,9 @@ def _map_inputs(ins: list[tuple[str, str, list[Any]]], wanted: Sequence[Mapping[
 def _check_input(where: str, name: str, kind: str, shape: list[Any], want: Mapping[str, Any]) -> None:
     want_kind = f"tensor({want['dtype']})"
     if kind != want_kind:
+        hint = " (convert the model to take float32 inputs)" if want["dtype"] == "float32" else ""
         raise ModelSpecMismatchError(f"{where}: input {name!r} (fed with {want['name']!r}) is {kind}; expected "
-                                     f"{want_kind}{' (convert the model to take float32 inputs)' if want['dtype'] == 'float32' else ''}")
+                                     f"{want_kind}{hint}")
     if len(shape) != len(want["shape"]):
         raise ModelSpecMismatchError(f"{where}: input {name!r} has shape {shape}; expected {want['shape']} "
                                      f"(tensor {want['name']!r} of the spec)")
@@ -150,10 +184,11 @@ def _pick_output(outs: list[tuple[str, str, list[Any]]], n_labels: int, output: 
     else:
         chosen = [o for o in outs if o[1] in ("tensor(float32)", "tensor(float64)")]
         if not chosen:
-            maps = [n for n, k, _ in outs if k in ("sequence", "map")]
+            maps = [(n, k) for n, k, _ in outs if k in ("sequence", "map")]
             if maps:
+                what = "sequence of maps" if maps[0][1] == "sequence" else "map"
                 raise ModelSpecMismatchError(
-                    f"{where}: output {maps[0]!r} is a {'sequence of maps' if outs[names.index(maps[0])][1] == 'sequence' else 'map'} "
+                    f"{where}: output {maps[0][0]!r} is a {what} "
                     "(ZipMap); expected a float tensor [batch, n_labels]: convert the model with zipmap=False "
                     "(skl2onnx: options={id(model): {'zipmap': False}})")
             raise ModelSpecMismatchError(f"{where}: no float output among {[(n, k) for n, k, _ in outs]}; "
@@ -230,6 +265,7 @@ def adapt_graph(model: onnx.ModelProto, wanted: Sequence[Mapping[str, Any]], *, 
     out_name, out_kind, out_shape = _pick_output(outs, len(labels), output, where)
     form = _form(out_name, out_shape, labels, where)
     _default_opset(m)
+    drop_build_paths(m)   # a torch exporter's per-node stack traces name the producer's machine paths
 
     g = m.graph
     taken = {o for node in g.node for o in node.output} | {v.name for v in g.input}

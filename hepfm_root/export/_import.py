@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -31,8 +32,7 @@ import onnx
 
 from .._extras import require
 from .._version import __version__
-from ..errors import (EmptyInputError, HepfmError, InvalidArgumentError, ModelSpecMismatchError, ParityError,
-                      first_line)
+from ..errors import EmptyInputError, HepfmError, InvalidArgumentError, ModelSpecMismatchError, ParityError, first_line
 from ..infer import KEYS, Scorer, model_inputs_for
 from ..infer._metadata import ONNX_FORMAT, input_arrays
 from ..infer._output_decl import output_decl
@@ -298,8 +298,32 @@ def import_model(
     del out.metadata_props[:]
     onnx.helper.set_model_props(out, meta)
 
-    if str(folder.parent) and not folder.parent.is_dir():   # exports/NAME/VERSION: NAME may be new
-        folder.parent.mkdir(parents=True, exist_ok=True)
+    made = [p for p in folder.parents if not p.exists()]   # exports/NAME/VERSION: NAME may be new
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _write(folder, out, overwrite=overwrite, where=where, spec_obj=spec_obj, header_base={
+            "name": name, "version": version, "architecture": architecture, "spec": spec_obj.provenance(),
+            "labels": label_list, "score_label": score, "inputs": declared_inputs, "outputs": outputs,
+            "weights_sha256": source_sha, "source_checkpoint": {"name": src.name, "sha256": source_sha},
+            "imported": imported}, parity=parity, card_meta={
+            "description": f"A model imported with `hepfm import` from {src.name} "
+                           f"({producer['name'] or 'unknown producer'} {producer['version']}).",
+            "training_data": None, "metrics": None,
+            "intended_use": f"Score events selected by spec {spec_obj.name!r}: P({score}).",
+            "limitations": "Trained outside hepfm_root: its training data and metrics are the producer's to record."})
+    except BaseException:
+        for p in made:   # deepest first: only the folders this call made, and only while empty
+            with contextlib.suppress(OSError):
+                p.rmdir()
+        raise
+    log.info("imported %s as %s %s into %s", src.name, name, version, folder)
+    return ImportResult(folder, folder / "model.onnx", adapted.input_map, adapted.output_name, adapted.form,
+                        checked, parity)
+
+
+def _write(folder: Path, out: onnx.ModelProto, *, overwrite: bool, where: str, spec_obj: FeatureSpec,
+           header_base: dict[str, Any], parity: dict[str, Any], card_meta: dict[str, Any]) -> None:
+    """The folder, atomically: model.onnx, spec.json, README.md, after the scorer's own checks passed."""
     with atomic_folder(folder, overwrite=overwrite, kind="import") as tmp:
         onnx_path = tmp / "model.onnx"
         onnx.save(out, str(onnx_path))
@@ -308,20 +332,6 @@ def import_model(
             Scorer(onnx_path, backend="onnxruntime", device="cpu")
         except HepfmError as err:
             raise type(err)(str(err).replace(str(onnx_path), where)) from None
-        header = {
-            "name": name, "version": version, "architecture": architecture, "spec": spec_obj.provenance(),
-            "labels": label_list, "score_label": score, "inputs": declared_inputs, "outputs": outputs,
-            "weights_sha256": source_sha, "source_checkpoint": {"name": src.name, "sha256": source_sha},
-            "imported": imported, "onnx_sha256": file_sha256(onnx_path),
-            **({"parity": parity} if parity else {}), "hepfm_root_version": __version__,
-        }
-        card_meta = {"description": f"A model imported with `hepfm import` from {src.name} "
-                                    f"({producer['name'] or 'unknown producer'} {producer['version']}).",
-                     "training_data": None, "metrics": None,
-                     "intended_use": f"Score events selected by spec {spec_obj.name!r}: P({score}).",
-                     "limitations": "Trained outside hepfm_root: its training data and metrics are the producer's "
-                                    "to record."}
+        header = {**header_base, "onnx_sha256": file_sha256(onnx_path), **({"parity": parity} if parity else {}),
+                  "hepfm_root_version": __version__}
         (tmp / "README.md").write_text(model_card(header, card_meta))
-        log.info("imported %s as %s %s into %s", src.name, name, version, folder)
-    return ImportResult(folder, folder / "model.onnx", adapted.input_map, adapted.output_name, adapted.form,
-                        checked, parity)

@@ -166,8 +166,8 @@ class ModelInfo:
         if meta.get(KEYS["format"]) != ONNX_FORMAT:
             raise InvalidInputFileError(
                 f"{where} has no hepfm metadata (metadata_props {KEYS['format']!r} = "
-                f"{meta.get(KEYS['format'])!r}, expected {ONNX_FORMAT!r}); export it with `hepfm export`, or import a model trained elsewhere with "
-                "`hepfm import MODEL --spec SPEC --labels A,B -o exports/NAME/VERSION`"
+                f"{meta.get(KEYS['format'])!r}, expected {ONNX_FORMAT!r}); export it with `hepfm export`, or import a "
+                "model trained elsewhere with `hepfm import MODEL --spec SPEC --labels A,B -o exports/NAME/VERSION`"
             )
         missing = [KEYS[k] for k in ("spec", "labels", "score_label", "inputs", "outputs") if KEYS[k] not in meta]
         if missing:

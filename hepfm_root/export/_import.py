@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ from ..spec import FeatureSpec, load_spec
 from ._adapt import OUTPUT_NAME, adapt_graph
 from ._card import model_card
 from ._parity import DEFAULT_TOLERANCE
+from ._torch_import import TORCH_EXPORT_SUFFIXES, TORCHSCRIPT_SUFFIXES, convert_torch, torch_parity
 
 __all__ = ["ImportResult", "import_model"]
 
@@ -69,12 +71,20 @@ class ImportResult:
 def _load_onnx(path: Path) -> onnx.ModelProto:
     if path.suffix.lower() not in _ONNX_SUFFIXES:
         raise ModelSpecMismatchError(
-            f"{path.name}: unknown model format {path.suffix or '(no suffix)'!r}; expected an ONNX file (.onnx): "
+            f"{path.name}: unknown model format {path.suffix or '(no suffix)'!r}; expected an ONNX file (.onnx), "
+            f"TorchScript ({', '.join(TORCHSCRIPT_SUFFIXES)}) or a torch.export program (.pt2): "
             "convert the model first (torch.onnx.export, onnxmltools.convert_xgboost, skl2onnx, tf2onnx)")
     try:
         return onnx.load(str(path))
     except Exception as err:  # noqa: BLE001 - protobuf raises its own types for a file that is not ONNX
         raise ModelSpecMismatchError(f"{path.name}: not a readable ONNX model ({first_line(err)})") from None
+
+
+def _example(wanted: Sequence[Mapping[str, Any]], n: int = 8) -> dict[str, np.ndarray]:
+    """Random example tensors of the spec's shapes (all objects real), for converting a torch module."""
+    rng = np.random.default_rng(0)
+    return {w["name"]: (np.ones((n, *w["shape"][1:]), np.bool_) if w["dtype"] == "bool"
+                        else rng.normal(size=(n, *w["shape"][1:])).astype(np.float32)) for w in wanted}
 
 
 def _parse_labels(labels: str | Sequence[str], score_label: str | None, where: str) -> tuple[list[str], str]:
@@ -193,7 +203,8 @@ def import_model(
     """Import a foreign ONNX ``model`` into ``folder`` (``exports/NAME/VERSION``), as ``hepfm export`` writes it.
 
     Args:
-        model: the ONNX file.
+        model: the ONNX file, a TorchScript file (``.pt``) or a ``torch.export`` program (``.pt2``): those are
+            converted to ONNX, held to torch on the same tensors (exit 6 on a mismatch) and kept beside it.
         folder: output folder; written atomically (nothing on any failure).
         spec: the spec that builds the model's inputs (name, file or object).
         labels: class names in the model's output-column order (``"bkg,sig"`` or a list).
@@ -226,8 +237,23 @@ def import_model(
     spec_ref = spec.name if isinstance(spec, FeatureSpec) else (Path(spec).name if Path(str(spec)).suffix else str(spec))
     spec_obj = load_spec(spec)
     label_list, score = _parse_labels(labels, score_label, where)
-    proto = _load_onnx(src)
     wanted = model_inputs_for(spec_obj)
+    feed = _check_tensors(check_on, spec_obj, tree) if check_on is not None else None
+    suffix = src.suffix.lower()
+    torch_kind, kept = None, {}
+    if suffix in TORCHSCRIPT_SUFFIXES + TORCH_EXPORT_SUFFIXES:
+        if reference is not None:
+            raise InvalidArgumentError(f"{where}: --reference is for ONNX models; a torch model is its own reference")
+        example = feed if feed is not None else _example(wanted)
+        proto, torch_fn, torch_kind = convert_torch(src, wanted, example, dict(inputs or {}), where)
+        what = f"{len(next(iter(example.values())))} events of {Path(check_on).name}" if feed is not None else \
+            "random example tensors"
+        torch_parity_report = torch_parity(proto, torch_fn, example, tolerance, where, what)
+        inputs = None   # the converted graph takes the spec's names already
+        kept = {("model.pt2" if suffix in TORCH_EXPORT_SUFFIXES else "model.torchscript.pt"): src}
+    else:
+        proto = _load_onnx(src)
+        torch_parity_report = {}
     adapted = adapt_graph(proto, wanted, labels=label_list, score_label=score, where=where, inputs=inputs,
                           output=output)
     ref_fn = _reference(reference, len(label_list))
@@ -240,9 +266,8 @@ def import_model(
     except Exception as err:  # noqa: BLE001 - onnxruntime raises its own types for a graph it cannot load
         raise ModelSpecMismatchError(f"{where}: ONNX Runtime cannot load the model ({first_line(err)})") from None
 
-    checked, parity = 0, {}
-    if check_on is not None:
-        feed = _check_tensors(check_on, spec_obj, tree)
+    checked, parity = 0, torch_parity_report
+    if feed is not None and check_on is not None:
         checked = len(next(iter(feed.values())))
         check_name = Path(check_on).name
         try:
@@ -266,7 +291,7 @@ def import_model(
     del session
 
     producer = {"name": proto.producer_name, "version": proto.producer_version}
-    imported = {"source": src.name, "sha256": source_sha, "producer": producer,
+    imported = {"converted_from": torch_kind, "kept": sorted(kept), "source": src.name, "sha256": source_sha, "producer": producer,
                 "command": command or _command_line(src, spec_ref, label_list, score, folder, dict(inputs or {}), output,
                                                     check_on, reference),
                 "input_map": adapted.input_map, "output": adapted.output_name, "form": adapted.form,
@@ -301,7 +326,7 @@ def import_model(
     made = [p for p in folder.parents if not p.exists()]   # exports/NAME/VERSION: NAME may be new
     folder.parent.mkdir(parents=True, exist_ok=True)
     try:
-        _write(folder, out, overwrite=overwrite, where=where, spec_obj=spec_obj, header_base={
+        _write(folder, out, kept, overwrite=overwrite, where=where, spec_obj=spec_obj, header_base={
             "name": name, "version": version, "architecture": architecture, "spec": spec_obj.provenance(),
             "labels": label_list, "score_label": score, "inputs": declared_inputs, "outputs": outputs,
             "weights_sha256": source_sha, "source_checkpoint": {"name": src.name, "sha256": source_sha},
@@ -321,13 +346,15 @@ def import_model(
                         checked, parity)
 
 
-def _write(folder: Path, out: onnx.ModelProto, *, overwrite: bool, where: str, spec_obj: FeatureSpec,
+def _write(folder: Path, out: onnx.ModelProto, kept: dict[str, Path], *, overwrite: bool, where: str, spec_obj: FeatureSpec,
            header_base: dict[str, Any], parity: dict[str, Any], card_meta: dict[str, Any]) -> None:
     """The folder, atomically: model.onnx, spec.json, README.md, after the scorer's own checks passed."""
     with atomic_folder(folder, overwrite=overwrite, kind="import") as tmp:
         onnx_path = tmp / "model.onnx"
         onnx.save(out, str(onnx_path))
         (tmp / "spec.json").write_text(json.dumps(json.loads(spec_obj.to_json()), indent=2) + "\n")
+        for kept_name, kept_src in kept.items():   # the torch file, for torch users (the scorer reads model.onnx)
+            shutil.copyfile(kept_src, tmp / kept_name)
         try:   # the very checks every scorer runs (graph against spec and labels, padded-event probe)
             Scorer(onnx_path, backend="onnxruntime", device="cpu")
         except HepfmError as err:

@@ -130,7 +130,8 @@ CASES: list[tuple[str, str, str]] = [
     # import (a model trained elsewhere)
     ("import", "missing model", "import {missing}.onnx --spec event_bdt --labels a,b -o {out}/e"),
     ("import", "text file as model", "import {text_onnx} --spec event_bdt --labels a,b -o {out}/e"),
-    ("import", "unknown model format", "import {text_pt} --spec event_bdt --labels a,b -o {out}/e"),
+    ("import", "unknown model format", "import {bad_yaml} --spec event_bdt --labels a,b -o {out}/e"),
+    ("import", "text file as TorchScript", "import {text_pt} --spec event_bdt --labels a,b -o {out}/e"),
     ("import", "inputs the spec does not produce", "import {model}/model.onnx --spec event_bdt --labels a,b -o {out}/e"),
     ("import", "bad --input syntax", "import {model}/model.onnx --spec six_object --labels a,b --input objects "
      "-o {out}/e"),

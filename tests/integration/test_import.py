@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import awkward as ak
@@ -256,3 +257,49 @@ def test_plain_onnx_without_metadata_names_hepfm_import(tmp_path):
     onnx.save(_linear(N, 2, name="event_features"), str(path))
     with pytest.raises(Exception, match=r"has no hepfm metadata .*`hepfm import MODEL --spec SPEC"):
         Scorer(path)
+
+
+# ---- TorchScript and torch.export programs: converted, held to torch, the torch file kept ------------------
+
+
+def _torch_mlp():
+    import torch
+
+    torch.manual_seed(5)
+    model = torch.nn.Sequential(torch.nn.Linear(N, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2), torch.nn.Softmax(dim=-1))
+    with torch.no_grad():
+        model[0].weight.mul_(0.01)   # HT-sized inputs stay inside tanh's useful range
+    return model.eval()
+
+
+@pytest.mark.parametrize("kind", ["torchscript", "torch.export"])
+def test_a_torch_program_is_converted_checked_against_torch_and_kept(kind, sample, tmp_path):
+    import torch
+
+    model = _torch_mlp()
+    if kind == "torchscript":
+        src = tmp_path / "user_mlp.pt"
+        with warnings.catch_warnings():   # torch 2.13 deprecates TorchScript; users still have such files
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.jit.script(model).save(str(src))
+        kept = "model.torchscript.pt"
+    else:
+        src = tmp_path / "user_mlp.pt2"
+        ep = torch.export.export(model, (torch.randn(4, N),), dynamic_shapes=({0: torch.export.Dim("batch")},))
+        torch.export.save(ep, str(src))
+        kept = "model.pt2"
+    tt = sample("nano_tt_v12.root")
+    out = tmp_path / "exports" / "mlp" / "1.0"
+    res = import_model(src, out, spec=SPEC, labels="bkg,sig", check_on=tt)
+    assert res.parity["reference"] == "torch" and res.parity["max_abs_diff"] <= 1e-5 and res.checked_events > 0
+    assert (out / kept).read_bytes() == src.read_bytes()
+    card = read_card_header((out / "README.md").read_text())
+    assert card["imported"]["converted_from"] == ("TorchScript" if kind == "torchscript" else "torch.export")
+
+    t = _event_features(tt)
+    with torch.no_grad():
+        want = model(torch.from_numpy(t.event_features)).numpy()[:, 1].astype(np.float64)
+    want[~t.selected] = np.nan
+    got = Scorer(out).score(t)
+    np.testing.assert_array_equal(np.isnan(got), ~t.selected)
+    np.testing.assert_allclose(got[t.selected], want[t.selected], rtol=0, atol=1e-5)

@@ -17,6 +17,7 @@ from ._demo import demo_cmd
 from ._evaluate import evaluate_cmd, learning_curve_cmd
 from ._export import export_cmd, inspect_cmd
 from ._generate import generate_cmd
+from ._import import import_cmd
 from ._pretrain import finetune_cmd, pretrain_cmd
 from ._samples import samples_group
 from ._skim import skim_cmd
@@ -43,6 +44,7 @@ cli.add_command(tensorize_cmd)
 cli.add_command(samples_group)
 cli.add_command(export_cmd)
 cli.add_command(inspect_cmd)
+cli.add_command(import_cmd)
 cli.add_command(train_cmd)
 cli.add_command(skim_cmd)
 cli.add_command(generate_cmd)

@@ -32,6 +32,7 @@ from ..infer._metadata import ONNX_FORMAT
 from ..infer._output_decl import output_decl
 from ..io import atomic_folder, file_sha256, plan_outputs
 from ..models import Checkpoint, load_checkpoint, model_inputs
+from ._adapt import drop_build_paths
 from ._card import model_card
 from ._parity import DEFAULT_TOLERANCE, ParityReport, run_parity
 
@@ -97,40 +98,6 @@ class ExportResult:
     onnx_path: Path
     parity: ParityReport
     weights_sha256: str
-
-
-#: Node metadata the torch exporter writes that holds source paths of the build machine (its Python stack).
-_PATH_PROPS = ("pkg.torch.onnx.stack_trace",)
-
-
-def _drop_build_paths(proto: onnx.ModelProto) -> None:
-    """Remove the exporter's per-node stack traces (absolute paths of the build machine's files).
-
-    They are debugging aids of the exporter, not part of the computation; everything else is kept.
-    Nodes of subgraphs (If/Loop bodies) and of local functions are cleaned as well.
-
-    Example:
-        >>> node = onnx.helper.make_node("Relu", ["x"], ["y"])
-        >>> onnx.helper.set_metadata_props(node, {"pkg.torch.onnx.stack_trace": "File /home/me/a.py", "namespace": "n"})
-        >>> g = onnx.helper.make_graph([node], "g", [], [])
-        >>> m = onnx.helper.make_model(g)
-        >>> _drop_build_paths(m)
-        >>> [p.key for p in m.graph.node[0].metadata_props]
-        ['namespace']
-    """
-    def clean_nodes(nodes: Any) -> None:
-        for node in nodes:
-            keep = [p for p in node.metadata_props if p.key not in _PATH_PROPS]
-            del node.metadata_props[:]
-            node.metadata_props.extend(keep)
-            node.doc_string = ""  # older exporters put the stack trace here
-            for attr in node.attribute:
-                for g in (attr.g, *attr.graphs):
-                    clean_nodes(g.node)
-
-    clean_nodes(proto.graph.node)
-    for fn in proto.functions:
-        clean_nodes(fn.node)
 
 
 @contextlib.contextmanager
@@ -285,7 +252,7 @@ def export_model(
             **({KEYS["fold"]: json.dumps(ck.meta["fold"])} if isinstance(ck.meta.get("fold"), dict) else {}),
         }
         proto = onnx.load(str(onnx_path))
-        _drop_build_paths(proto)
+        drop_build_paths(proto)
         onnx.helper.set_model_props(proto, meta)
         onnx.save(proto, str(onnx_path))
 

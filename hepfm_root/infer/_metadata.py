@@ -36,6 +36,7 @@ KEYS = {
     "parity": "hepfm.parity",
     "fold": "hepfm.fold",                      # k-fold models only: {"rule", "k", "index"} (JSON)
     "training_sample": "hepfm.training_sample",  # [{"label", "name", "sha256"}] of the training files (JSON)
+    "imported": "hepfm.imported",              # `hepfm import`: source, sha256, producer, command (JSON)
 }
 
 
@@ -165,7 +166,8 @@ class ModelInfo:
         if meta.get(KEYS["format"]) != ONNX_FORMAT:
             raise InvalidInputFileError(
                 f"{where} has no hepfm metadata (metadata_props {KEYS['format']!r} = "
-                f"{meta.get(KEYS['format'])!r}, expected {ONNX_FORMAT!r}); export it with `hepfm export`"
+                f"{meta.get(KEYS['format'])!r}, expected {ONNX_FORMAT!r}); export it with `hepfm export`, or import a "
+                "model trained elsewhere with `hepfm import MODEL --spec SPEC --labels A,B -o exports/NAME/VERSION`"
             )
         missing = [KEYS[k] for k in ("spec", "labels", "score_label", "inputs", "outputs") if KEYS[k] not in meta]
         if missing:
@@ -187,7 +189,7 @@ class ModelInfo:
             name=meta.get(KEYS["name"], ""), version=meta.get(KEYS["version"], ""),
             architecture=meta.get(KEYS["architecture"], ""), weights_sha256=meta.get(KEYS["weights_sha256"], ""),
             provenance={k: meta[v] for k, v in KEYS.items()
-                        if k in ("source_checkpoint", "source_checkpoint_sha256", "library_version", "parity")
+                        if k in ("source_checkpoint", "source_checkpoint_sha256", "library_version", "parity", "imported")
                         and v in meta},
             fold=_json(meta, "fold", dict, where) if KEYS["fold"] in meta else None,
             training_sample=(_json(meta, "training_sample", list, where) if KEYS["training_sample"] in meta else []),

@@ -127,6 +127,18 @@ CASES: list[tuple[str, str, str]] = [
     ("export", "text file as checkpoint", "export {text_pt} -o {out}/e"),
     ("export", "ONNX file as checkpoint", "export {model}/model.onnx -o {out}/e"),
     ("export", "backbone without a head", "export {backbone} -o {out}/e"),
+    # import (a model trained elsewhere)
+    ("import", "missing model", "import {missing}.onnx --spec event_bdt --labels a,b -o {out}/e"),
+    ("import", "text file as model", "import {text_onnx} --spec event_bdt --labels a,b -o {out}/e"),
+    ("import", "unknown model format", "import {bad_yaml} --spec event_bdt --labels a,b -o {out}/e"),
+    ("import", "text file as TorchScript", "import {text_pt} --spec event_bdt --labels a,b -o {out}/e"),
+    ("import", "inputs the spec does not produce", "import {model}/model.onnx --spec event_bdt --labels a,b -o {out}/e"),
+    ("import", "bad --input syntax", "import {model}/model.onnx --spec six_object --labels a,b --input objects "
+     "-o {out}/e"),
+    ("import", "score label not a label", "import {model}/model.onnx --spec six_object --labels a,b --score-label c "
+     "-o {out}/e"),
+    ("import", "--check-on a non-ROOT file", "import {model}/model.onnx --spec six_object --labels a,b "
+     "--check-on {text} -o {out}/e"),
     # generate
     ("generate", "unknown process", "generate --process tbar --events 10 -o {out}/g.root"),
     ("generate", "bad --param", "generate --process ttbar_semilep --events 10 --param mass -o {out}/g.root"),
@@ -164,6 +176,7 @@ SUBPROCESS = [
     ("generate", "unknown process"),
     ("pretrain", "bad --set key"),
     ("export", "text file as checkpoint"),
+    ("import", "inputs the spec does not produce"),
     ("spec validate", "spec with an unknown key"),
     ("samples path", "unknown sample"),
     ("learning-curve", "records that are not JSON"),

@@ -85,8 +85,8 @@ PUBLIC = {
         "pairwise_features", "weights_sha256", "with_new_head",
     ],
     "export": [
-        "DEFAULT_OPSET", "DEFAULT_TOLERANCE", "ExportResult", "FoldExportResult", "ParityReport", "export_fold_set",
-        "export_model", "model_card", "read_card_header", "run_parity",
+        "DEFAULT_OPSET", "DEFAULT_TOLERANCE", "ExportResult", "FoldExportResult", "ImportResult", "ParityReport",
+        "export_fold_set", "export_model", "import_model", "model_card", "read_card_header", "run_parity",
     ],
     "generate": [
         "EVENTS_PER_BLOCK", "EmulationConfig", "GenerationSummary", "PROCESSES", "Process", "UNAVAILABLE", "generate",

@@ -37,7 +37,7 @@ def _input_pairs(values: tuple[str, ...]) -> dict[str, str]:
               "on --check-on, exit 6 on a mismatch.")
 @click.option("--tree", default="Events", show_default=True, help="Tree of --check-on.")
 @click.option("--tolerance", default=1e-5, show_default=True, type=float,
-              help="Parity gate: maximum |ONNX Runtime - reference| on the probabilities.")
+              help="Parity gate: largest absolute difference between ONNX Runtime and the reference on the probabilities.")
 @click.option("--name", help="Model name (default: the output's parent folder name).")
 @click.option("--version", "version", help="Model version (default: the output folder name).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing export folder.")

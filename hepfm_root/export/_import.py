@@ -215,7 +215,7 @@ def import_model(
         reference: the model in its own library (an XGBoost ``.json``/``.ubj``): parity on ``check_on``.
         tree: the tree of ``check_on``.
         name, version: default the folder's parent and own names.
-        tolerance: maximum |ONNX Runtime - reference| on the probabilities.
+        tolerance: largest absolute difference between ONNX Runtime and the reference on the probabilities.
         overwrite: replace an existing export folder of hepfm's.
         command: how the import was asked for, for the card (the CLI passes its line).
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -219,7 +220,6 @@ def test_evaluate_scores_writes_metrics_and_plots(tmp_path):
 
 def test_strategy_gains_paired_unpaired_failed_baseline_and_the_shipped_result():
     import json
-    from pathlib import Path
 
     from hepfm_root.evaluate import strategy_gains
 
@@ -246,3 +246,20 @@ def test_strategy_gains_paired_unpaired_failed_baseline_and_the_shipped_result()
     assert round(g3.difference, 3) == 0.009 and g3.baseline_failed and not g3.is_gain
     g4 = gains[("finetune", 10000)]
     assert g4.n_sigma < -3 and not g4.baseline_failed and not g4.is_gain
+
+
+def test_the_pilot_table_of_the_pretraining_page_is_its_json():
+    """docs/pretraining.md's pilot (reproduction 1): mean ± standard error and the gains, recomputed."""
+    from hepfm_root.evaluate import strategy_gains
+
+    root = Path(__file__).parents[2]
+    records = json.loads((root / "tests/benchmarks/results/pilot_masked_type_whpm_study_recipe.json").read_text())["records"]
+    page = (root / "docs/pretraining.md").read_text()
+    for strategy in ("scratch", "frozen", "finetune"):
+        for metric in ("auc", "accuracy"):
+            v = np.array([r[metric] for r in records if r["strategy"] == strategy and r["n_events"] == 1000])
+            assert len(v) == 5
+            assert f"{v.mean():.3f} ± {v.std(ddof=1) / np.sqrt(len(v)):.3f}" in page, (strategy, metric)
+    for g in strategy_gains(records, metric="auc"):
+        assert not g.is_gain and not g.baseline_failed  # the rule misses noise around 0.5: the page says so
+        assert f"+{g.difference:.3f}, {g.n_sigma:.1f}σ: no gain" in page

@@ -12,6 +12,7 @@ no folder.
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 import warnings
@@ -262,11 +263,14 @@ def test_plain_onnx_without_metadata_names_hepfm_import(tmp_path):
 # ---- TorchScript and torch.export programs: converted, held to torch, the torch file kept ------------------
 
 
-def _torch_mlp():
+def _torch_mlp(head: str = "softmax"):
+    """A small MLP: a softmax over two classes, or one sigmoid (N, 1) = P(sig)."""
     import torch
 
     torch.manual_seed(5)
-    model = torch.nn.Sequential(torch.nn.Linear(N, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2), torch.nn.Softmax(dim=-1))
+    last = [torch.nn.Linear(8, 2), torch.nn.Softmax(dim=-1)] if head == "softmax" else \
+        [torch.nn.Linear(8, 1), torch.nn.Sigmoid()]
+    model = torch.nn.Sequential(torch.nn.Linear(N, 8), torch.nn.Tanh(), *last)
     with torch.no_grad():
         model[0].weight.mul_(0.01)   # HT-sized inputs stay inside tanh's useful range
     return model.eval()
@@ -276,7 +280,7 @@ def _torch_mlp():
 def test_a_torch_program_is_converted_checked_against_torch_and_kept(kind, sample, tmp_path):
     import torch
 
-    model = _torch_mlp()
+    model = _torch_mlp("softmax" if kind == "torchscript" else "sigmoid")   # both output forms
     if kind == "torchscript":
         src = tmp_path / "user_mlp.pt"
         with warnings.catch_warnings():   # torch 2.13 deprecates TorchScript; users still have such files
@@ -298,8 +302,26 @@ def test_a_torch_program_is_converted_checked_against_torch_and_kept(kind, sampl
 
     t = _event_features(tt)
     with torch.no_grad():
-        want = model(torch.from_numpy(t.event_features)).numpy()[:, 1].astype(np.float64)
+        want = model(torch.from_numpy(t.event_features)).numpy()[:, -1].astype(np.float64)
     want[~t.selected] = np.nan
     got = Scorer(out).score(t)
     np.testing.assert_array_equal(np.isnan(got), ~t.selected)
     np.testing.assert_allclose(got[t.selected], want[t.selected], rtol=0, atol=1e-5)
+
+    # the torch backend scores with the kept file, adapted as the ONNX graph is: the same (N, C) probabilities
+    by_torch = Scorer(out, backend="torch", device="cpu")
+    assert by_torch.backend_name == "torch" and by_torch.path == out / kept
+    ort_probs, torch_probs = Scorer(out).predict(t), by_torch.predict(t)
+    assert torch_probs.shape == ort_probs.shape == (len(t), 2)
+    np.testing.assert_array_equal(np.isnan(torch_probs), np.isnan(ort_probs))
+    np.testing.assert_allclose(torch_probs[t.selected], ort_probs[t.selected], rtol=0, atol=1e-5)
+    shipped = pickle.loads(pickle.dumps(by_torch))   # as a Dask worker gets it: no model inside
+    assert shipped.backend._model is None
+
+    # loading a TorchScript / torch.export file runs its code: a kept file that changed is never loaded
+    (out / kept).write_bytes((out / kept).read_bytes() + b"\0")
+    with pytest.raises(ModelSpecMismatchError, match=rf"{kept}: sha256 \w+ differs from the \w+ recorded at import") as info:
+        Scorer(out, backend="torch")
+    assert "\n" not in str(info.value) and info.value.exit_code == 4
+    with pytest.raises(ModelSpecMismatchError, match="recorded at import"):
+        shipped.score(t)   # a scorer made before the change checks again when it loads the file

@@ -65,6 +65,57 @@ def bdt(tmp_path_factory, sample):
     return d, booster
 
 
+@pytest.fixture(scope="module")
+def generated_bdt(tmp_path_factory):
+    """An ``XGBClassifier`` trained on generated ttH (signal) vs semileptonic tt (background) event features.
+
+    The events come from the project's generator (Pythia 8 + the NanoAOD emulation); about a fifth
+    pass the spec's selection (one lepton, two b-jets).  Saved natively (the parity reference) and as
+    ONNX with onnxmltools, as a user's notebook would.
+    """
+    from hepfm_root.generate import generate
+
+    d = tmp_path_factory.mktemp("generated_bdt")
+    files = {"tt": d / "tt.root", "ttH": d / "ttH.root"}
+    generate("ttbar_semilep", 400, files["tt"], seed=41)
+    generate("ttH", 400, files["ttH"], seed=42)
+    xs, ys = [], []
+    for label, path in enumerate(files.values()):   # tt = 0, ttH = 1: the labels' column order
+        t = _event_features(path)
+        xs.append(t.event_features[t.selected])
+        ys.append(np.full(int(t.selected.sum()), label))
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    assert min(np.bincount(y)) >= 30, "too few selected events to train on"
+    clf = xgboost.XGBClassifier(n_estimators=30, max_depth=3, learning_rate=0.3, random_state=0)
+    clf.fit(x, y)
+    clf.save_model(str(d / "bdt.json"))
+    onx = convert_xgboost(clf, initial_types=[("input", FloatTensorType([None, x.shape[1]]))])
+    (d / "bdt.onnx").write_bytes(onx.SerializeToString())
+    return d, files, clf
+
+
+@pytest.mark.slow  # Pythia 8 generation of 800 events and ROOT's JIT of the spec's C++
+def test_an_xgb_classifier_on_generated_events_equals_its_predict_proba_in_every_path(generated_bdt, tmp_path):
+    d, files, clf = generated_bdt
+    out = tmp_path / "exports" / "ttH_bdt" / "1.0"
+    r = CliRunner().invoke(cli, ["import", str(d / "bdt.onnx"), "--spec", SPEC, "--labels", "tt,ttH",
+                                 "--score-label", "ttH", "-o", str(out), "--check-on", str(files["ttH"]),
+                                 "--reference", str(d / "bdt.json")])
+    assert r.exit_code == 0, r.output
+    assert read_card_header((out / "README.md").read_text())["parity"]["max_abs_diff"] <= 1e-5
+    scorer = Scorer(out)
+    for path in files.values():   # the full (N, 2) probabilities, on both samples
+        t = _event_features(path)
+        want = clf.predict_proba(t.event_features).astype(np.float64)
+        got = scorer.predict(t)
+        np.testing.assert_array_equal(np.isnan(got).any(axis=1), ~t.selected)
+        np.testing.assert_allclose(got[t.selected], want[t.selected], rtol=0, atol=1e-5)
+    t = _event_features(files["tt"])
+    want = clf.predict_proba(t.event_features)[:, 1].astype(np.float64)
+    want[~t.selected] = np.nan
+    _assert_every_path(out, files["tt"], want, tmp_path, atol=1e-5)
+
+
 def _assert_every_path(folder: Path, events_file: Path, want: np.ndarray, tmp_path: Path, atol: float) -> None:
     """skim-and-score (friend), add_scores and define_score give ``want`` (NaN where not selected)."""
     t = _event_features(events_file)

@@ -1,12 +1,15 @@
 """`hepfm import`: models trained elsewhere, scored in every path like the shipped ones.
 
-An XGBoost classifier is trained here on the event features of a real CMS sample, converted with
-onnxmltools (outputs ``label`` + ``probabilities``), imported with its own ``predict`` as the parity
+An ``XGBClassifier`` is trained on generated ttH vs tt events (slow lane) and equals its own
+``predict_proba`` within 1e-5 in every path.  An XGBoost booster is trained on the event features
+of a real CMS sample, converted with onnxmltools (outputs ``label`` + ``probabilities``), imported
+with its own ``predict`` as the parity
 reference, and scored by skim-and-score, add_scores (coffea) and define_score (RDataFrame): each
 equals XGBoost's own probabilities within 1e-5.  A torch MLP exported by a plain user script
 (``tests/data/export_user_mlp.py``, no hepfm code) is imported and scored the same way.  Bad models
 fail with one line naming the model, the input or output, expected vs got (exit 4 or 6), and leave
-no folder.
+no folder.  TorchScript and torch.export programs are converted, held to torch, kept, and scored by
+the torch backend like ONNX Runtime; a kept file whose sha256 changed is never loaded.
 """
 
 from __future__ import annotations

@@ -50,7 +50,10 @@ def _locate(path: Path, backend: str) -> tuple[str, Path]:
             if not ckpt.is_file() and _kept_torch(path):
                 return "torch-imported", onnx
             if not ckpt.is_file():
-                raise InvalidInputFileError(f"{path}: no model.pt for the torch backend")
+                raise InvalidInputFileError(
+                    f"{path}: no model.pt (a hepfm checkpoint) and no kept torch file "
+                    f"({' or '.join(KEPT_TORCH_FILES.values())}, of a TorchScript or torch.export import) for the "
+                    "torch backend; use backend='onnxruntime'")
             return "torch", ckpt
         if not onnx.is_file():
             raise InvalidInputFileError(f"{path}: expected model.onnx in an export folder")
@@ -126,6 +129,8 @@ class Scorer(BaseScorer):
 
     Args:
         model: ``model.onnx``, an export folder (``exports/NAME/VERSION``) or a checkpoint ``.pt``.
+            With ``backend="torch"`` a folder's ``model.pt``, or the kept TorchScript / torch.export
+            file of a model imported from one (loaded only while its sha256 is the import's).
         backend: ``"onnxruntime"``, ``"torch"`` or ``"auto"`` (ONNX Runtime for .onnx files).
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.  ONNX Runtime uses TensorRT/CUDA providers
             when ``onnxruntime-gpu`` is installed (the choice is logged), else the CPU.

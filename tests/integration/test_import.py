@@ -36,7 +36,7 @@ from onnxmltools.convert.common.data_types import FloatTensorType
 from hepfm_root import load_spec, resolve, tensorize
 from hepfm_root.cli import cli
 from hepfm_root.coffea import add_scores
-from hepfm_root.errors import ModelSpecMismatchError, ParityError
+from hepfm_root.errors import InvalidInputFileError, ModelSpecMismatchError, ParityError
 from hepfm_root.export import import_model, read_card_header
 from hepfm_root.infer import Scorer
 from hepfm_root.rdf import define_score
@@ -184,6 +184,8 @@ def test_the_python_call_writes_the_same_folder(bdt, tmp_path):
     assert a.input_map == b.input_map == {"event_features": "input"} and a.form == "probabilities"
     assert (a.onnx_path.read_bytes().count(b"hepfm.imported") == 1)
     assert Scorer(a.folder).info.score_label == "high"   # default: the last label
+    with pytest.raises(InvalidInputFileError, match=r"no model.pt .* and no kept torch file .*backend='onnxruntime'"):
+        Scorer(a.folder, backend="torch")   # an ONNX source: nothing for torch to load
 
 
 def test_a_torch_mlp_exported_by_a_plain_user_script_is_imported_and_scored(sample, tmp_path):

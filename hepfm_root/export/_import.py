@@ -37,6 +37,7 @@ from ..errors import EmptyInputError, HepfmError, InvalidArgumentError, ModelSpe
 from ..infer import KEYS, Scorer, model_inputs_for
 from ..infer._metadata import ONNX_FORMAT, input_arrays
 from ..infer._output_decl import output_decl
+from ..infer._torch_file import KEPT_TORCH_FILES
 from ..io import atomic_folder, file_sha256, iter_tensors, plan_outputs
 from ..spec import FeatureSpec, load_spec
 from ._adapt import OUTPUT_NAME, adapt_graph
@@ -240,17 +241,17 @@ def import_model(
     wanted = model_inputs_for(spec_obj)
     feed = _check_tensors(check_on, spec_obj, tree) if check_on is not None else None
     suffix = src.suffix.lower()
-    torch_kind, kept = None, {}
+    torch_kind, kept, torch_args = None, {}, []
     if suffix in TORCHSCRIPT_SUFFIXES + TORCH_EXPORT_SUFFIXES:
         if reference is not None:
             raise InvalidArgumentError(f"{where}: --reference is for ONNX models; a torch model is its own reference")
         example = feed if feed is not None else _example(wanted)
-        proto, torch_fn, torch_kind = convert_torch(src, wanted, example, dict(inputs or {}), where)
+        proto, torch_fn, torch_kind, torch_args = convert_torch(src, wanted, example, dict(inputs or {}), where)
         what = f"{len(next(iter(example.values())))} events of {Path(check_on).name}" if feed is not None else \
             "random example tensors"
         torch_parity_report = torch_parity(proto, torch_fn, example, tolerance, where, what)
         inputs = None   # the converted graph takes the spec's names already
-        kept = {("model.pt2" if suffix in TORCH_EXPORT_SUFFIXES else "model.torchscript.pt"): src}
+        kept = {KEPT_TORCH_FILES[torch_kind]: src}
     else:
         proto = _load_onnx(src)
         torch_parity_report = {}
@@ -291,10 +292,15 @@ def import_model(
     del session
 
     producer = {"name": proto.producer_name, "version": proto.producer_version}
+    # the torch backend loads the kept file only while its hash is this one (loading it runs its code)
+    torch_rec = ({"file": KEPT_TORCH_FILES[torch_kind], "sha256": source_sha, "arguments": torch_args,
+                  "output_index": [o.name for o in proto.graph.output].index(adapted.output_name)}
+                 if torch_kind else None)
     imported = {"converted_from": torch_kind, "kept": sorted(kept), "source": src.name, "sha256": source_sha, "producer": producer,
                 "command": command or _command_line(src, spec_ref, label_list, score, folder, dict(inputs or {}), output,
                                                     check_on, reference),
                 "input_map": adapted.input_map, "output": adapted.output_name, "form": adapted.form,
+                **({"torch": torch_rec} if torch_rec else {}),
                 "checked_on": ({"file": Path(check_on).name, "events": checked} if check_on is not None else None)}
     declared_inputs = model_inputs_for(spec_obj)
     meaning = (f"class probabilities for labels {label_list} (from output {adapted.output_name!r} of the imported "
@@ -353,8 +359,10 @@ def _write(folder: Path, out: onnx.ModelProto, kept: dict[str, Path], *, overwri
         onnx_path = tmp / "model.onnx"
         onnx.save(out, str(onnx_path))
         (tmp / "spec.json").write_text(json.dumps(json.loads(spec_obj.to_json()), indent=2) + "\n")
-        for kept_name, kept_src in kept.items():   # the torch file, for torch users (the scorer reads model.onnx)
+        for kept_name, kept_src in kept.items():   # the torch file, for the torch backend (hash in hepfm.imported)
             shutil.copyfile(kept_src, tmp / kept_name)
+            if file_sha256(tmp / kept_name) != header_base["weights_sha256"]:
+                raise ModelSpecMismatchError(f"{where}: the file changed while it was imported; nothing was written")
         try:   # the very checks every scorer runs (graph against spec and labels, padded-event probe)
             Scorer(onnx_path, backend="onnxruntime", device="cpu")
         except HepfmError as err:

@@ -25,11 +25,10 @@ import onnx
 
 from .._extras import require
 from ..errors import ModelSpecMismatchError, ParityError, first_line
+from ..infer._torch_file import TORCH_EXPORT_SUFFIXES, TORCHSCRIPT_SUFFIXES, load_torch_file
 
 __all__ = ["TORCHSCRIPT_SUFFIXES", "TORCH_EXPORT_SUFFIXES", "convert_torch", "torch_parity"]
 
-TORCHSCRIPT_SUFFIXES = (".pt", ".ts", ".jit", ".torchscript")
-TORCH_EXPORT_SUFFIXES = (".pt2",)
 
 
 @contextlib.contextmanager
@@ -45,27 +44,6 @@ def _quiet() -> Iterator[None]:
     finally:
         for n, lvl in zip(names, levels, strict=True):
             logging.getLogger(n).setLevel(lvl)
-
-
-def _load(path: Path) -> tuple[Any, list[str], str]:
-    """(callable module, its argument names, kind) of a TorchScript file or a torch.export program."""
-    torch = require("torch", extra="train")
-    if path.suffix.lower() in TORCH_EXPORT_SUFFIXES:
-        try:
-            ep = torch.export.load(str(path))
-        except Exception as err:  # noqa: BLE001 - torch raises many types for a file that is not a program
-            raise ModelSpecMismatchError(f"{path.name}: not a torch.export program ({first_line(err)})") from None
-        return ep, list(ep.graph_signature.user_inputs), "torch.export"
-    try:
-        with warnings.catch_warnings():   # torch 2.13 deprecates TorchScript; importing users' files is the point
-            warnings.simplefilter("ignore", DeprecationWarning)
-            module = torch.jit.load(str(path), map_location="cpu")
-    except Exception as err:  # noqa: BLE001
-        raise ModelSpecMismatchError(
-            f"{path.name}: not a TorchScript file ({first_line(err)}); a hepfm checkpoint is exported with "
-            "`hepfm export`, a torch.export program needs the suffix .pt2") from None
-    args = [a.name for a in module.forward.schema.arguments][1:]   # without self
-    return module.eval(), args, "TorchScript"
 
 
 def _bind(args: list[str], wanted: Sequence[Mapping[str, Any]], explicit: Mapping[str, str],
@@ -86,14 +64,16 @@ def _bind(args: list[str], wanted: Sequence[Mapping[str, Any]], explicit: Mappin
 
 
 def convert_torch(path: Path, wanted: Sequence[Mapping[str, Any]], feed: Mapping[str, np.ndarray],
-                  explicit: Mapping[str, str], where: str) -> tuple[onnx.ModelProto, Callable[..., np.ndarray], str]:
+                  explicit: Mapping[str, str], where: str
+                  ) -> tuple[onnx.ModelProto, Callable[..., np.ndarray], str, list[str]]:
     """Convert the torch file at ``path`` to ONNX whose inputs are named after the spec's tensors.
 
-    Returns ``(model, torch_fn, kind)``: ``torch_fn(feed)`` runs the original module on a feed of
-    spec tensors (the parity reference).
+    Returns ``(model, torch_fn, kind, names)``: ``torch_fn(feed)`` runs the original module on a feed of
+    spec tensors (the parity reference); ``names`` are the spec tensors in the order of ``forward``'s
+    arguments (recorded for the torch backend).
     """
     torch = require("torch", extra="train")
-    module, args, kind = _load(path)
+    module, args, kind = load_torch_file(path)
     binding = _bind(args, wanted, explicit, where)
     names = [binding[a] for a in args]
     sample = tuple(torch.from_numpy(np.ascontiguousarray(feed[n][:4])) for n in names)
@@ -122,7 +102,7 @@ def convert_torch(path: Path, wanted: Sequence[Mapping[str, Any]], feed: Mapping
         y = y[0] if isinstance(y, (tuple, list)) else y
         return y.detach().float().numpy()
 
-    return model, torch_fn, kind
+    return model, torch_fn, kind, names
 
 
 def torch_parity(model: onnx.ModelProto, torch_fn: Callable[..., np.ndarray], feed: Mapping[str, np.ndarray],

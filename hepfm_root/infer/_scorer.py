@@ -8,6 +8,7 @@ feature spec, the labels, which label is "the" score.  It is cheap to pickle
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -23,6 +24,7 @@ from ._base import BaseScorer, Rejected
 from ._folds import training_sample_of
 from ._metadata import ModelInfo, input_arrays, model_inputs_for
 from ._output_decl import output_decl
+from ._torch_file import KEPT_TORCH_FILES, ImportedTorchBackend, verified_torch_file
 
 __all__ = ["Scorer"]
 
@@ -31,13 +33,27 @@ log = logging.getLogger(__name__)
 Backend = Literal["auto", "onnxruntime", "torch"]
 
 
+def _kept_torch(folder: Path) -> bool:
+    """Whether an export folder holds an imported model's kept torch file (``hepfm import`` of a .pt / .pt2)."""
+    return (folder / "model.onnx").is_file() and any((folder / n).is_file() for n in KEPT_TORCH_FILES.values())
+
+
 def _locate(path: Path, backend: str) -> tuple[str, Path]:
-    """Resolve an artifact path (file or export folder) to (backend, file)."""
+    """Resolve an artifact path (file or export folder) to (backend, file).
+
+    ``"torch-imported"``: the torch backend on an imported model's folder; the file is its
+    ``model.onnx`` (the metadata), the kept torch file is found from it.
+    """
     if path.is_dir():
         onnx, ckpt = path / "model.onnx", path / "model.pt"
         if backend == "torch":
+            if not ckpt.is_file() and _kept_torch(path):
+                return "torch-imported", onnx
             if not ckpt.is_file():
-                raise InvalidInputFileError(f"{path}: no model.pt for the torch backend")
+                raise InvalidInputFileError(
+                    f"{path}: no model.pt (a hepfm checkpoint) and no kept torch file "
+                    f"({' or '.join(KEPT_TORCH_FILES.values())}, of a TorchScript or torch.export import) for the "
+                    "torch backend; use backend='onnxruntime'")
             return "torch", ckpt
         if not onnx.is_file():
             raise InvalidInputFileError(f"{path}: expected model.onnx in an export folder")
@@ -47,6 +63,8 @@ def _locate(path: Path, backend: str) -> tuple[str, Path]:
     if path.suffix == ".onnx":
         if backend == "torch":
             ckpt = path.with_name("model.pt")
+            if not ckpt.is_file() and _kept_torch(path.parent):
+                return "torch-imported", path
             if not ckpt.is_file():
                 raise InvalidInputFileError(f"{path}: the torch backend needs the checkpoint model.pt beside it")
             return "torch", ckpt
@@ -54,6 +72,18 @@ def _locate(path: Path, backend: str) -> tuple[str, Path]:
     if backend == "onnxruntime":
         raise InvalidInputFileError(f"{path}: backend 'onnxruntime' needs an .onnx file, got {path.suffix or 'no suffix'}")
     return "torch", path
+
+
+def _imported(info: ModelInfo, where: str) -> dict[str, Any]:
+    """The ``hepfm.imported`` record of an imported model (JSON in its metadata)."""
+    try:
+        rec = json.loads(info.provenance.get("imported", ""))
+    except ValueError:
+        rec = None
+    if not isinstance(rec, dict):
+        raise ModelSpecMismatchError(f"{where}: no readable 'hepfm.imported' record; expected a model written by "
+                                     "`hepfm import`")
+    return rec
 
 
 def _probe(sess: Any, info: ModelInfo, where: str) -> None:
@@ -99,6 +129,8 @@ class Scorer(BaseScorer):
 
     Args:
         model: ``model.onnx``, an export folder (``exports/NAME/VERSION``) or a checkpoint ``.pt``.
+            With ``backend="torch"`` a folder's ``model.pt``, or the kept TorchScript / torch.export
+            file of a model imported from one (loaded only while its sha256 is the import's).
         backend: ``"onnxruntime"``, ``"torch"`` or ``"auto"`` (ONNX Runtime for .onnx files).
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.  ONNX Runtime uses TensorRT/CUDA providers
             when ``onnxruntime-gpu`` is installed (the choice is logged), else the CPU.
@@ -129,9 +161,19 @@ class Scorer(BaseScorer):
         self.path = path
         self.batch_size = batch_size
         if kind == "onnxruntime":
-            self.backend: OrtBackend | TorchBackend = OrtBackend(str(path), device=device, threads=threads,
-                                                                 optimization=optimization)
+            self.backend: OrtBackend | TorchBackend | ImportedTorchBackend = OrtBackend(
+                str(path), device=device, threads=threads, optimization=optimization)
             self.info = self._read_onnx_info(path)
+        elif kind == "torch-imported":   # the metadata from model.onnx, the computation from the kept torch file
+            self.info = self._read_onnx_info(path)
+            imported = _imported(self.info, str(path))
+            torch_path = verified_torch_file(path.parent, imported, str(path))
+            self.path = torch_path
+            rec = imported["torch"]
+            self.backend = ImportedTorchBackend(
+                str(torch_path), sha256=rec["sha256"], arguments=rec["arguments"], output_index=rec["output_index"],
+                form=imported["form"], labels=self.info.labels, score_label=self.info.score_label, device=device,
+                precision=precision, threads=threads)
         else:
             self.backend = TorchBackend(str(path), device=device, precision=precision, threads=threads)
             self.info = self._read_checkpoint_info(path)

@@ -1,17 +1,21 @@
 """`hepfm import`: models trained elsewhere, scored in every path like the shipped ones.
 
-An XGBoost classifier is trained here on the event features of a real CMS sample, converted with
-onnxmltools (outputs ``label`` + ``probabilities``), imported with its own ``predict`` as the parity
+An ``XGBClassifier`` is trained on generated ttH vs tt events (slow lane) and equals its own
+``predict_proba`` within 1e-5 in every path.  An XGBoost booster is trained on the event features
+of a real CMS sample, converted with onnxmltools (outputs ``label`` + ``probabilities``), imported
+with its own ``predict`` as the parity
 reference, and scored by skim-and-score, add_scores (coffea) and define_score (RDataFrame): each
 equals XGBoost's own probabilities within 1e-5.  A torch MLP exported by a plain user script
 (``tests/data/export_user_mlp.py``, no hepfm code) is imported and scored the same way.  Bad models
 fail with one line naming the model, the input or output, expected vs got (exit 4 or 6), and leave
-no folder.
+no folder.  TorchScript and torch.export programs are converted, held to torch, kept, and scored by
+the torch backend like ONNX Runtime; a kept file whose sha256 changed is never loaded.
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 import warnings
@@ -32,7 +36,7 @@ from onnxmltools.convert.common.data_types import FloatTensorType
 from hepfm_root import load_spec, resolve, tensorize
 from hepfm_root.cli import cli
 from hepfm_root.coffea import add_scores
-from hepfm_root.errors import ModelSpecMismatchError, ParityError
+from hepfm_root.errors import InvalidInputFileError, ModelSpecMismatchError, ParityError
 from hepfm_root.export import import_model, read_card_header
 from hepfm_root.infer import Scorer
 from hepfm_root.rdf import define_score
@@ -62,6 +66,57 @@ def bdt(tmp_path_factory, sample):
     onx = convert_xgboost(booster, initial_types=[("input", FloatTensorType([None, x.shape[1]]))])
     (d / "bdt.onnx").write_bytes(onx.SerializeToString())
     return d, booster
+
+
+@pytest.fixture(scope="module")
+def generated_bdt(tmp_path_factory):
+    """An ``XGBClassifier`` trained on generated ttH (signal) vs semileptonic tt (background) event features.
+
+    The events come from the project's generator (Pythia 8 + the NanoAOD emulation); about a fifth
+    pass the spec's selection (one lepton, two b-jets).  Saved natively (the parity reference) and as
+    ONNX with onnxmltools, as a user's notebook would.
+    """
+    from hepfm_root.generate import generate
+
+    d = tmp_path_factory.mktemp("generated_bdt")
+    files = {"tt": d / "tt.root", "ttH": d / "ttH.root"}
+    generate("ttbar_semilep", 400, files["tt"], seed=41)
+    generate("ttH", 400, files["ttH"], seed=42)
+    xs, ys = [], []
+    for label, path in enumerate(files.values()):   # tt = 0, ttH = 1: the labels' column order
+        t = _event_features(path)
+        xs.append(t.event_features[t.selected])
+        ys.append(np.full(int(t.selected.sum()), label))
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    assert min(np.bincount(y)) >= 30, "too few selected events to train on"
+    clf = xgboost.XGBClassifier(n_estimators=30, max_depth=3, learning_rate=0.3, random_state=0)
+    clf.fit(x, y)
+    clf.save_model(str(d / "bdt.json"))
+    onx = convert_xgboost(clf, initial_types=[("input", FloatTensorType([None, x.shape[1]]))])
+    (d / "bdt.onnx").write_bytes(onx.SerializeToString())
+    return d, files, clf
+
+
+@pytest.mark.slow  # Pythia 8 generation of 800 events and ROOT's JIT of the spec's C++
+def test_an_xgb_classifier_on_generated_events_equals_its_predict_proba_in_every_path(generated_bdt, tmp_path):
+    d, files, clf = generated_bdt
+    out = tmp_path / "exports" / "ttH_bdt" / "1.0"
+    r = CliRunner().invoke(cli, ["import", str(d / "bdt.onnx"), "--spec", SPEC, "--labels", "tt,ttH",
+                                 "--score-label", "ttH", "-o", str(out), "--check-on", str(files["ttH"]),
+                                 "--reference", str(d / "bdt.json")])
+    assert r.exit_code == 0, r.output
+    assert read_card_header((out / "README.md").read_text())["parity"]["max_abs_diff"] <= 1e-5
+    scorer = Scorer(out)
+    for path in files.values():   # the full (N, 2) probabilities, on both samples
+        t = _event_features(path)
+        want = clf.predict_proba(t.event_features).astype(np.float64)
+        got = scorer.predict(t)
+        np.testing.assert_array_equal(np.isnan(got).any(axis=1), ~t.selected)
+        np.testing.assert_allclose(got[t.selected], want[t.selected], rtol=0, atol=1e-5)
+    t = _event_features(files["tt"])
+    want = clf.predict_proba(t.event_features)[:, 1].astype(np.float64)
+    want[~t.selected] = np.nan
+    _assert_every_path(out, files["tt"], want, tmp_path, atol=1e-5)
 
 
 def _assert_every_path(folder: Path, events_file: Path, want: np.ndarray, tmp_path: Path, atol: float) -> None:
@@ -129,6 +184,8 @@ def test_the_python_call_writes_the_same_folder(bdt, tmp_path):
     assert a.input_map == b.input_map == {"event_features": "input"} and a.form == "probabilities"
     assert (a.onnx_path.read_bytes().count(b"hepfm.imported") == 1)
     assert Scorer(a.folder).info.score_label == "high"   # default: the last label
+    with pytest.raises(InvalidInputFileError, match=r"no model.pt .* and no kept torch file .*backend='onnxruntime'"):
+        Scorer(a.folder, backend="torch")   # an ONNX source: nothing for torch to load
 
 
 def test_a_torch_mlp_exported_by_a_plain_user_script_is_imported_and_scored(sample, tmp_path):
@@ -262,11 +319,14 @@ def test_plain_onnx_without_metadata_names_hepfm_import(tmp_path):
 # ---- TorchScript and torch.export programs: converted, held to torch, the torch file kept ------------------
 
 
-def _torch_mlp():
+def _torch_mlp(head: str = "softmax"):
+    """A small MLP: a softmax over two classes, or one sigmoid (N, 1) = P(sig)."""
     import torch
 
     torch.manual_seed(5)
-    model = torch.nn.Sequential(torch.nn.Linear(N, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2), torch.nn.Softmax(dim=-1))
+    last = [torch.nn.Linear(8, 2), torch.nn.Softmax(dim=-1)] if head == "softmax" else \
+        [torch.nn.Linear(8, 1), torch.nn.Sigmoid()]
+    model = torch.nn.Sequential(torch.nn.Linear(N, 8), torch.nn.Tanh(), *last)
     with torch.no_grad():
         model[0].weight.mul_(0.01)   # HT-sized inputs stay inside tanh's useful range
     return model.eval()
@@ -276,7 +336,7 @@ def _torch_mlp():
 def test_a_torch_program_is_converted_checked_against_torch_and_kept(kind, sample, tmp_path):
     import torch
 
-    model = _torch_mlp()
+    model = _torch_mlp("softmax" if kind == "torchscript" else "sigmoid")   # both output forms
     if kind == "torchscript":
         src = tmp_path / "user_mlp.pt"
         with warnings.catch_warnings():   # torch 2.13 deprecates TorchScript; users still have such files
@@ -298,8 +358,26 @@ def test_a_torch_program_is_converted_checked_against_torch_and_kept(kind, sampl
 
     t = _event_features(tt)
     with torch.no_grad():
-        want = model(torch.from_numpy(t.event_features)).numpy()[:, 1].astype(np.float64)
+        want = model(torch.from_numpy(t.event_features)).numpy()[:, -1].astype(np.float64)
     want[~t.selected] = np.nan
     got = Scorer(out).score(t)
     np.testing.assert_array_equal(np.isnan(got), ~t.selected)
     np.testing.assert_allclose(got[t.selected], want[t.selected], rtol=0, atol=1e-5)
+
+    # the torch backend scores with the kept file, adapted as the ONNX graph is: the same (N, C) probabilities
+    by_torch = Scorer(out, backend="torch", device="cpu")
+    assert by_torch.backend_name == "torch" and by_torch.path == out / kept
+    ort_probs, torch_probs = Scorer(out).predict(t), by_torch.predict(t)
+    assert torch_probs.shape == ort_probs.shape == (len(t), 2)
+    np.testing.assert_array_equal(np.isnan(torch_probs), np.isnan(ort_probs))
+    np.testing.assert_allclose(torch_probs[t.selected], ort_probs[t.selected], rtol=0, atol=1e-5)
+    shipped = pickle.loads(pickle.dumps(by_torch))   # as a Dask worker gets it: no model inside
+    assert shipped.backend._model is None
+
+    # loading a TorchScript / torch.export file runs its code: a kept file that changed is never loaded
+    (out / kept).write_bytes((out / kept).read_bytes() + b"\0")
+    with pytest.raises(ModelSpecMismatchError, match=rf"{kept}: sha256 \w+ differs from the \w+ recorded at import") as info:
+        Scorer(out, backend="torch")
+    assert "\n" not in str(info.value) and info.value.exit_code == 4
+    with pytest.raises(ModelSpecMismatchError, match="recorded at import"):
+        shipped.score(t)   # a scorer made before the change checks again when it loads the file

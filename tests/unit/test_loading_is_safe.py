@@ -48,3 +48,21 @@ def test_every_loader_call_is_the_safe_one(path):
             assert name not in ("load", "unsafe_load", "full_load", "load_all"), f"{where}: yaml.{name}; use safe_load"
         if owner == "builtins" and name in ("eval", "exec", "compile", "__import__"):
             raise AssertionError(f"{where}: {name}() runs text as code")
+
+
+def _code_carrying_loads(path: Path) -> list[int]:
+    """Lines of ``torch.jit.load`` / ``torch.export.load`` calls: they run code the file carries."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Call) and isinstance(f := node.func, ast.Attribute) and f.attr == "load":
+            v = f.value
+            if isinstance(v, ast.Attribute) and v.attr in ("jit", "export") and isinstance(v.value, ast.Name) \
+                    and v.value.id == "torch":
+                lines.append(node.lineno)
+    return lines
+
+
+def test_torchscript_and_torch_export_files_are_loaded_in_one_place():
+    """``infer/_torch_file.py`` is the one loader: for a file the user imports, or a kept one whose hash matched."""
+    found = {str(p.relative_to(PACKAGE)): n for p in FILES if (n := _code_carrying_loads(p))}
+    assert sorted(found) == ["infer/_torch_file.py"] and len(found["infer/_torch_file.py"]) == 2, found

@@ -43,6 +43,7 @@ from ..errors import (
     OutputWriteError,
     environment_exit_code,
 )
+from ._signals import raise_if_terminated
 
 __all__ = ["MARKER", "atomic_folder", "atomic_output", "atomic_outputs", "plan_outputs", "remove_stale_temporaries"]
 
@@ -302,6 +303,7 @@ def atomic_outputs(paths: Sequence[str | os.PathLike], *, overwrite: bool = Fals
             os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666 & ~_umask()))
             tmps.append(tmp)
         yield list(tmps)
+        raise_if_terminated()  # a signal swallowed on the way (in a __del__) must not let the unit be placed
         # A temporary the caller removed is an output it decided not to make: that target is left alone.
         unit = [(tmp, f) for tmp, f in zip(tmps, finals, strict=True) if tmp.exists()]
         for tmp, _ in unit:
@@ -392,6 +394,7 @@ def atomic_folder(path: str | os.PathLike, *, overwrite: bool = False, kind: str
     old: Path | None = None
     try:
         yield tmp
+        raise_if_terminated()
         files = sorted(n for n in os.listdir(tmp) if n != MARKER)
         (tmp / MARKER).write_text(json.dumps({"written_by": "hepfm_root", "kind": kind, "files": files,
                                               "hepfm_root_version": __version__}, sort_keys=True) + "\n")

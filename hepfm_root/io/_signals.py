@@ -15,7 +15,13 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
-__all__ = ["Terminated", "terminate_on_signals"]
+__all__ = ["Terminated", "raise_if_terminated", "terminate_on_signals"]
+
+#: The signal that fired inside the current :func:`terminate_on_signals` block (at most one).  The
+#: handler's exception can be swallowed when the signal lands in a ``__del__`` or a C callback
+#: ("Exception ignored in ..."): this record makes sure the job still stops, at the next output commit
+#: (:func:`raise_if_terminated`) or at the end of the block.
+_FIRED: list[int] = []
 
 _SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, n))
 
@@ -56,18 +62,33 @@ def terminate_on_signals() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    fired: list[int] = []
+    _FIRED.clear()
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        if fired:
+        if _FIRED:
             return
-        fired.append(signum)
+        _FIRED.append(signum)
         raise Terminated(signum)
 
     # A signal the caller ignores (``nohup`` ignores SIGHUP) stays ignored.
     previous = {s: signal.signal(s, handler) for s in _SIGNALS if signal.getsignal(s) is not signal.SIG_IGN}
     try:
         yield
+        raise_if_terminated()  # a signal whose exception was swallowed on the way still ends the job
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+        _FIRED.clear()
+
+
+def raise_if_terminated() -> None:
+    """Raise :class:`Terminated` if a signal fired in the current block, even if its exception was swallowed.
+
+    Called before an output is committed, so a job whose signal landed in a ``__del__`` (where Python
+    only prints "Exception ignored") never places its output.
+
+    Example:
+        >>> raise_if_terminated()  # outside a block, or before any signal: nothing
+    """
+    if _FIRED:
+        raise Terminated(_FIRED[0])

@@ -118,27 +118,36 @@ class TorchBackend:
     def model(self) -> Any:
         if self._model is None:
             torch = require("torch", extra="train")
-            from ..models import load_checkpoint  # torch-only layer, imported only for this backend
-
-            pinned = pinned_threads(self.threads)
-            if pinned is not None and torch.get_num_threads() != pinned:
-                torch.set_num_threads(pinned)   # process-wide: set only when the rule pins it
-            self.used_threads = torch.get_num_threads()
-            dev = self.device
-            if dev == "auto":
-                dev = "cuda" if torch.cuda.is_available() else "cpu"
-            if dev == "cuda" and not torch.cuda.is_available():
-                raise BackendUnavailableError("device 'cuda' asked for, but torch sees no CUDA device")
-            if self.precision != "fp32" and dev == "cpu" and self.precision == "fp16":
-                raise BackendUnavailableError("fp16 inference needs a CUDA device; use fp32 or bf16 on the CPU")
-            self._device = torch.device(dev)
-            ck = load_checkpoint(self.path)
-            self._per_object = ck.output_kind == "objects"  # a jet tagger: object_logits, one row per object
-            self._model = ck.build().to(self._device)
+            self._device = self._start(torch)
+            self._model = self._load(torch)
             SESSIONS_CREATED[self.name] += 1
             SESSION_THREADS[self.used_threads] += 1
-            log.info("torch model %s on %s (%s) in pid %d", os.path.basename(self.path), dev, self.precision, os.getpid())
+            log.info("torch model %s on %s (%s) in pid %d", os.path.basename(self.path), self._device, self.precision,
+                     os.getpid())
         return self._model
+
+    def _start(self, torch: Any) -> Any:
+        """Pin the threads (when the rule pins them) and choose the device; the same for every torch model."""
+        pinned = pinned_threads(self.threads)
+        if pinned is not None and torch.get_num_threads() != pinned:
+            torch.set_num_threads(pinned)   # process-wide: set only when the rule pins it
+        self.used_threads = torch.get_num_threads()
+        dev = self.device
+        if dev == "auto":
+            dev = "cuda" if torch.cuda.is_available() else "cpu"
+        if dev == "cuda" and not torch.cuda.is_available():
+            raise BackendUnavailableError("device 'cuda' asked for, but torch sees no CUDA device")
+        if self.precision == "fp16" and dev == "cpu":
+            raise BackendUnavailableError("fp16 inference needs a CUDA device; use fp32 or bf16 on the CPU")
+        return torch.device(dev)
+
+    def _load(self, torch: Any) -> Any:
+        """The module on ``self._device``: here a hepfm checkpoint, built from its weights."""
+        from ..models import load_checkpoint  # torch-only layer, imported only for this backend
+
+        ck = load_checkpoint(self.path)
+        self._per_object = ck.output_kind == "objects"  # a jet tagger: object_logits, one row per object
+        return ck.build().to(self._device)
 
     def run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         import torch

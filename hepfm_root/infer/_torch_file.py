@@ -20,7 +20,6 @@ Example::
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -29,10 +28,9 @@ from typing import Any
 import numpy as np
 
 from .._extras import require
-from ..errors import BackendUnavailableError, InvalidArgumentError, ModelSpecMismatchError, first_line
+from ..errors import InvalidArgumentError, ModelSpecMismatchError, first_line
 from ..io import file_sha256
-from ._backends import SESSION_THREADS, SESSIONS_CREATED
-from ._threads import pinned_threads
+from ._backends import TorchBackend
 
 __all__ = ["KEPT_TORCH_FILES", "TORCHSCRIPT_SUFFIXES", "TORCH_EXPORT_SUFFIXES", "ImportedTorchBackend",
            "load_torch_file", "verified_torch_file"]
@@ -94,67 +92,36 @@ def verified_torch_file(folder: Path, imported: Mapping[str, Any], where: str) -
     return path
 
 
-class ImportedTorchBackend:
+class ImportedTorchBackend(TorchBackend):
     """torch, from an imported model's kept TorchScript / torch.export file (verified by hash, loaded lazily).
 
     ``arguments``: the spec tensors fed to ``forward``, in its argument order; ``output_index``: which
     output (of a tuple) holds the probabilities; ``form``: ``"probabilities"`` or ``"sigmoid"``.
     """
 
-    name = "torch"
-
     def __init__(self, path: str, *, sha256: str, arguments: Sequence[str], output_index: int, form: str,
                  labels: Sequence[str], score_label: str, device: str = "auto", precision: str = "fp32",
                  threads: int | None = None) -> None:
-        if precision not in ("fp32", "bf16", "fp16"):
-            raise InvalidArgumentError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
+        super().__init__(path, device=device, precision=precision, threads=threads)
         if form not in ("probabilities", "sigmoid"):
             raise ModelSpecMismatchError(f"{path}: unknown output form {form!r} recorded at import")
-        self.path = path
         self.sha256 = sha256
         self.arguments = list(arguments)
         self.output_index = int(output_index)
         self.form = form
         self.labels = list(labels)
         self.score_label = score_label
-        self.device = device
-        self.precision = precision
-        self.threads = threads
-        self._model: Any = None
-        self._device: Any = None
-        self.used_threads: int | None = None
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("_model", "_device")} | {
-            "_model": None, "_device": None, "used_threads": None}
-
-    def model(self) -> Any:
-        if self._model is None:
-            torch = require("torch", extra="train")
-            p = Path(self.path)
-            got = file_sha256(p)   # again here: the file may have changed since the scorer was made
-            if got != self.sha256:
-                raise ModelSpecMismatchError(f"{p}: sha256 {got[:12]} differs from the {self.sha256[:12]} recorded at "
-                                             "import; a changed torch file carries changed code and is not loaded")
-            pinned = pinned_threads(self.threads)
-            if pinned is not None and torch.get_num_threads() != pinned:
-                torch.set_num_threads(pinned)
-            self.used_threads = torch.get_num_threads()
-            dev = "cuda" if self.device == "auto" and torch.cuda.is_available() else \
-                ("cpu" if self.device == "auto" else self.device)
-            if dev == "cuda" and not torch.cuda.is_available():
-                raise BackendUnavailableError("device 'cuda' asked for, but torch sees no CUDA device")
-            if self.precision == "fp16" and dev == "cpu":
-                raise BackendUnavailableError("fp16 inference needs a CUDA device; use fp32 or bf16 on the CPU")
-            module, _, kind = load_torch_file(p)
-            call = module.module() if kind == "torch.export" else module
-            self._device = torch.device(dev)
-            self._model = call.to(self._device)
-            SESSIONS_CREATED[self.name] += 1
-            SESSION_THREADS[self.used_threads] += 1
-            log.info("torch %s model %s on %s (%s) in pid %d", kind, os.path.basename(self.path), dev,
-                     self.precision, os.getpid())
-        return self._model
+    def _load(self, torch: Any) -> Any:
+        """The kept file's module on ``self._device``, loaded only while its sha256 is the import's."""
+        p = Path(self.path)
+        got = file_sha256(p)   # again here: the file may have changed since the scorer was made
+        if got != self.sha256:
+            raise ModelSpecMismatchError(f"{p}: sha256 {got[:12]} differs from the {self.sha256[:12]} recorded at "
+                                         "import; a changed torch file carries changed code and is not loaded")
+        module, _, kind = load_torch_file(p)
+        call = module.module() if kind == "torch.export" else module
+        return call.to(self._device)
 
     def run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         import torch

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import ROOT  # the root extra is part of the test set-up; fail, never skip
 import uproot
-from _files import mktree_columns
+from _files import clustered_copy, mktree_columns
 
 from hepfm_root import load_spec, resolve, tensorize
 from hepfm_root.errors import BranchNotFoundError, CollectionNotFoundError
@@ -253,15 +253,7 @@ def tiled(sample_dir, tmp_path_factory):
             tree.extend(part)
     # uproot's baskets form one cluster for ROOT; a ROOT copy with auto-flush every 2000
     # entries gives 25 clusters, which ImplicitMT processes as separate, unordered tasks.
-    fin = ROOT.TFile.Open(str(flat))
-    fout = ROOT.TFile(str(path), "RECREATE")
-    copy = fin.Get("Events").CloneTree(0)
-    copy.SetAutoFlush(chunk)
-    copy.CopyEntries(fin.Get("Events"))
-    copy.Write()
-    fout.Close()
-    fin.Close()
-    return path
+    return clustered_copy(flat, path, chunk)
 
 
 def test_multi_cluster_file_under_imt_matches_by_event_id(tiled):
